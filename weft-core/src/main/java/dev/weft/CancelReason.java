@@ -1,0 +1,112 @@
+package dev.weft;
+
+/**
+ * Why a scope or task was cancelled. Every cancellation carries one, and the
+ * {@link CancelledException} a cancelled task sees at its next checkpoint names it.
+ *
+ * <p>Reasons propagate down the tree unchanged: when a task fails and its fail-fast scope
+ * cancels the siblings, each sibling's reason is the same {@link TaskFailed} naming the
+ * task that failed first.
+ * {@snippet lang=java :
+ * switch (task.awaitOutcome()) {
+ *     case Outcome.Cancelled<?>(CancelReason.TaskFailed(String who, Throwable cause)) ->
+ *         log("stopped because " + who + " failed: " + cause);
+ *     case Outcome.Cancelled<?>(CancelReason reason) -> log(reason.describe());
+ *     default -> {}
+ * }
+ * }
+ */
+public sealed interface CancelReason {
+
+    /**
+     * A sentence describing the reason, for messages and diagnostics.
+     *
+     * @return a human-readable description, never null
+     */
+    String describe();
+
+    /**
+     * Cancellation asked for explicitly, by {@link Scope#cancel(String)} or
+     * {@link Task#cancel(String)}.
+     *
+     * @param message what the caller gave as the reason
+     */
+    record Requested(String message) implements CancelReason {
+        /** @throws NullPointerException if {@code message} is null */
+        public Requested {
+            requireText(message, "message");
+        }
+
+        @Override
+        public String describe() {
+            return "cancelled: " + message;
+        }
+    }
+
+    /**
+     * A task (or a scope's body) failed, and its scope's policy cancels the rest.
+     *
+     * @param task the name of the task that failed first
+     * @param cause its failure
+     */
+    record TaskFailed(String task, Throwable cause) implements CancelReason {
+        /** @throws NullPointerException if an argument is null */
+        public TaskFailed {
+            requireText(task, "task");
+            if (cause == null) {
+                throw new NullPointerException("cause must not be null");
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "cancelled because " + task + " failed: " + cause;
+        }
+    }
+
+    /**
+     * The thread running a scope's body or a task was interrupted by code outside Weft.
+     * Weft treats {@link Thread#interrupt()} as the JDK's standard cancellation request and
+     * turns it into a cancellation of the innermost scope or task on that thread.
+     *
+     * @param thread the name of the interrupted thread (may be empty for unnamed virtual
+     *     threads)
+     */
+    record Interrupted(String thread) implements CancelReason {
+        /** @throws NullPointerException if {@code thread} is null */
+        public Interrupted {
+            if (thread == null) {
+                throw new NullPointerException("thread must not be null");
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "cancelled because thread '" + thread + "' was interrupted";
+        }
+    }
+
+    /**
+     * A daemon task's scope body finished; daemon tasks are cancelled then, and still
+     * awaited before the scope returns.
+     *
+     * @param scope the name of the scope whose body finished
+     */
+    record ScopeEnded(String scope) implements CancelReason {
+        /** @throws NullPointerException if {@code scope} is null */
+        public ScopeEnded {
+            requireText(scope, "scope");
+        }
+
+        @Override
+        public String describe() {
+            return "cancelled because the body of scope '" + scope + "' finished (daemon tasks end with it)";
+        }
+    }
+
+    private static void requireText(String s, String name) {
+        if (s == null) {
+            throw new NullPointerException(name + " must not be null");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+package dev.weft;
+
+import dev.weft.poll.Waker;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
+import java.nio.channels.ClosedByInterruptException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A node of the task tree: a scope or a task. Holds the cancellation state and delivers
+ * cancellation to the thread running the node's code.
+ */
+abstract sealed class Node permits ScopeImpl, TaskImpl {
+    /*
+     * Implementation overview
+     *
+     * The tree alternates: a scope's children are its tasks and the scopes its body opened
+     * directly; a task's children are the scopes it opened. Each node knows the thread that
+     * runs its code: a task its own thread, a scope its owner (the thread that called
+     * Weft.run, which runs the body and then waits for the tasks).
+     *
+     * Cancellation is a state (cancelReason, set once) plus a delivery: interrupting the
+     * node's thread. cancel() sets the reason and interrupts under the node's monitor, then
+     * cancels the children outside it, so monitors are never nested and a new child either
+     * sees the reason when it links itself (under the parent's monitor) or is in the
+     * snapshot cancel() takes. Interrupts are only sent under the monitor, while the
+     * thread has started and not finished, while shieldDepth is 0, and only by the innermost
+     * node on the thread (a node whose thread has a nested scope open leaves delivery to
+     * that scope, which is cancelled with it). Shield entry and exit change shieldDepth under
+     * the same monitor, so an interrupt can never land inside a shield, and a woken thread
+     * always finds its innermost node already cancelled.
+     *
+     * Children opened inside a shield (createdInShield) are not reached by their parent's
+     * cancellation: that is what lets clean-up run its own scopes. Forked tasks never have
+     * that flag: a task belongs to its scope, not to the shield of whoever forked it.
+     *
+     * An interrupt that Weft did not send (someone called Thread.interrupt) is turned into a
+     * cancellation of the innermost node on that thread, reason Interrupted, the first time
+     * a checkpoint or wait notices it.
+     */
+
+    /** The thread-to-node binding; unbound on threads that are not running Weft code. */
+    static final ScopedValue<Node> CURRENT = ScopedValue.newInstance();
+
+    private static final Node[] NO_NODES = new Node[0];
+
+    /** The parent node; null only for a root scope. */
+    final Node parent;
+
+    /** Whether this node was opened inside a shield of its parent: parent cancellation stops here. */
+    final boolean createdInShield;
+
+    /** Why this node is cancelled. Invariant: null until set once, never unset. Written under this. */
+    volatile CancelReason cancelReason;
+
+    /** The thread running this node's code. Written before the node's code starts. */
+    Thread thread;
+
+    /** Shield nesting of the node's own thread. Guarded by this; written only by that thread. */
+    int shieldDepth;
+
+    /** Guarded by this: the thread is running the node's code (interrupts may be sent). */
+    boolean started;
+
+    /** Guarded by this: the node's code has finished; never set back. No interrupts after. */
+    boolean detached;
+
+    /** Guarded by this: an interrupt was sent to {@link #thread} for this node. */
+    boolean interruptSent;
+
+    /**
+     * Guarded by this: the scope that this node's thread has opened and not yet closed, if
+     * any. While it is open, that scope is the innermost node on the thread and delivers the
+     * interrupts; this node does not, so an interrupt never lands inside the nested scope's
+     * shields.
+     */
+    ScopeImpl nestedOnThread;
+
+    /** Children, an intrusive doubly-linked list. Guarded by this. */
+    private Node firstChild;
+
+    /** Sibling links. Guarded by the parent's monitor. */
+    private Node prevSibling;
+    private Node nextSibling;
+
+    /** Lazily created waker that unparks {@link #thread}; touched only by that thread. */
+    private Waker waker;
+
+    Node(Node parent, boolean createdInShield) {
+        this.parent = parent;
+        this.createdInShield = createdInShield;
+    }
+
+    /** The node's name, for messages and diagnostics. */
+    abstract String name();
+
+    /** Returns the node bound to the current thread, or null outside Weft. */
+    static Node current() {
+        return CURRENT.isBound() ? CURRENT.get() : null;
+    }
+
+    /** Returns whether {@code ancestor} is this node or one of its ancestors. */
+    final boolean isWithin(Node ancestor) {
+        for (Node n = this; n != null; n = n.parent) {
+            if (n == ancestor) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    final Waker waker() {
+        Waker w = waker;
+        if (w == null) {
+            w = waker = Waker.unparking(Thread.currentThread());
+        }
+        return w;
+    }
+
+    // ---- children -------------------------------------------------------------------------
+
+    /** Links {@code child}; call with this node's monitor held. */
+    final void linkChildLocked(Node child) {
+        Node first = firstChild;
+        child.nextSibling = first;
+        if (first != null) {
+            first.prevSibling = child;
+        }
+        firstChild = child;
+    }
+
+    /** Unlinks {@code child}; call with this node's monitor held. */
+    final void unlinkChildLocked(Node child) {
+        Node prev = child.prevSibling;
+        Node next = child.nextSibling;
+        if (prev == null) {
+            firstChild = next;
+        } else {
+            prev.nextSibling = next;
+        }
+        if (next != null) {
+            next.prevSibling = prev;
+        }
+        child.prevSibling = child.nextSibling = null;
+    }
+
+    /** Returns the current children; call with this node's monitor held. */
+    final Node[] childrenLocked() {
+        if (firstChild == null) {
+            return NO_NODES;
+        }
+        List<Node> list = new ArrayList<>();
+        for (Node c = firstChild; c != null; c = c.nextSibling) {
+            list.add(c);
+        }
+        return list.toArray(NO_NODES);
+    }
+
+    /** Returns a snapshot of the children. */
+    final Node[] children() {
+        synchronized (this) {
+            return childrenLocked();
+        }
+    }
+
+    // ---- cancellation ---------------------------------------------------------------------
+
+    /**
+     * Cancels this node and, outside any monitor, every child not opened inside a shield.
+     * Never blocks. Returns whether this call set the reason.
+     */
+    final boolean cancel(CancelReason reason) {
+        Node[] kids;
+        synchronized (this) {
+            if (cancelReason != null) {
+                return false;
+            }
+            cancelReason = reason;
+            if (shieldDepth == 0) {
+                interruptLocked();
+            }
+            kids = childrenLocked();
+        }
+        for (Node kid : kids) {
+            if (!kid.createdInShield) {
+                kid.cancel(reason);
+            }
+        }
+        return true;
+    }
+
+    /** Interrupts the node's thread if it is running the node's code. Call holding this. */
+    private void interruptLocked() {
+        if (started && !detached && thread != null && nestedOnThread == null) {
+            interruptSent = true;
+            thread.interrupt();
+        }
+    }
+
+    /**
+     * Called on the node's own thread when it finds itself interrupted although the node is
+     * not cancelled: turns that foreign interrupt into a cancellation. Returns the reason in
+     * force afterwards.
+     */
+    final CancelReason cancelFromInterrupt() {
+        cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));
+        return cancelReason;
+    }
+
+    /**
+     * The checkpoint: on the node's own thread, throws {@link CancelledException} if the
+     * node is cancelled and not shielded, re-arming the interrupt so JDK blocking calls see
+     * it too. A null node (a thread outside Weft) checks only the interrupt status.
+     */
+    static void checkpoint(Node n) {
+        Thread t = Thread.currentThread();
+        if (n == null) {
+            if (t.isInterrupted()) {
+                throw new CancelledException(new CancelReason.Interrupted(t.getName()));
+            }
+            return;
+        }
+        if (n.shieldDepth > 0) {
+            return;
+        }
+        CancelReason r = n.cancelReason;
+        if (r == null) {
+            if (!t.isInterrupted()) {
+                return;
+            }
+            r = n.cancelFromInterrupt();
+        }
+        t.interrupt();
+        throw new CancelledException(r);
+    }
+
+    /**
+     * For wait loops, after a park: returns true if the wait must stop because the node is
+     * cancelled (or, outside Weft, interrupted). Inside a shield, consumes interrupts so the
+     * park does not spin, recording a foreign one as cancellation for the shield's exit.
+     */
+    static boolean stopWaiting(Node n) {
+        Thread t = Thread.currentThread();
+        if (n == null) {
+            return t.isInterrupted();
+        }
+        if (n.shieldDepth > 0) {
+            if (Thread.interrupted() && n.cancelReason == null) {
+                n.cancelFromInterrupt();
+            }
+            return false;
+        }
+        return n.cancelReason != null || t.isInterrupted();
+    }
+
+    // ---- shields --------------------------------------------------------------------------
+
+    /** Enters a shield on the node's own thread. */
+    final void enterShield() {
+        synchronized (this) {
+            shieldDepth++;
+        }
+        // An interrupt already delivered must not fire inside the shield. If the node is not
+        // cancelled it was foreign: keep it as a cancellation, delivered at the exit.
+        if (Thread.interrupted() && cancelReason == null) {
+            cancelFromInterrupt();
+        }
+    }
+
+    /** Leaves a shield on the node's own thread, re-arming a cancellation that arrived inside. */
+    final void exitShield() {
+        synchronized (this) {
+            if (--shieldDepth == 0 && cancelReason != null) {
+                interruptLocked();
+            }
+        }
+    }
+
+    /** Whether {@code e} (or a cause of it) is how a cancelled task unwinds. */
+    static boolean isCancellation(Throwable e) {
+        for (int depth = 0; e != null && depth < 8; depth++, e = e.getCause()) {
+            if (e instanceof CancelledException
+                    || e instanceof InterruptedException
+                    || e instanceof ClosedByInterruptException
+                    || (e instanceof InterruptedIOException && !(e instanceof SocketTimeoutException))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @SuppressWarnings("unchecked")
+    static <X extends Throwable> RuntimeException sneakyThrow(Throwable t) throws X {
+        throw (X) t;
+    }
+}

@@ -1,0 +1,354 @@
+package dev.weft;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+
+/** The one implementation of {@link Scope}. */
+final class ScopeImpl extends Node implements Scope {
+    /*
+     * Implementation overview
+     *
+     * Lifecycle, all on the owner thread inside Weft.run: open() links the scope into its
+     * parent (or the set of roots) and inherits a pending cancellation; the body runs with
+     * the scope bound as the current node; finish() records a body failure, marks the body
+     * done, cancels daemons, waits until `live` (running tasks) is 0, marks the scope
+     * closed, unlinks it, reconciles the thread's interrupt status with the parent's state,
+     * and returns or throws.
+     *
+     *   OPEN --body returns--> BODY_DONE --live == 0--> CLOSED
+     *
+     * Tasks report in two steps: recordFailure() before their outcome is published (so a
+     * sibling that sees the cancellation also finds the failure that caused it), then
+     * taskDone(), which unlinks and counts down and unparks the owner at 0.
+     *
+     * Failures are kept in arrival order; the first is thrown and the rest are suppressed
+     * onto it only at the end, so nothing mutates a failure while other tasks may still be
+     * looking at it.
+     */
+
+    private static final ThreadFactory VIRTUAL = Thread.ofVirtual().factory();
+    private static final AtomicLong IDS = new AtomicLong();
+
+    /** Root scopes still running, for the leak check and diagnostics. */
+    static final Set<ScopeImpl> ROOTS = ConcurrentHashMap.newKeySet();
+
+    /** Tasks forked and not yet finished, across all scopes. */
+    static final LongAdder LIVE_TASKS = new LongAdder();
+
+    private final String name;
+    private final FailurePolicy policy;
+    final ThreadFactory threadFactory;
+
+    // All guarded by this.
+    private int live;
+    private int forks;
+    private boolean bodyDone;
+    private boolean closed;
+    private boolean ownerWaiting;
+    private Throwable firstFailure;
+    private List<Throwable> laterFailures;
+
+    ScopeImpl(ScopeOptions options, Node parent, Thread owner) {
+        super(parent, parent != null && parent.shieldDepth > 0);
+        this.name = options.name() != null ? options.name() : "scope-" + IDS.incrementAndGet();
+        this.policy = options.policy();
+        ThreadFactory f = options.threadFactory();
+        if (f == null) {
+            f = inheritedFactory(parent);
+        }
+        this.threadFactory = f;
+        this.thread = owner;
+        this.started = true;
+    }
+
+    private static ThreadFactory inheritedFactory(Node parent) {
+        for (Node n = parent; n != null; n = n.parent) {
+            if (n instanceof ScopeImpl s) {
+                return s.threadFactory;
+            }
+        }
+        return VIRTUAL;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public FailurePolicy policy() {
+        return policy;
+    }
+
+    @Override
+    public boolean isCancelled() {
+        return cancelReason != null;
+    }
+
+    @Override
+    public Optional<CancelReason> cancelReason() {
+        return Optional.ofNullable(cancelReason);
+    }
+
+    @Override
+    public boolean cancel(String reason) {
+        if (reason == null) {
+            throw new NullPointerException("reason must not be null: say why the scope is cancelled");
+        }
+        return cancel(new CancelReason.Requested(reason));
+    }
+
+    @Override
+    public <U> Task<U> fork(Callable<? extends U> body) {
+        return fork(null, body, false);
+    }
+
+    @Override
+    public <U> Task<U> fork(String name, Callable<? extends U> body) {
+        return fork(name, body, false);
+    }
+
+    @Override
+    public <U> Task<U> forkDaemon(String name, Callable<? extends U> body) {
+        return fork(name, body, true);
+    }
+
+    private <U> Task<U> fork(String taskName, Callable<? extends U> body, boolean daemon) {
+        if (body == null) {
+            throw new NullPointerException("body must not be null: pass the code the task should run");
+        }
+        if (taskName != null && taskName.isBlank()) {
+            throw new IllegalArgumentException("task name must not be blank: pass null for a generated name");
+        }
+        Node caller = current();
+        if (caller == null || !caller.isWithin(this)) {
+            if (isClosed()) {
+                throw closedError();
+            }
+            throw new WrongThreadException("scope '" + name + "' was used from thread '"
+                    + Thread.currentThread() + "', which is not in its tree: only the scope's body and its"
+                    + " tasks may fork into it. Pass data to other threads, not scopes.");
+        }
+        TaskImpl<U> task = new TaskImpl<>(this, taskName, body, daemon);
+        CancelReason startCancelled;
+        synchronized (this) {
+            if (closed) {
+                throw closedError();
+            }
+            task.id = ++forks;
+            linkChildLocked(task);
+            live++;
+            startCancelled = cancelReason != null ? cancelReason
+                    : daemon && bodyDone ? new CancelReason.ScopeEnded(name) : null;
+            if (startCancelled != null) {
+                task.cancelReason = startCancelled;
+            }
+        }
+        LIVE_TASKS.increment();
+        if (startCancelled != null) {
+            task.finish(new Outcome.Cancelled<>(startCancelled));
+            return task;
+        }
+        try {
+            Thread t = threadFactory.newThread(task);
+            if (t == null) {
+                throw new IllegalStateException("thread factory of scope '" + name + "' returned null");
+            }
+            task.thread = t;
+            t.start();
+        } catch (Throwable e) {
+            task.finish(new Outcome.Failure<>(e));
+            throw sneakyThrow(e);
+        }
+        return task;
+    }
+
+    private synchronized boolean isClosed() {
+        return closed;
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("scope '" + name + "' has finished: its body and all its tasks"
+                + " have returned, so nothing can be forked into it any more. Fork while the scope is open,"
+                + " or open a new scope with Weft.run.");
+    }
+
+    // ---- lifecycle, on the owner thread ---------------------------------------------------
+
+    /**
+     * Links the scope into its parent (as the innermost node on this thread) or into the
+     * roots, and inherits a cancellation in force. An interrupt already pending on the thread
+     * cancels the enclosing node (it was meant for the code that called Weft.run), or this
+     * scope at a root.
+     */
+    void open() {
+        Thread me = Thread.currentThread();
+        if (parent == null) {
+            ROOTS.add(this);
+            if (me.isInterrupted()) {
+                cancelReason = new CancelReason.Interrupted(me.getName());
+            }
+            return;
+        }
+        if (me.isInterrupted() && parent.cancelReason == null) {
+            parent.cancelFromInterrupt();
+        }
+        synchronized (parent) {
+            parent.linkChildLocked(this);
+            parent.nestedOnThread = this;
+            CancelReason inherited = parent.cancelReason;
+            if (inherited != null && !createdInShield) {
+                cancelReason = inherited;
+            }
+        }
+        if (createdInShield) {
+            Thread.interrupted(); // held by the enclosing shield until it exits
+        }
+    }
+
+    /** Records a failure; under fail-fast (or for the body) the first one cancels the scope. */
+    void recordFailure(Throwable failure, String source, boolean alwaysCancel) {
+        if (policy == FailurePolicy.COLLECT && !alwaysCancel) {
+            return;
+        }
+        boolean first;
+        synchronized (this) {
+            first = firstFailure == null;
+            if (first) {
+                firstFailure = failure;
+            } else if (failure != firstFailure) {
+                if (laterFailures == null) {
+                    laterFailures = new ArrayList<>(2);
+                }
+                laterFailures.add(failure);
+            }
+        }
+        if (first && (alwaysCancel || policy == FailurePolicy.FAIL_FAST)) {
+            cancel(new CancelReason.TaskFailed(source, failure));
+        }
+    }
+
+    /** A task finished: unlink it, count down, wake the owner at zero. */
+    void taskDone(TaskImpl<?> task) {
+        boolean wake;
+        synchronized (this) {
+            unlinkChildLocked(task);
+            wake = --live == 0 && ownerWaiting;
+        }
+        if (wake) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /**
+     * Ends the scope after its body: waits for every task, unlinks, and returns the body's
+     * value or throws what the scope reports.
+     */
+    <T> T finish(T value, Throwable bodyFailure) throws Exception {
+        if (bodyFailure != null && !(cancelReason != null && isCancellation(bodyFailure))) {
+            recordFailure(bodyFailure, "the body of scope '" + name + "'", true);
+        }
+        Node[] daemons;
+        synchronized (this) {
+            bodyDone = true;
+            daemons = childrenLocked();
+        }
+        CancelReason ended = null;
+        for (Node n : daemons) {
+            if (n instanceof TaskImpl<?> t && t.daemon) {
+                if (ended == null) {
+                    ended = new CancelReason.ScopeEnded(name);
+                }
+                t.cancel(ended);
+            }
+        }
+        awaitTasks();
+        detachAndReconcile();
+
+        Throwable first;
+        List<Throwable> later;
+        synchronized (this) {
+            first = firstFailure;
+            later = laterFailures;
+        }
+        if (first != null) {
+            if (later != null) {
+                for (Throwable t : later) {
+                    first.addSuppressed(t);
+                }
+            }
+            first.addSuppressed(new JoinSite(name, Thread.currentThread()));
+            throw sneakyThrow(first);
+        }
+        if (bodyFailure != null) {
+            throw sneakyThrow(bodyFailure);
+        }
+        return value;
+    }
+
+    /** Waits, uninterruptibly, until no task is running; then the scope is closed. */
+    private void awaitTasks() {
+        while (true) {
+            synchronized (this) {
+                if (live == 0) {
+                    closed = true;
+                    ownerWaiting = false;
+                    return;
+                }
+                ownerWaiting = true;
+            }
+            LockSupport.park(this);
+            if (Thread.interrupted() && cancelReason == null) {
+                cancelFromInterrupt();
+            }
+        }
+    }
+
+    /**
+     * Stops interrupt delivery for this scope and leaves the owner thread's interrupt status
+     * as the enclosing code expects it: set if the parent is cancelled (and not shielded), or,
+     * at a root, if the scope was cancelled by an interrupt of its caller; cleared of
+     * interrupts this scope sent otherwise.
+     */
+    private void detachAndReconcile() {
+        boolean sent;
+        synchronized (this) {
+            detached = true;
+            sent = interruptSent;
+        }
+        if (parent == null) {
+            ROOTS.remove(this);
+            boolean callerInterrupted = cancelReason instanceof CancelReason.Interrupted;
+            if (sent || callerInterrupted) {
+                Thread.interrupted();
+            }
+            if (callerInterrupted) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
+        synchronized (parent) {
+            parent.unlinkChildLocked(this);
+            parent.nestedOnThread = null;
+            boolean parentWantsInterrupt = parent.cancelReason != null && parent.shieldDepth == 0;
+            if (parentWantsInterrupt) {
+                Thread.currentThread().interrupt();
+            } else if (sent) {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Scope[" + name + (cancelReason != null ? ", cancelled" : "") + "]";
+    }
+}

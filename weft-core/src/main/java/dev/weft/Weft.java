@@ -1,0 +1,423 @@
+package dev.weft;
+
+import dev.weft.poll.Poll;
+import dev.weft.poll.Pollable;
+import dev.weft.poll.Waker;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Weft's front door: run a scope, wait for pollables, race alternatives, shield clean-up.
+ *
+ * <p>A program enters Weft with {@link #run(ScopeBody)}, from {@code main}, any platform
+ * thread, or inside a task (scopes nest). Inside, the body forks tasks; when
+ * {@code run} returns, every one of them has finished.
+ * {@snippet lang=java :
+ * public static void main(String[] args) throws Exception {
+ *     List<String> pages = Weft.run(scope -> {
+ *         var tasks = urls.stream().map(u -> scope.fork(() -> fetch(u))).toList();
+ *         List<String> out = new ArrayList<>();
+ *         for (var t : tasks) out.add(t.join());    // first failure cancels the rest
+ *         return out;
+ *     });
+ * }
+ * }
+ *
+ * <h2>Checkpoints</h2>
+ * A <em>checkpoint</em> is a point where a task notices that it has been cancelled: it
+ * throws {@link CancelledException} there. Every blocking Weft method is a checkpoint, as is
+ * {@link #checkpoint()}; JDK blocking calls (sleep, locks' interruptible waits, blocking
+ * queues, socket I/O on virtual threads) are too, because Weft delivers cancellation by
+ * interrupting the task's thread and re-arms that interrupt at every Weft checkpoint, so a
+ * task that swallowed one {@code InterruptedException} is still cancelled at its next wait.
+ * A blocking Weft method that throws because of cancellation <em>had no effect</em>.
+ *
+ * <h2>Interrupts from outside</h2>
+ * Weft treats {@link Thread#interrupt()} as the JDK's cancellation request: interrupting a
+ * thread that runs Weft code cancels the innermost scope or task on it (reason
+ * {@link CancelReason.Interrupted}). A root scope cancelled that way restores its caller's
+ * interrupt status when it returns.
+ */
+public final class Weft {
+
+    private Weft() {}
+
+    // ---- scopes ---------------------------------------------------------------------------
+
+    /**
+     * Runs {@code body} in a new scope with default options, on the calling thread, and
+     * returns its value once the body and every task forked into the scope have finished.
+     * Equivalent to {@code run(ScopeOptions.DEFAULTS, body)}.
+     *
+     * @param body the scope's body
+     * @param <T> the body's value type
+     * @return the body's value
+     * @throws Exception the scope's first failure, as thrown (see
+     *     {@link #run(ScopeOptions, ScopeBody)})
+     * @throws CancelledException if the scope was cancelled and its body ended by that
+     *     cancellation
+     * @throws NullPointerException if {@code body} is null
+     */
+    public static <T> T run(ScopeBody<? extends T> body) throws Exception {
+        return run(ScopeOptions.DEFAULTS, body);
+    }
+
+    /**
+     * Runs {@code body} in a new scope configured by {@code options}, on the calling thread,
+     * and returns its value once the body and every task forked into the scope have
+     * finished.
+     *
+     * <p>Called inside a task or another scope's body, the new scope is nested: cancelling the
+     * enclosing task or scope cancels it too, and an enclosing cancellation already in force
+     * applies at once (unless the call is inside a {@linkplain #shield(Callable) shield}).
+     * Called on a thread that is not running Weft code, it is a root scope.
+     *
+     * <p><b>Failures.</b> Under {@link FailurePolicy#FAIL_FAST}, the first failure of the
+     * body or of a task cancels the scope. When every task has finished, {@code run} throws
+     * that first failure — the same exception object, so {@code catch (IOException e)} works
+     * and the stack trace shows where it was thrown — with every later failure attached with
+     * {@link Throwable#addSuppressed} and a final suppressed entry whose stack trace shows
+     * where the scope was joined. Tasks that ended because the scope was cancelled are not
+     * failures. See {@link FailurePolicy} for the other policies.
+     *
+     * <p><b>Cancellation:</b> the scope waits for its tasks without being interruptible:
+     * cancelling it (or the enclosing task) cancels the tasks, and {@code run} returns once
+     * they have unwound. If the body ended because of the cancellation, {@code run} rethrows
+     * what the body threw (a {@link CancelledException} or {@code InterruptedException}).
+     *
+     * @param options the scope's name, failure policy and thread factory
+     * @param body the scope's body
+     * @param <T> the body's value type
+     * @return the body's value
+     * @throws Exception the scope's first failure, unchanged, with later ones suppressed
+     * @throws CancelledException if the scope was cancelled and its body ended by that
+     *     cancellation
+     * @throws NullPointerException if {@code options} or {@code body} is null
+     */
+    public static <T> T run(ScopeOptions options, ScopeBody<? extends T> body) throws Exception {
+        if (options == null) {
+            throw new NullPointerException("options must not be null: use ScopeOptions.DEFAULTS");
+        }
+        if (body == null) {
+            throw new NullPointerException("body must not be null: pass the scope's code, scope -> { ... }");
+        }
+        ScopeImpl scope = new ScopeImpl(options, Node.current(), Thread.currentThread());
+        scope.open();
+        T value = null;
+        Throwable failure = null;
+        try {
+            value = ScopedValue.where(Node.CURRENT, scope).call(() -> body.run(scope));
+        } catch (Throwable e) {
+            failure = e;
+        }
+        return scope.finish(value, failure);
+    }
+
+    // ---- waiting --------------------------------------------------------------------------
+
+    /**
+     * Waits until {@code pollable} is ready and returns its value, or throws its failure.
+     * The calling thread parks between polls; a virtual thread frees its carrier.
+     *
+     * <p><b>Cancellation:</b> a checkpoint, atomic: if the caller is cancelled (or, outside
+     * Weft, interrupted) before the pollable is ready, its registration is withdrawn and
+     * {@link CancelledException} is thrown; by the {@link Pollable} contract, nothing was
+     * consumed. Inside a {@linkplain #shield(Callable) shield} the wait is not interrupted.
+     *
+     * @param pollable what to wait for
+     * @param <T> the value type
+     * @return the value of the ready poll
+     * @throws Exception the failure of a {@link Poll.Failed} poll, unchanged
+     * @throws CancelledException if the caller is cancelled first
+     * @throws NullPointerException if {@code pollable} is null
+     */
+    public static <T> T await(Pollable<T> pollable) throws Exception {
+        if (pollable == null) {
+            throw new NullPointerException("pollable must not be null");
+        }
+        return unwrap(awaitPoll(pollable));
+    }
+
+    /** Waits for a committed (ready or failed) poll of {@code p}; the core wait loop. */
+    static <T> Poll<T> awaitPoll(Pollable<T> p) {
+        Node n = Node.current();
+        Node.checkpoint(n);
+        Waker w = n != null ? n.waker() : Waker.unparking(Thread.currentThread());
+        Poll<T> r = p.poll(w);
+        while (r.isPending()) {
+            LockSupport.park(p);
+            if (Node.stopWaiting(n)) {
+                p.withdraw(w);
+                Node.checkpoint(n);
+            }
+            r = p.poll(w);
+        }
+        return r;
+    }
+
+    static <T> T unwrap(Poll<T> r) {
+        return switch (r) {
+            case Poll.Ready<T>(T value) -> value;
+            case Poll.Failed<T>(Throwable cause) -> throw Node.sneakyThrow(cause);
+            case Poll.Pending<T> p -> throw new IllegalStateException("unwrap of a pending poll");
+        };
+    }
+
+    /**
+     * Waits until one of {@code alternatives} is ready with a value and returns that value;
+     * the others are withdrawn and, by the {@link Pollable} contract, took no effect.
+     * Alternatives that fail drop out; if all fail, throws the first failure with the
+     * others suppressed. When several are ready at once, the earliest in the list wins.
+     *
+     * <p>Tasks are pollables, so this waits for the first task to succeed; it does not
+     * cancel the others (use {@link #raceTasks(List)} or {@link #race(List)} for that).
+     *
+     * <p><b>Cancellation:</b> a checkpoint, atomic: if the caller is cancelled first, every
+     * registration is withdrawn, nothing was consumed, and {@link CancelledException} is
+     * thrown. A failure already committed by one alternative is then dropped, since the
+     * caller no longer waits for an answer.
+     *
+     * @param alternatives the pollables to wait for; not empty, no nulls
+     * @param <T> the value type
+     * @return the value of the first alternative ready with one
+     * @throws Exception the first alternative's failure, if all failed
+     * @throws CancelledException if the caller is cancelled first
+     * @throws NullPointerException if the list or an element is null
+     * @throws IllegalArgumentException if the list is empty
+     */
+    public static <T> T awaitAny(List<? extends Pollable<? extends T>> alternatives) throws Exception {
+        List<? extends Pollable<? extends T>> alts = checkAlternatives(alternatives);
+        int size = alts.size();
+        Node n = Node.current();
+        Node.checkpoint(n);
+        Waker w = n != null ? n.waker() : Waker.unparking(Thread.currentThread());
+        Throwable[] failures = new Throwable[size];
+        int failed = 0;
+        while (true) {
+            for (int i = 0; i < size; i++) {
+                if (failures[i] != null) {
+                    continue;
+                }
+                Poll<? extends T> r = alts.get(i).poll(w);
+                if (r instanceof Poll.Ready<? extends T>(var value)) {
+                    withdrawAll(alts, failures, w);
+                    return value;
+                }
+                if (r instanceof Poll.Failed<? extends T>(Throwable cause)) {
+                    failures[i] = cause;
+                    if (++failed == size) {
+                        throw allFailed(failures);
+                    }
+                }
+            }
+            LockSupport.park(alts);
+            if (Node.stopWaiting(n)) {
+                withdrawAll(alts, failures, w);
+                Node.checkpoint(n);
+            }
+        }
+    }
+
+    private static void withdrawAll(List<? extends Pollable<?>> alts, Throwable[] failures, Waker w) {
+        for (int i = 0; i < alts.size(); i++) {
+            if (failures[i] == null) {
+                alts.get(i).withdraw(w);
+            }
+        }
+    }
+
+    private static RuntimeException allFailed(Throwable[] failures) {
+        Throwable first = failures[0];
+        for (int i = 1; i < failures.length; i++) {
+            if (failures[i] != first) {
+                first.addSuppressed(failures[i]);
+            }
+        }
+        throw Node.sneakyThrow(first);
+    }
+
+    private static <L extends List<?>> L checkAlternatives(L alternatives) {
+        if (alternatives == null) {
+            throw new NullPointerException("alternatives must not be null");
+        }
+        if (alternatives.isEmpty()) {
+            throw new IllegalArgumentException("alternatives must not be empty: a race needs at least one entrant");
+        }
+        for (int i = 0; i < alternatives.size(); i++) {
+            if (alternatives.get(i) == null) {
+                throw new NullPointerException("alternative " + i + " is null");
+            }
+        }
+        return alternatives;
+    }
+
+    // ---- races ----------------------------------------------------------------------------
+
+    /**
+     * Runs each of {@code bodies} as a task of a new nested scope and returns the value of
+     * the first to succeed. The others are cancelled and <em>awaited</em> before this
+     * returns, so no loser is still running afterwards. If all fail, throws the first
+     * failure (in list order) with the others suppressed.
+     * {@snippet lang=java :
+     * String answer = Weft.race(() -> askReplica("a"), () -> askReplica("b"));
+     * }
+     *
+     * <p><b>Cancellation:</b> a checkpoint; if the caller is cancelled, every entrant is
+     * cancelled and awaited, then {@link CancelledException} is thrown.
+     *
+     * @param bodies the entrants; at least one, no nulls
+     * @param <T> the value type
+     * @return the first successful value
+     * @throws Exception the first failure, if every entrant failed
+     * @throws NullPointerException if the array or an element is null
+     * @throws IllegalArgumentException if there are no entrants
+     */
+    @SafeVarargs
+    public static <T> T race(Callable<? extends T>... bodies) throws Exception {
+        if (bodies == null) {
+            throw new NullPointerException("bodies must not be null");
+        }
+        return race(Arrays.asList(bodies));
+    }
+
+    /**
+     * As {@link #race(Callable[])}, for a list of entrants.
+     *
+     * @param bodies the entrants; not empty, no nulls
+     * @param <T> the value type
+     * @return the first successful value
+     * @throws Exception the first failure, if every entrant failed
+     * @throws NullPointerException if the list or an element is null
+     * @throws IllegalArgumentException if the list is empty
+     */
+    public static <T> T race(List<? extends Callable<? extends T>> bodies) throws Exception {
+        checkAlternatives(bodies);
+        return run(ScopeOptions.named("race").withPolicy(FailurePolicy.COLLECT), scope -> {
+            List<Task<? extends T>> entrants = new ArrayList<>(bodies.size());
+            for (Callable<? extends T> body : bodies) {
+                entrants.add(scope.fork(body));
+            }
+            return raceTasks(entrants);
+        });
+    }
+
+    /**
+     * Waits for the first of {@code tasks} to succeed and returns its value; then cancels
+     * the others and waits for them to finish before returning. If all fail, throws the
+     * first failure (in list order) with the others suppressed.
+     *
+     * <p><b>Cancellation:</b> a checkpoint; if the caller is cancelled, all the tasks are
+     * cancelled and awaited (shielded), then {@link CancelledException} is thrown.
+     *
+     * @param tasks the entrants; not empty, no nulls
+     * @param <T> the value type
+     * @return the first successful value
+     * @throws Exception the first failure, if every task failed
+     * @throws NullPointerException if the list or an element is null
+     * @throws IllegalArgumentException if the list is empty
+     */
+    public static <T> T raceTasks(List<? extends Task<? extends T>> tasks) throws Exception {
+        checkAlternatives(tasks);
+        Task<? extends T> winner = null;
+        try {
+            T value = awaitAny(tasks);
+            for (Task<? extends T> t : tasks) {
+                if (t.state() == Task.State.SUCCEEDED) {
+                    winner = t;
+                    break;
+                }
+            }
+            return value;
+        } finally {
+            String why = winner != null ? "lost the race to " + winner.name() : "the race was abandoned";
+            for (Task<? extends T> t : tasks) {
+                if (t != winner) {
+                    t.cancel(why);
+                }
+            }
+            shield(() -> {
+                for (Task<? extends T> t : tasks) {
+                    t.awaitOutcome();
+                }
+                return null;
+            });
+        }
+    }
+
+    // ---- cancellation ---------------------------------------------------------------------
+
+    /**
+     * A checkpoint and nothing else: throws {@link CancelledException} if the current task or
+     * scope is cancelled (re-arming the interrupt), otherwise returns at once. Inside a
+     * shield it never throws. Outside Weft it throws if the thread is interrupted. Long
+     * CPU-bound loops call this to stay cancellable.
+     *
+     * @throws CancelledException if the caller is cancelled
+     */
+    public static void checkpoint() {
+        Node.checkpoint(Node.current());
+    }
+
+    /**
+     * Returns whether the current task or scope is cancelled. Never blocks, never throws; a
+     * shield does not hide it. Outside Weft, returns whether the thread is interrupted.
+     *
+     * @return true if cancelled
+     */
+    public static boolean isCancelled() {
+        Node n = Node.current();
+        return n != null ? n.cancelReason != null : Thread.currentThread().isInterrupted();
+    }
+
+    /**
+     * Runs {@code body} shielded from cancellation and returns its value: inside, the thread
+     * is not interrupted and checkpoints do not throw, so blocking clean-up can complete. A
+     * cancellation that arrives meanwhile is delivered when the shield exits (the interrupt
+     * is re-armed and the next checkpoint throws). Scopes opened inside the shield are not
+     * cancelled by the enclosing cancellation.
+     * {@snippet lang=java :
+     * try {
+     *     work();
+     * } finally {
+     *     Weft.shield(() -> { connection.sendGoodbye(); connection.close(); return null; });
+     * }
+     * }
+     *
+     * <p><b>Grace period.</b> A shield has no deadline yet: a body that blocks forever keeps
+     * its task, and so its scope, from finishing. Deadlines for shields come with Weft's
+     * time module; until then, keep shielded code short and bounded.
+     *
+     * <p><b>Cancellation:</b> not a checkpoint, at entry or exit.
+     *
+     * @param body the code to run shielded
+     * @param <T> the value type
+     * @return the body's value
+     * @throws Exception what the body throws, unchanged
+     * @throws NullPointerException if {@code body} is null
+     */
+    public static <T> T shield(Callable<? extends T> body) throws Exception {
+        if (body == null) {
+            throw new NullPointerException("body must not be null");
+        }
+        Node n = Node.current();
+        if (n == null) {
+            boolean interrupted = Thread.interrupted();
+            try {
+                return body.call();
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        n.enterShield();
+        try {
+            return body.call();
+        } finally {
+            n.exitShield();
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/**
+ * The readiness protocol: Weft's contract for anything a task can wait on.
+ *
+ * <p>A {@link dev.weft.poll.Pollable} is asked, without blocking, whether it can complete
+ * now. It answers either <em>ready</em> — and in that same call it has committed: taken
+ * the element, delivered the value, marked the permit as held — or <em>pending</em>, in
+ * which case it has registered the caller's {@link dev.weft.poll.Waker} and will call it
+ * when completing might now succeed. A pending answer has no effect besides that
+ * registration, and the registration can always be withdrawn. This is the contract of
+ * Rust's {@code Future::poll}, adapted to shared objects that many tasks may wait on.
+ *
+ * <p>Everything in Weft that waits is built on this package: joining a task, racing
+ * alternatives, and (in later modules) channel operations, timers and deadlines. A waiting
+ * task parks its virtual thread; the waker unparks it; it polls again. Because a pollable
+ * only ever commits inside {@code poll}, a waiter that gives up — because it was cancelled,
+ * or because another alternative won a race — simply withdraws, and nothing was consumed.
+ * That is the root of Weft's rule that <em>a cancelled operation did not happen</em>.
+ *
+ * <p>To wait on a pollable in direct style, call {@link dev.weft.Weft#await(Pollable)}; to
+ * wait for the first of several, {@link dev.weft.Weft#awaitAny(java.util.List)}.
+ */
+package dev.weft.poll;

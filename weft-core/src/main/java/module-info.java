@@ -1,0 +1,15 @@
+/**
+ * Weft core: structured concurrency on virtual threads.
+ *
+ * <ul>
+ *   <li>{@link dev.weft} — the front door: {@link dev.weft.Weft}, {@link dev.weft.Scope},
+ *       {@link dev.weft.Task}, outcomes, cancellation reasons and exceptions.</li>
+ *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
+ * </ul>
+ *
+ * <p>This module has no dependencies beyond {@code java.base}.
+ */
+module dev.weft {
+    exports dev.weft;
+    exports dev.weft.poll;
+}

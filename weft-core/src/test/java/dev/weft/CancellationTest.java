@@ -1,0 +1,366 @@
+package dev.weft;
+
+import static dev.weft.ScopeTest.blockForever;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Cancellation: reasons, stickiness, delivery by interrupt, shields (design §3.2). */
+@Timeout(30) // only catches hangs
+class CancellationTest {
+
+    @Test
+    void cancellingAScopeInterruptsBlockedTasksWithTheReason() throws Exception {
+        CountDownLatch blocked = new CountDownLatch(2);
+        var thrown = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
+            for (int i = 0; i < 2; i++) {
+                scope.fork(() -> {
+                    blocked.countDown();
+                    return blockForever();
+                });
+            }
+            blocked.await();
+            scope.cancel("shutting down");
+            Weft.checkpoint();
+            return "unreachable";
+        }));
+        assertEquals(new CancelReason.Requested("shutting down"), thrown.reason());
+        assertEquals("cancelled: shutting down", thrown.getMessage());
+    }
+
+    @Test
+    void cancellationIsStickyASwallowedInterruptIsRearmedAtTheNextCheckpoint() throws Exception {
+        AtomicInteger swallowed = new AtomicInteger();
+        AtomicReference<Throwable> secondSignal = new AtomicReference<>();
+        Weft.run(scope -> {
+            CountDownLatch started = new CountDownLatch(1);
+            Task<Object> t = scope.fork(() -> {
+                started.countDown();
+                try {
+                    blockForever();
+                } catch (InterruptedException e) {
+                    swallowed.incrementAndGet(); // bad code: swallows and keeps going
+                }
+                assertTrue(Weft.isCancelled());
+                try {
+                    Weft.checkpoint();
+                } catch (CancelledException e) {
+                    secondSignal.set(e);
+                    swallowed.incrementAndGet(); // swallows again
+                }
+                // A JDK blocking call still sees the re-armed interrupt.
+                return blockForever();
+            });
+            started.await();
+            t.cancel("stop");
+            assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
+            return null;
+        });
+        assertEquals(2, swallowed.get());
+        assertInstanceOf(CancelledException.class, secondSignal.get());
+    }
+
+    @Test
+    void aCpuBoundTaskIsCancelledAtItsNextCheckpoint() throws Exception {
+        Weft.run(scope -> {
+            CountDownLatch spinning = new CountDownLatch(1);
+            Task<Long> t = scope.fork(() -> {
+                long n = 0;
+                while (true) {
+                    n++;
+                    spinning.countDown();
+                    Weft.checkpoint();
+                }
+            });
+            spinning.await();
+            t.cancel("enough");
+            assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
+            return null;
+        });
+    }
+
+    @Test
+    void cancellingATaskCancelsTheScopesItOpenedButNotItsSiblings() throws Exception {
+        Weft.run(scope -> {
+            CountDownLatch innerBlocked = new CountDownLatch(1);
+            AtomicReference<Task<Object>> grandchild = new AtomicReference<>();
+            Task<Object> t = scope.fork(() -> Weft.run(inner -> {
+                grandchild.set(inner.fork(() -> {
+                    innerBlocked.countDown();
+                    return blockForever();
+                }));
+                return blockForever();
+            }));
+            Task<String> sibling = scope.fork(() -> "sibling ok");
+            innerBlocked.await();
+            t.cancel("just this one");
+            assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
+            assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("just this one")), grandchild.get().outcome());
+            assertEquals("sibling ok", sibling.join());
+            assertFalse(scope.isCancelled());
+            return null;
+        });
+    }
+
+    @Test
+    void aNestedScopeInACancelledTaskStartsCancelledAndItsForksNeverRun() throws Exception {
+        AtomicBoolean forkRan = new AtomicBoolean();
+        Weft.run(scope -> {
+            Task<Object> u = scope.fork(() -> {
+                Thread.currentThread().interrupt(); // an interrupt cancels the innermost task
+                return Weft.run(inner -> {
+                    assertTrue(inner.isCancelled());
+                    Task<Boolean> f = inner.fork(() -> forkRan.getAndSet(true));
+                    assertEquals(Task.State.CANCELLED, f.state());
+                    Weft.checkpoint();
+                    return null;
+                });
+            });
+            var c = assertInstanceOf(Outcome.Cancelled.class, u.awaitOutcome());
+            assertInstanceOf(CancelReason.Interrupted.class, c.reason());
+            return null;
+        });
+        assertFalse(forkRan.get());
+    }
+
+    // ---- shields --------------------------------------------------------------------------
+
+    @Test
+    void aShieldIsNotInterruptedAndDeliversTheCancellationWhenItExits() throws Exception {
+        AtomicBoolean cleanupCompleted = new AtomicBoolean();
+        AtomicReference<Throwable> afterShield = new AtomicReference<>();
+        Weft.run(scope -> {
+            CountDownLatch inShield = new CountDownLatch(1);
+            CountDownLatch cancelSent = new CountDownLatch(1);
+            Task<Object> t = scope.fork(() -> {
+                String v = Weft.shield(() -> {
+                    inShield.countDown();
+                    cancelSent.await();          // would throw if interrupted
+                    Weft.checkpoint();           // does not throw inside a shield
+                    assertFalse(Thread.currentThread().isInterrupted());
+                    cleanupCompleted.set(true);
+                    return "cleaned";
+                });
+                assertEquals("cleaned", v);
+                assertTrue(Thread.currentThread().isInterrupted(), "re-armed at shield exit");
+                try {
+                    Weft.checkpoint();
+                } catch (CancelledException e) {
+                    afterShield.set(e);
+                    throw e;
+                }
+                return null;
+            });
+            inShield.await();
+            t.cancel("stop");
+            cancelSent.countDown();
+            assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
+            return null;
+        });
+        assertTrue(cleanupCompleted.get());
+        assertInstanceOf(CancelledException.class, afterShield.get());
+    }
+
+    @Test
+    void aCancellationAlreadyDeliveredIsHeldDuringAShield() throws Exception {
+        Weft.run(scope -> {
+            CountDownLatch ready = new CountDownLatch(1);
+            Task<String> t = scope.fork(() -> {
+                try {
+                    ready.countDown();
+                    return blockForever();
+                } finally {
+                    // In the finally of a cancelled task: JDK waits inside the shield work.
+                    Weft.shield(() -> {
+                        CountDownLatch l = new CountDownLatch(1);
+                        l.countDown();
+                        l.await();
+                        return null;
+                    });
+                }
+            });
+            ready.await();
+            t.cancel("x");
+            assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
+            return null;
+        });
+    }
+
+    @Test
+    void scopesOpenedInsideAShieldRunEvenThoughTheTaskIsCancelled() throws Exception {
+        AtomicInteger cleanupForks = new AtomicInteger();
+        Weft.run(scope -> {
+            CountDownLatch ready = new CountDownLatch(1);
+            Task<Object> t = scope.fork(() -> {
+                try {
+                    ready.countDown();
+                    return blockForever();
+                } finally {
+                    Weft.shield(() -> Weft.run(cleanup -> {
+                        assertFalse(cleanup.isCancelled());
+                        for (int i = 0; i < 3; i++) {
+                            cleanup.fork(() -> {
+                                new CountDownLatch(0).await();
+                                return cleanupForks.incrementAndGet();
+                            });
+                        }
+                        return null;
+                    }));
+                }
+            });
+            ready.await();
+            t.cancel("x");
+            assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
+            return null;
+        });
+        assertEquals(3, cleanupForks.get());
+    }
+
+    @Test
+    void forksMadeFromAShieldedBodyAreStillCancelledWithTheScope() throws Exception {
+        Weft.run(scope -> {
+            Task<Object> fork = Weft.shield(() -> scope.fork(ScopeTest::blockForever));
+            Weft.shield(() -> {
+                scope.cancel("stop");
+                assertInstanceOf(Outcome.Cancelled.class, fork.awaitOutcome());
+                return null;
+            });
+            return null;
+        });
+    }
+
+    // ---- interrupts from outside Weft -----------------------------------------------------
+
+    @Test
+    void interruptBeforeRunCancelsTheRootAndIsRestoredForTheCaller() {
+        AtomicBoolean forkRan = new AtomicBoolean();
+        Thread.currentThread().interrupt();
+        var e = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
+            scope.fork(() -> forkRan.getAndSet(true));
+            Weft.checkpoint();
+            return null;
+        }));
+        assertInstanceOf(CancelReason.Interrupted.class, e.reason());
+        assertTrue(Thread.interrupted(), "the caller's interrupt status is kept");
+        assertFalse(forkRan.get());
+    }
+
+    @Test
+    void interruptWhileJoiningCancelsTheScopeWhichStillWaitsForItsTasks() throws Exception {
+        AtomicBoolean forkUnwound = new AtomicBoolean();
+        CountDownLatch forkBlocked = new CountDownLatch(1);
+        AtomicReference<Throwable> result = new AtomicReference<>();
+        Thread root = Thread.ofPlatform().start(() -> {
+            try {
+                Weft.run(scope -> {
+                    Task<Object> t = scope.fork(() -> {
+                        try {
+                            forkBlocked.countDown();
+                            return blockForever();
+                        } finally {
+                            forkUnwound.set(true);
+                        }
+                    });
+                    return t.join();
+                });
+            } catch (Throwable e) {
+                result.set(e);
+                assertTrue(Thread.currentThread().isInterrupted());
+            }
+        });
+        forkBlocked.await();
+        root.interrupt();
+        root.join();
+        var e = assertInstanceOf(CancelledException.class, result.get());
+        assertInstanceOf(CancelReason.Interrupted.class, e.reason());
+        assertTrue(forkUnwound.get());
+    }
+
+    @Test
+    void interruptWhileTheOwnerWaitsAfterItsBodyCancelsTheTasks() throws Exception {
+        CountDownLatch forkBlocked = new CountDownLatch(1);
+        AtomicReference<Object> result = new AtomicReference<>();
+        Thread root = Thread.ofPlatform().start(() -> {
+            try {
+                result.set(Weft.run(scope -> {
+                    scope.fork(() -> {
+                        forkBlocked.countDown();
+                        return blockForever();
+                    });
+                    return "body value";
+                }));
+            } catch (Throwable e) {
+                result.set(e);
+            }
+        });
+        forkBlocked.await();
+        root.interrupt();
+        root.join();
+        // The body succeeded; its forks were cancelled, which is not a failure.
+        assertEquals("body value", result.get());
+    }
+
+    @Test
+    void checkpointAndIsCancelledOutsideWeftFollowTheInterruptStatus() {
+        assertFalse(Weft.isCancelled());
+        Weft.checkpoint();
+        Thread.currentThread().interrupt();
+        assertTrue(Weft.isCancelled());
+        assertThrows(CancelledException.class, Weft::checkpoint);
+        assertTrue(Thread.interrupted());
+    }
+
+    @Test
+    void aStaleInterruptFromANestedScopeDoesNotLeakIntoTheEnclosingTask() throws Exception {
+        Weft.run(scope -> scope.fork(() -> {
+            try {
+                Weft.run(inner -> {
+                    inner.cancel("inner only");
+                    Weft.checkpoint();
+                    return null;
+                });
+            } catch (CancelledException expected) {
+                assertEquals(new CancelReason.Requested("inner only"), expected.reason());
+            }
+            assertFalse(Thread.currentThread().isInterrupted(), "the inner scope's interrupt was cleared");
+            assertFalse(Weft.isCancelled());
+            new CountDownLatch(0).await(); // a JDK wait works normally
+            return null;
+        }).join());
+    }
+
+    @Test
+    void cancelOnlyTheFirstReasonCounts() throws Exception {
+        Weft.run(scope -> {
+            assertTrue(scope.cancel("first"));
+            assertFalse(scope.cancel("second"));
+            assertEquals(new CancelReason.Requested("first"), scope.cancelReason().orElseThrow());
+            return null;
+        });
+    }
+
+    @Test
+    void theBodysCancellationIsNotAFailure() {
+        var e = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
+            scope.cancel("self");
+            Weft.checkpoint();
+            return null;
+        }));
+        assertEquals(0, e.getSuppressed().length, "nothing to report besides the cancellation");
+        // A body that unwinds with the JDK's InterruptedException gets it back unchanged.
+        assertThrows(InterruptedException.class, () -> Weft.run(scope -> {
+            scope.cancel("self");
+            return ScopeTest.<String>blockForever();
+        }));
+        assertFalse(Thread.currentThread().isInterrupted(), "a root cancelled by itself leaves no interrupt behind");
+    }
+}
