@@ -32,9 +32,15 @@ public sealed interface CancelReason {
      * @param message what the caller gave as the reason
      */
     record Requested(String message) implements CancelReason {
-        /** @throws NullPointerException if {@code message} is null */
+        /**
+         * @throws NullPointerException if {@code message} is null
+         * @throws IllegalArgumentException if {@code message} is blank
+         */
         public Requested {
             requireText(message, "message");
+            if (message.isBlank()) {
+                throw new IllegalArgumentException("cancellation reason must not be blank: say why, e.g. \"user logged out\"");
+            }
         }
 
         @Override

@@ -2,6 +2,7 @@ package dev.weft;
 
 import dev.weft.poll.Waker;
 import java.io.InterruptedIOException;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedByInterruptException;
 import java.util.ArrayList;
@@ -231,6 +232,9 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
             }
             r = n.cancelFromInterrupt();
         }
+        synchronized (n) {
+            n.interruptSent = true; // the re-armed interrupt is Weft's, not the caller's
+        }
         t.interrupt();
         throw new CancelledException(r);
     }
@@ -277,17 +281,51 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         }
     }
 
-    /** Whether {@code e} (or a cause of it) is how a cancelled task unwinds. */
+    /**
+     * Whether {@code e} (or a cause of it) is how a cancelled task unwinds: Weft's own
+     * {@link CancelledException}, or one of the ways the JDK reports an interrupt.
+     */
     static boolean isCancellation(Throwable e) {
         for (int depth = 0; e != null && depth < 8; depth++, e = e.getCause()) {
-            if (e instanceof CancelledException
-                    || e instanceof InterruptedException
-                    || e instanceof ClosedByInterruptException
-                    || (e instanceof InterruptedIOException && !(e instanceof SocketTimeoutException))) {
+            if (e instanceof CancelledException || isInterruptSignal(e)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@code e} (or a cause of it) is the JDK reporting an interrupt: an
+     * {@link InterruptedException}, an interrupted channel or stream, or the
+     * {@code SocketException("Closed by interrupt")} a socket on a virtual thread throws.
+     */
+    static boolean isInterruptUnwind(Throwable e) {
+        for (int depth = 0; e != null && depth < 8; depth++, e = e.getCause()) {
+            if (isInterruptSignal(e)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isInterruptSignal(Throwable e) {
+        return e instanceof InterruptedException
+                || e instanceof ClosedByInterruptException
+                || (e instanceof InterruptedIOException && !(e instanceof SocketTimeoutException))
+                || (e instanceof SocketException && "Closed by interrupt".equals(e.getMessage()));
+    }
+
+    /** Adds {@code t} to {@code into}'s suppressed exceptions unless it is {@code into} or already there. */
+    static void suppress(Throwable into, Throwable t) {
+        if (t == into) {
+            return;
+        }
+        for (Throwable s : into.getSuppressed()) {
+            if (s == t) {
+                return;
+            }
+        }
+        into.addSuppressed(t);
     }
 
     @SuppressWarnings("unchecked")

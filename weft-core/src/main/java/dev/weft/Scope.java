@@ -105,6 +105,7 @@ public sealed interface Scope permits ScopeImpl {
      * @param reason why, for messages and diagnostics
      * @return true if this call cancelled the scope
      * @throws NullPointerException if {@code reason} is null
+     * @throws IllegalArgumentException if {@code reason} is blank
      */
     boolean cancel(String reason);
 

@@ -35,6 +35,7 @@ final class ScopeImpl extends Node implements Scope {
      */
 
     private static final ThreadFactory VIRTUAL = Thread.ofVirtual().factory();
+    private static final System.Logger LOG = System.getLogger("dev.weft");
     private static final AtomicLong IDS = new AtomicLong();
 
     /** Root scopes still running, for the leak check and diagnostics. */
@@ -55,6 +56,10 @@ final class ScopeImpl extends Node implements Scope {
     private boolean ownerWaiting;
     private Throwable firstFailure;
     private List<Throwable> laterFailures;
+    private List<TaskImpl<?>> collectedFailures; // COLLECT only: checked for unread failures at the end
+
+    /** Owner thread only: an interrupt from outside arrived after the body finished. */
+    private boolean foreignInterrupt;
 
     ScopeImpl(ScopeOptions options, Node parent, Thread owner) {
         super(parent, parent != null && parent.shieldDepth > 0);
@@ -214,24 +219,33 @@ final class ScopeImpl extends Node implements Scope {
         }
     }
 
-    /** Records a failure; under fail-fast (or for the body) the first one cancels the scope. */
-    void recordFailure(Throwable failure, String source, boolean alwaysCancel) {
-        if (policy == FailurePolicy.COLLECT && !alwaysCancel) {
-            return;
-        }
+    /**
+     * Records a failure of a task ({@code task} non-null) or of the body. A body failure
+     * always cancels the scope; a task failure cancels it under fail-fast. Under COLLECT a
+     * task failure is only remembered, to be logged at the end if nobody read it.
+     */
+    void recordFailure(Throwable failure, String source, TaskImpl<?> task) {
+        boolean body = task == null;
         boolean first;
         synchronized (this) {
+            if (policy == FailurePolicy.COLLECT && !body) {
+                if (collectedFailures == null) {
+                    collectedFailures = new ArrayList<>(2);
+                }
+                collectedFailures.add(task);
+                return;
+            }
             first = firstFailure == null;
             if (first) {
                 firstFailure = failure;
-            } else if (failure != firstFailure) {
+            } else if (failure != firstFailure && (laterFailures == null || !laterFailures.contains(failure))) {
                 if (laterFailures == null) {
                     laterFailures = new ArrayList<>(2);
                 }
                 laterFailures.add(failure);
             }
         }
-        if (first && (alwaysCancel || policy == FailurePolicy.FAIL_FAST)) {
+        if (body || (first && policy == FailurePolicy.FAIL_FAST)) {
             cancel(new CancelReason.TaskFailed(source, failure));
         }
     }
@@ -253,16 +267,31 @@ final class ScopeImpl extends Node implements Scope {
      * value or throws what the scope reports.
      */
     <T> T finish(T value, Throwable bodyFailure) throws Exception {
-        if (bodyFailure != null && !(cancelReason != null && isCancellation(bodyFailure))) {
-            recordFailure(bodyFailure, "the body of scope '" + name + "'", true);
+        if (bodyFailure != null) {
+            if (cancelReason == null && isInterruptUnwind(bodyFailure)) {
+                cancelFromInterrupt(); // an interrupt from outside Weft reached a JDK call first
+            }
+            if (!(cancelReason != null && isCancellation(bodyFailure))) {
+                recordFailure(bodyFailure, "the body of scope '" + name + "'", null);
+            }
         }
-        Node[] daemons;
+        Node[] kids;
+        boolean sent;
         synchronized (this) {
             bodyDone = true;
-            daemons = childrenLocked();
+            detached = true; // the body is over: no more interrupts for the owner thread
+            sent = interruptSent;
+            kids = childrenLocked();
+        }
+        // Interrupts this scope sent to its body are stale now; any other one came from outside.
+        if (sent) {
+            Thread.interrupted();
+        } else if (Thread.interrupted()) {
+            foreignInterrupt = true;
+            cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));
         }
         CancelReason ended = null;
-        for (Node n : daemons) {
+        for (Node n : kids) {
             if (n instanceof TaskImpl<?> t && t.daemon) {
                 if (ended == null) {
                     ended = new CancelReason.ScopeEnded(name);
@@ -271,7 +300,8 @@ final class ScopeImpl extends Node implements Scope {
             }
         }
         awaitTasks();
-        detachAndReconcile();
+        unlinkAndReconcile();
+        reportUnreadFailures();
 
         Throwable first;
         List<Throwable> later;
@@ -282,7 +312,7 @@ final class ScopeImpl extends Node implements Scope {
         if (first != null) {
             if (later != null) {
                 for (Throwable t : later) {
-                    first.addSuppressed(t);
+                    suppress(first, t);
                 }
             }
             first.addSuppressed(new JoinSite(name, Thread.currentThread()));
@@ -294,7 +324,11 @@ final class ScopeImpl extends Node implements Scope {
         return value;
     }
 
-    /** Waits, uninterruptibly, until no task is running; then the scope is closed. */
+    /**
+     * Waits, uninterruptibly, until no task is running; then the scope is closed. An interrupt
+     * from outside meanwhile cancels the scope (if nothing else has) and is given back to the
+     * caller when the scope returns.
+     */
     private void awaitTasks() {
         while (true) {
             synchronized (this) {
@@ -306,43 +340,57 @@ final class ScopeImpl extends Node implements Scope {
                 ownerWaiting = true;
             }
             LockSupport.park(this);
-            if (Thread.interrupted() && cancelReason == null) {
-                cancelFromInterrupt();
+            if (Thread.interrupted()) {
+                foreignInterrupt = true;
+                cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));
             }
         }
     }
 
     /**
-     * Stops interrupt delivery for this scope and leaves the owner thread's interrupt status
-     * as the enclosing code expects it: set if the parent is cancelled (and not shielded), or,
-     * at a root, if the scope was cancelled by an interrupt of its caller; cleared of
-     * interrupts this scope sent otherwise.
+     * Unlinks the scope and leaves the owner thread's interrupt status as the enclosing code
+     * expects it. An interrupt from outside is never swallowed: if one cancelled this scope,
+     * the status is set again for the caller (or, inside the caller's shield, kept as the
+     * caller's cancellation, delivered when that shield exits). Inside a cancelled enclosing
+     * node, the status is re-armed so its next wait throws.
      */
-    private void detachAndReconcile() {
-        boolean sent;
-        synchronized (this) {
-            detached = true;
-            sent = interruptSent;
-        }
+    private void unlinkAndReconcile() {
+        boolean giveBack = foreignInterrupt || cancelReason instanceof CancelReason.Interrupted;
         if (parent == null) {
             ROOTS.remove(this);
-            boolean callerInterrupted = cancelReason instanceof CancelReason.Interrupted;
-            if (sent || callerInterrupted) {
-                Thread.interrupted();
-            }
-            if (callerInterrupted) {
+            if (giveBack) {
                 Thread.currentThread().interrupt();
             }
             return;
         }
+        boolean parentShielded;
         synchronized (parent) {
             parent.unlinkChildLocked(this);
             parent.nestedOnThread = null;
-            boolean parentWantsInterrupt = parent.cancelReason != null && parent.shieldDepth == 0;
-            if (parentWantsInterrupt) {
+            parentShielded = parent.shieldDepth > 0;
+            if (!parentShielded && (giveBack || parent.cancelReason != null)) {
+                parent.interruptSent |= !giveBack;
                 Thread.currentThread().interrupt();
-            } else if (sent) {
-                Thread.interrupted();
+            }
+        }
+        if (parentShielded && giveBack) {
+            parent.cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));
+        }
+    }
+
+    /** COLLECT leaves failures to the body; one it never read is logged, not lost. */
+    private void reportUnreadFailures() {
+        List<TaskImpl<?>> failed;
+        synchronized (this) {
+            failed = collectedFailures;
+        }
+        if (failed == null) {
+            return;
+        }
+        for (TaskImpl<?> t : failed) {
+            if (!t.failureObserved() && t.outcome() instanceof Outcome.Failure<?>(Throwable cause)) {
+                LOG.log(System.Logger.Level.WARNING, "task '" + t.name() + "' of scope '" + name
+                        + "' (policy COLLECT) failed and its outcome was never read", cause);
             }
         }
     }

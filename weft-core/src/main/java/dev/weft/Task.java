@@ -116,6 +116,7 @@ public sealed interface Task<T> extends Pollable<T> permits TaskImpl {
      * @param reason why, for messages and diagnostics
      * @return true if this call cancelled the task
      * @throws NullPointerException if {@code reason} is null
+     * @throws IllegalArgumentException if {@code reason} is blank
      */
     boolean cancel(String reason);
 }

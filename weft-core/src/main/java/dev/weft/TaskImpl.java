@@ -37,6 +37,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
     /** Wakers of pending polls: null, a Waker, or a List of them. Guarded by this. */
     private Object waiters;
 
+    /** Set once anyone has been handed this task's failure; read when a COLLECT scope ends. */
+    private volatile boolean failureObserved;
+
     TaskImpl(ScopeImpl scope, String name, Callable<? extends T> body, boolean daemon) {
         super(scope, false);
         this.scope = scope;
@@ -72,6 +75,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
             result = new Outcome.Success<>(value);
         } catch (Throwable e) {
             CancelReason r = cancelReason;
+            if (r == null && isInterruptUnwind(e)) {
+                r = cancelFromInterrupt(); // an interrupt from outside Weft reached a JDK call first
+            }
             result = r != null && isCancellation(e) ? new Outcome.Cancelled<>(r) : new Outcome.Failure<>(e);
         }
         finish(result);
@@ -80,7 +86,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
     /** Publishes the outcome; see the overview for the order. */
     void finish(Outcome<T> result) {
         if (result instanceof Outcome.Failure<T>(Throwable cause)) {
-            scope.recordFailure(cause, "task '" + name() + "'", false);
+            scope.recordFailure(cause, "task '" + name() + "'", this);
         }
         Object toWake;
         synchronized (this) {
@@ -122,7 +128,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         }
         return switch (o) {
             case Outcome.Success<T>(T value) -> Poll.ready(value);
-            case Outcome.Failure<T>(Throwable cause) -> Poll.failed(cause);
+            case Outcome.Failure<T>(Throwable cause) -> {
+                failureObserved = true;
+                yield Poll.failed(cause);
+            }
             case Outcome.Cancelled<T>(CancelReason reason) -> Poll.failed(new CancelledException(reason));
         };
     }
@@ -181,27 +190,32 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
 
     @Override
     public T join() throws Exception {
+        Node caller = current();
+        Node.checkpoint(caller);
         Outcome<T> o = outcome;
         if (o == null) {
-            checkNotJoiningSelf();
+            checkNotJoiningSelf(caller);
             return Weft.unwrap(Weft.awaitPoll(this));
         }
         return switch (o) {
             case Outcome.Success<T>(T value) -> value;
-            case Outcome.Failure<T>(Throwable cause) -> throw sneakyThrow(cause);
+            case Outcome.Failure<T>(Throwable cause) -> {
+                failureObserved = true;
+                throw sneakyThrow(cause);
+            }
             case Outcome.Cancelled<T>(CancelReason reason) -> throw new CancelledException(reason);
         };
     }
 
     @Override
     public Outcome<T> awaitOutcome() {
-        Outcome<T> o = outcome;
-        if (o != null) {
-            return o;
+        Node caller = current();
+        Node.checkpoint(caller);
+        if (outcome == null) {
+            checkNotJoiningSelf(caller);
+            Weft.awaitPoll(this);
         }
-        checkNotJoiningSelf();
-        Weft.awaitPoll(this);
-        return outcome;
+        return outcome();
     }
 
     @Override
@@ -210,7 +224,15 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         if (o == null) {
             throw new IllegalStateException("task '" + name() + "' is still running: use awaitOutcome() to wait for it");
         }
+        if (o instanceof Outcome.Failure<T>) {
+            failureObserved = true;
+        }
         return o;
+    }
+
+    /** Whether anyone has been handed this task's failure. */
+    boolean failureObserved() {
+        return failureObserved;
     }
 
     @Override
@@ -218,11 +240,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         if (reason == null) {
             throw new NullPointerException("reason must not be null: say why the task is cancelled");
         }
-        return outcome == null && cancel(new CancelReason.Requested(reason));
+        CancelReason r = new CancelReason.Requested(reason); // validates even if the task has finished
+        return outcome == null && cancel(r);
     }
 
-    private void checkNotJoiningSelf() {
-        Node caller = current();
+    /** Throws if {@code caller} runs inside this task, where waiting for it could never end. */
+    void checkNotJoiningSelf(Node caller) {
         if (caller != null && caller.isWithin(this)) {
             throw new IllegalStateException("task '" + name() + "' cannot be joined from "
                     + (caller == this ? "itself" : "inside a scope it opened")

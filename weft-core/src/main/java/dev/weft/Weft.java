@@ -145,6 +145,9 @@ public final class Weft {
     static <T> Poll<T> awaitPoll(Pollable<T> p) {
         Node n = Node.current();
         Node.checkpoint(n);
+        if (p instanceof TaskImpl<?> t) {
+            t.checkNotJoiningSelf(n);
+        }
         Waker w = n != null ? n.waker() : Waker.unparking(Thread.currentThread());
         Poll<T> r = p.poll(w);
         while (r.isPending()) {
@@ -189,10 +192,27 @@ public final class Weft {
      * @throws IllegalArgumentException if the list is empty
      */
     public static <T> T awaitAny(List<? extends Pollable<? extends T>> alternatives) throws Exception {
-        List<? extends Pollable<? extends T>> alts = checkAlternatives(alternatives);
+        checkAlternatives(alternatives, "alternatives");
+        Object[] value = new Object[1];
+        awaitFirst(alternatives, value);
+        @SuppressWarnings("unchecked")
+        T v = (T) value[0];
+        return v;
+    }
+
+    /**
+     * The loop behind awaitAny: returns the index of the first alternative ready with a value
+     * and stores the value in {@code value[0]}; throws as awaitAny does.
+     */
+    private static int awaitFirst(List<? extends Pollable<?>> alts, Object[] value) {
         int size = alts.size();
         Node n = Node.current();
         Node.checkpoint(n);
+        for (Pollable<?> p : alts) {
+            if (p instanceof TaskImpl<?> t) {
+                t.checkNotJoiningSelf(n);
+            }
+        }
         Waker w = n != null ? n.waker() : Waker.unparking(Thread.currentThread());
         Throwable[] failures = new Throwable[size];
         int failed = 0;
@@ -201,12 +221,13 @@ public final class Weft {
                 if (failures[i] != null) {
                     continue;
                 }
-                Poll<? extends T> r = alts.get(i).poll(w);
-                if (r instanceof Poll.Ready<? extends T>(var value)) {
+                Poll<?> r = alts.get(i).poll(w);
+                if (r instanceof Poll.Ready<?>(var v)) {
                     withdrawAll(alts, failures, w);
-                    return value;
+                    value[0] = v;
+                    return i;
                 }
-                if (r instanceof Poll.Failed<? extends T>(Throwable cause)) {
+                if (r instanceof Poll.Failed<?>(Throwable cause)) {
                     failures[i] = cause;
                     if (++failed == size) {
                         throw allFailed(failures);
@@ -232,26 +253,23 @@ public final class Weft {
     private static RuntimeException allFailed(Throwable[] failures) {
         Throwable first = failures[0];
         for (int i = 1; i < failures.length; i++) {
-            if (failures[i] != first) {
-                first.addSuppressed(failures[i]);
-            }
+            Node.suppress(first, failures[i]);
         }
         throw Node.sneakyThrow(first);
     }
 
-    private static <L extends List<?>> L checkAlternatives(L alternatives) {
-        if (alternatives == null) {
-            throw new NullPointerException("alternatives must not be null");
+    private static void checkAlternatives(List<?> list, String what) {
+        if (list == null) {
+            throw new NullPointerException(what + " must not be null");
         }
-        if (alternatives.isEmpty()) {
-            throw new IllegalArgumentException("alternatives must not be empty: a race needs at least one entrant");
+        if (list.isEmpty()) {
+            throw new IllegalArgumentException(what + " must not be empty: a race needs at least one entrant");
         }
-        for (int i = 0; i < alternatives.size(); i++) {
-            if (alternatives.get(i) == null) {
-                throw new NullPointerException("alternative " + i + " is null");
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i) == null) {
+                throw new NullPointerException(what + "[" + i + "] is null");
             }
         }
-        return alternatives;
     }
 
     // ---- races ----------------------------------------------------------------------------
@@ -294,7 +312,7 @@ public final class Weft {
      * @throws IllegalArgumentException if the list is empty
      */
     public static <T> T race(List<? extends Callable<? extends T>> bodies) throws Exception {
-        checkAlternatives(bodies);
+        checkAlternatives(bodies, "bodies");
         return run(ScopeOptions.named("race").withPolicy(FailurePolicy.COLLECT), scope -> {
             List<Task<? extends T>> entrants = new ArrayList<>(bodies.size());
             for (Callable<? extends T> body : bodies) {
@@ -320,22 +338,19 @@ public final class Weft {
      * @throws IllegalArgumentException if the list is empty
      */
     public static <T> T raceTasks(List<? extends Task<? extends T>> tasks) throws Exception {
-        checkAlternatives(tasks);
-        Task<? extends T> winner = null;
+        checkAlternatives(tasks, "tasks");
+        int winner = -1;
         try {
-            T value = awaitAny(tasks);
-            for (Task<? extends T> t : tasks) {
-                if (t.state() == Task.State.SUCCEEDED) {
-                    winner = t;
-                    break;
-                }
-            }
-            return value;
+            Object[] value = new Object[1];
+            winner = awaitFirst(tasks, value);
+            @SuppressWarnings("unchecked")
+            T v = (T) value[0];
+            return v;
         } finally {
-            String why = winner != null ? "lost the race to " + winner.name() : "the race was abandoned";
-            for (Task<? extends T> t : tasks) {
-                if (t != winner) {
-                    t.cancel(why);
+            String why = winner >= 0 ? "lost the race to " + tasks.get(winner).name() : "the race was abandoned";
+            for (int i = 0; i < tasks.size(); i++) {
+                if (i != winner) {
+                    tasks.get(i).cancel(why);
                 }
             }
             shield(() -> {

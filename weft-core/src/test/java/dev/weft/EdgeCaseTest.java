@@ -1,0 +1,290 @@
+package dev.weft;
+
+import static dev.weft.ScopeTest.blockForever;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Edge cases around interrupts from outside, JDK I/O, policies and failure reporting. */
+@Timeout(30) // only catches hangs
+class EdgeCaseTest {
+
+    @Test
+    void anInterruptFromOutsideThatHitsAJdkCallCancelsTheTaskItIsNotAFailure() throws Exception {
+        AtomicReference<Thread> taskThread = new AtomicReference<>();
+        CountDownLatch blocked = new CountDownLatch(1);
+        Weft.run(scope -> {
+            Task<Object> victim = scope.fork("victim", () -> {
+                taskThread.set(Thread.currentThread());
+                blocked.countDown();
+                return blockForever(); // the JDK throws InterruptedException before any Weft checkpoint
+            });
+            Task<String> sibling = scope.fork("sibling", () -> {
+                victim.awaitOutcome();
+                return "still running";
+            });
+            blocked.await();
+            taskThread.get().interrupt(); // not Weft's doing
+            var c = assertInstanceOf(Outcome.Cancelled.class, victim.awaitOutcome());
+            assertInstanceOf(CancelReason.Interrupted.class, c.reason());
+            assertEquals("still running", sibling.join(), "a cancellation is not a failure: siblings go on");
+            assertFalse(scope.isCancelled());
+            return null;
+        });
+    }
+
+    @Test
+    void anInterruptFromOutsideThatHitsTheBodysJdkCallCancelsTheScopeAndIsGivenBack() throws Exception {
+        CountDownLatch forkBlocked = new CountDownLatch(1);
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        AtomicReference<Task<Object>> fork = new AtomicReference<>();
+        AtomicReference<Boolean> interruptedAfter = new AtomicReference<>();
+        Thread root = Thread.ofPlatform().start(() -> {
+            try {
+                Weft.run(scope -> {
+                    fork.set(scope.fork(() -> {
+                        forkBlocked.countDown();
+                        return blockForever();
+                    }));
+                    return blockForever();
+                });
+            } catch (Throwable e) {
+                thrown.set(e);
+                interruptedAfter.set(Thread.currentThread().isInterrupted());
+            }
+        });
+        forkBlocked.await();
+        root.interrupt();
+        root.join();
+        assertInstanceOf(InterruptedException.class, thrown.get(), "the body's own unwind, unchanged");
+        assertEquals(0, thrown.get().getSuppressed().length, "not reported as a failure");
+        assertTrue(interruptedAfter.get(), "the caller's interrupt is given back");
+        var c = assertInstanceOf(Outcome.Cancelled.class, fork.get().outcome());
+        assertInstanceOf(CancelReason.Interrupted.class, c.reason());
+    }
+
+    @Test
+    void anInterruptFromOutsideWhileTheRootWaitsIsGivenBackEvenIfTheScopeWasAlreadyCancelled()
+            throws Exception {
+        CountDownLatch forkInShield = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicReference<Boolean> interruptedAfter = new AtomicReference<>();
+        Thread root = Thread.ofPlatform().start(() -> {
+            try {
+                Weft.run(scope -> {
+                    scope.fork(() -> Weft.shield(() -> {
+                        forkInShield.countDown();
+                        release.await(); // keeps the scope waiting
+                        return null;
+                    }));
+                    forkInShield.await();
+                    scope.cancel("already cancelled for another reason");
+                    return null;
+                });
+            } catch (Throwable e) {
+                throw new AssertionError(e);
+            } finally {
+                interruptedAfter.set(Thread.currentThread().isInterrupted());
+            }
+        });
+        forkInShield.await();
+        while (root.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait(); // the owner is parked waiting for its task
+        }
+        root.interrupt();
+        release.countDown();
+        root.join();
+        assertTrue(interruptedAfter.get(), "the interrupt was not swallowed");
+    }
+
+    @Test
+    void cancellingATaskBlockedInASocketReadIsACancellationNotAFailure() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Weft.run(scope -> {
+                Task<Socket> accepted = scope.fork(server::accept);
+                try (Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                        Socket peer = accepted.join()) {
+                    CountDownLatch reading = new CountDownLatch(1);
+                    Task<Integer> reader = scope.fork("reader", () -> {
+                        InputStream in = client.getInputStream();
+                        reading.countDown();
+                        return in.read(); // the peer never writes
+                    });
+                    reading.await();
+                    reader.cancel("client went away");
+                    assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("client went away")),
+                            reader.awaitOutcome());
+                    assertFalse(scope.isCancelled());
+                    assertFalse(peer.isClosed());
+                }
+                return null;
+            });
+        }
+    }
+
+    @Test
+    void underSupervisionABodyFailureCancelsTheScopeEvenAfterATaskFailed() {
+        CountDownLatch taskFailed = new CountDownLatch(1);
+        AtomicReference<Task<Object>> sibling = new AtomicReference<>();
+        IOException taskFailure = new IOException("task");
+        IllegalStateException bodyFailure = new IllegalStateException("body");
+        var thrown = assertThrows(IOException.class, () -> Weft.run(
+                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+                    sibling.set(scope.fork(ScopeTest::blockForever));
+                    scope.fork(() -> {
+                        try {
+                            throw taskFailure;
+                        } finally {
+                            taskFailed.countDown();
+                        }
+                    });
+                    taskFailed.await();
+                    throw bodyFailure;
+                }));
+        assertSame(taskFailure, thrown, "the first failure is thrown");
+        assertTrue(Arrays.asList(thrown.getSuppressed()).contains(bodyFailure));
+        var c = assertInstanceOf(Outcome.Cancelled.class, sibling.get().outcome());
+        assertEquals("the body of scope", ((CancelReason.TaskFailed) c.reason()).task().substring(0, 17));
+    }
+
+    @Test
+    void joinIsACheckpointEvenWhenTheTaskHasFinished() throws Exception {
+        Weft.run(scope -> {
+            Task<String> done = scope.fork(() -> "v");
+            done.awaitOutcome();
+            scope.cancel("stop");
+            assertThrows(CancelledException.class, done::join);
+            assertThrows(CancelledException.class, done::awaitOutcome);
+            assertEquals(new Outcome.Success<>("v"), done.outcome(), "outcome() never blocks, so it is no checkpoint");
+            return null;
+        });
+    }
+
+    @Test
+    void awaitingYourOwnTaskIsRejectedLikeJoiningIt() throws Exception {
+        Weft.run(scope -> {
+            AtomicReference<Task<Object>> self = new AtomicReference<>();
+            CountDownLatch published = new CountDownLatch(1);
+            Task<Object> t = scope.fork(() -> {
+                published.await();
+                assertThrows(IllegalStateException.class, () -> Weft.await(self.get()));
+                assertThrows(IllegalStateException.class, () -> Weft.awaitAny(List.of(self.get())));
+                assertThrows(IllegalStateException.class, () -> Weft.raceTasks(List.of(self.get())));
+                return null;
+            });
+            self.set(t);
+            published.countDown();
+            t.join();
+            return null;
+        });
+    }
+
+    @Test
+    void failuresAreSuppressedOnceEvenWhenSeveralPathsReportThem() {
+        IOException a = new IOException("a");
+        IOException b = new IOException("b");
+        var thrown = assertThrows(IOException.class, () -> Weft.run(
+                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+                    Task<String> ta = scope.fork(() -> {
+                        throw a;
+                    });
+                    Task<String> tb = scope.fork(() -> {
+                        ta.awaitOutcome();
+                        throw b;
+                    });
+                    return Weft.raceTasks(List.of(ta, tb)); // all fail: a, with b suppressed
+                }));
+        assertSame(a, thrown);
+        assertEquals(1, Arrays.stream(thrown.getSuppressed()).filter(s -> s == b).count());
+    }
+
+    @Test
+    void raceTasksNamesTheTaskWhoseValueItReturned() throws Exception {
+        Weft.run(scope -> {
+            CountDownLatch firstDone = new CountDownLatch(1);
+            Task<String> later = scope.fork("later", () -> {
+                firstDone.await();
+                return "later";
+            });
+            Task<String> blocker = scope.fork("blocker", ScopeTest::blockForever);
+            Task<String> first = scope.fork("first", () -> {
+                firstDone.countDown();
+                return "first";
+            });
+            String v = Weft.raceTasks(List.of(later, blocker, first));
+            Task<String> winner = v.equals("first") ? first : later;
+            var c = assertInstanceOf(Outcome.Cancelled.class, blocker.outcome());
+            assertEquals(new CancelReason.Requested("lost the race to " + winner.name()), c.reason());
+            return null;
+        });
+    }
+
+    @Test
+    void aCollectScopeLogsAFailureNobodyRead() throws Exception {
+        List<LogRecord> records = new ArrayList<>();
+        Handler h = new Handler() {
+            @Override
+            public synchronized void publish(LogRecord r) {
+                records.add(r);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger jul = Logger.getLogger("dev.weft");
+        jul.addHandler(h);
+        try {
+            IOException unread = new IOException("unread");
+            Weft.run(ScopeOptions.named("batch").withPolicy(FailurePolicy.COLLECT), scope -> {
+                scope.fork("ignored", () -> {
+                    throw unread;
+                });
+                Task<Object> read = scope.fork("read", () -> {
+                    throw new IOException("read");
+                });
+                read.awaitOutcome();
+                return null;
+            });
+            synchronized (h) {
+                assertEquals(1, records.size(), "only the unread failure is logged");
+                assertSame(unread, records.get(0).getThrown());
+                assertTrue(records.get(0).getMessage().contains("'ignored'"));
+            }
+        } finally {
+            jul.removeHandler(h);
+        }
+    }
+
+    @Test
+    void blankReasonsAreRejected() throws Exception {
+        Weft.run(scope -> {
+            var e = assertThrows(IllegalArgumentException.class, () -> scope.cancel(" "));
+            assertTrue(e.getMessage().contains("blank"));
+            Task<Integer> t = scope.fork(() -> 1);
+            assertThrows(IllegalArgumentException.class, () -> t.cancel(""));
+            return null;
+        });
+    }
+}
