@@ -200,13 +200,33 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
     }
 
     /**
+     * The reason in force for this node: its own, or that of the nearest cancelled ancestor
+     * whose cancellation reaches it (propagation stops at scopes opened inside a shield).
+     * Cancelling a large subtree takes time; reading upwards makes a cancellation visible to
+     * every node below at once, so code that saw its scope cancelled also fails its next
+     * checkpoint.
+     */
+    final CancelReason effectiveReason() {
+        for (Node n = this; n != null; n = n.parent) {
+            CancelReason r = n.cancelReason;
+            if (r != null) {
+                return r;
+            }
+            if (n.createdInShield) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /**
      * Called on the node's own thread when it finds itself interrupted although the node is
      * not cancelled: turns that foreign interrupt into a cancellation. Returns the reason in
      * force afterwards.
      */
     final CancelReason cancelFromInterrupt() {
         cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));
-        return cancelReason;
+        return effectiveReason();
     }
 
     /**
@@ -225,7 +245,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         if (n.shieldDepth > 0) {
             return;
         }
-        CancelReason r = n.cancelReason;
+        CancelReason r = n.effectiveReason();
         if (r == null) {
             if (!t.isInterrupted()) {
                 return;
@@ -250,12 +270,12 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
             return t.isInterrupted();
         }
         if (n.shieldDepth > 0) {
-            if (Thread.interrupted() && n.cancelReason == null) {
+            if (Thread.interrupted() && n.effectiveReason() == null) {
                 n.cancelFromInterrupt();
             }
             return false;
         }
-        return n.cancelReason != null || t.isInterrupted();
+        return n.effectiveReason() != null || t.isInterrupted();
     }
 
     // ---- shields --------------------------------------------------------------------------
@@ -267,7 +287,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         }
         // An interrupt already delivered must not fire inside the shield. If the node is not
         // cancelled it was foreign: keep it as a cancellation, delivered at the exit.
-        if (Thread.interrupted() && cancelReason == null) {
+        if (Thread.interrupted() && effectiveReason() == null) {
             cancelFromInterrupt();
         }
     }

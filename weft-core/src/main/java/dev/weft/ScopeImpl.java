@@ -95,12 +95,12 @@ final class ScopeImpl extends Node implements Scope {
 
     @Override
     public boolean isCancelled() {
-        return cancelReason != null;
+        return effectiveReason() != null;
     }
 
     @Override
     public Optional<CancelReason> cancelReason() {
-        return Optional.ofNullable(cancelReason);
+        return Optional.ofNullable(effectiveReason());
     }
 
     @Override
@@ -151,8 +151,10 @@ final class ScopeImpl extends Node implements Scope {
             task.id = ++forks;
             linkChildLocked(task);
             live++;
-            startCancelled = cancelReason != null ? cancelReason
-                    : daemon && bodyDone ? new CancelReason.ScopeEnded(name) : null;
+            startCancelled = effectiveReason();
+            if (startCancelled == null && daemon && bodyDone) {
+                startCancelled = new CancelReason.ScopeEnded(name);
+            }
             if (startCancelled != null) {
                 task.cancelReason = startCancelled;
             }
@@ -268,10 +270,10 @@ final class ScopeImpl extends Node implements Scope {
      */
     <T> T finish(T value, Throwable bodyFailure) throws Exception {
         if (bodyFailure != null) {
-            if (cancelReason == null && isInterruptUnwind(bodyFailure)) {
+            if (effectiveReason() == null && isInterruptUnwind(bodyFailure)) {
                 cancelFromInterrupt(); // an interrupt from outside Weft reached a JDK call first
             }
-            if (!(cancelReason != null && isCancellation(bodyFailure))) {
+            if (!(effectiveReason() != null && isCancellation(bodyFailure))) {
                 recordFailure(bodyFailure, "the body of scope '" + name + "'", null);
             }
         }

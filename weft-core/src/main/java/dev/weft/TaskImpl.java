@@ -63,7 +63,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         CancelReason early;
         synchronized (this) {
             started = true;
-            early = cancelReason;
+            early = effectiveReason();
         }
         if (early != null) {
             finish(new Outcome.Cancelled<>(early));
@@ -74,7 +74,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
             T value = ScopedValue.where(CURRENT, this).call(body::call);
             result = new Outcome.Success<>(value);
         } catch (Throwable e) {
-            CancelReason r = cancelReason;
+            CancelReason r = effectiveReason();
             if (r == null && isInterruptUnwind(e)) {
                 r = cancelFromInterrupt(); // an interrupt from outside Weft reached a JDK call first
             }

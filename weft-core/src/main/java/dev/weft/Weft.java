@@ -384,7 +384,7 @@ public final class Weft {
      */
     public static boolean isCancelled() {
         Node n = Node.current();
-        return n != null ? n.cancelReason != null : Thread.currentThread().isInterrupted();
+        return n != null ? n.effectiveReason() != null : Thread.currentThread().isInterrupted();
     }
 
     /**

@@ -363,4 +363,32 @@ class CancellationTest {
         }));
         assertFalse(Thread.currentThread().isInterrupted(), "a root cancelled by itself leaves no interrupt behind");
     }
+
+    @Test
+    void codeThatSawItsScopeCancelledFailsItsNextCheckpointEvenBeforePropagationReachesIt()
+            throws Exception {
+        AtomicReference<String> seen = new AtomicReference<>();
+        assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
+            scope.fork("observer", () -> {
+                while (!scope.isCancelled()) {
+                    Thread.onSpinWait();
+                }
+                try {
+                    Weft.checkpoint();
+                    seen.set("returned");
+                } catch (CancelledException e) {
+                    seen.set("threw");
+                }
+                return null;
+            });
+            for (int i = 0; i < 20_000; i++) { // makes propagation to every task take a while
+                scope.fork(ScopeTest::blockForever);
+            }
+            scope.fork("failer", () -> {
+                throw new IllegalStateException("boom");
+            });
+            return blockForever();
+        }));
+        assertEquals("threw", seen.get());
+    }
 }
