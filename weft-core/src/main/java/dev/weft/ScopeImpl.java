@@ -311,6 +311,21 @@ final class ScopeImpl extends Node implements Scope {
             first = firstFailure;
             later = laterFailures;
         }
+        if (first != null && later != null && isCancellation(first)) {
+            // A cancellation that counted as a failure (say, a task let a nested scope's
+            // CancelledException escape) must not carry the real failures: an enclosing task
+            // that is itself cancelled would take it for its own unwinding and drop them all.
+            for (int i = 0; i < later.size(); i++) {
+                if (!isCancellation(later.get(i))) {
+                    List<Throwable> rest = new ArrayList<>(later);
+                    Throwable real = rest.remove(i);
+                    rest.add(0, first);
+                    first = real;
+                    later = rest;
+                    break;
+                }
+            }
+        }
         if (first != null) {
             if (later != null) {
                 for (Throwable t : later) {
@@ -321,6 +336,15 @@ final class ScopeImpl extends Node implements Scope {
             throw sneakyThrow(first);
         }
         if (bodyFailure != null) {
+            CancelReason r = effectiveReason();
+            if (r != null && isInterruptUnwind(bodyFailure)) {
+                // The body unwound from this scope's cancellation through a JDK call. Rethrown raw,
+                // the InterruptedException would look like an interrupt from outside Weft to the
+                // enclosing code; report the cancellation itself, with the JDK's exception attached.
+                CancelledException ce = new CancelledException(r);
+                ce.addSuppressed(bodyFailure);
+                throw ce;
+            }
             throw sneakyThrow(bodyFailure);
         }
         return value;

@@ -85,8 +85,10 @@ public final class Weft {
      *
      * <p><b>Cancellation:</b> the scope waits for its tasks without being interruptible:
      * cancelling it (or the enclosing task) cancels the tasks, and {@code run} returns once
-     * they have unwound. If the body ended because of the cancellation, {@code run} rethrows
-     * what the body threw (a {@link CancelledException} or {@code InterruptedException}).
+     * they have unwound. If the body ended because of the cancellation, {@code run} throws a
+     * {@link CancelledException} with the reason — also when the body unwound through a JDK
+     * call's {@code InterruptedException}, which is then attached as suppressed — so the
+     * enclosing code never mistakes it for an interrupt from outside.
      *
      * @param options the scope's name, failure policy and thread factory
      * @param body the scope's body
@@ -368,7 +370,9 @@ public final class Weft {
      * A checkpoint and nothing else: throws {@link CancelledException} if the current task or
      * scope is cancelled (re-arming the interrupt), otherwise returns at once. Inside a
      * shield it never throws. Outside Weft it throws if the thread is interrupted. Long
-     * CPU-bound loops call this to stay cancellable.
+     * CPU-bound loops call this to stay cancellable. It does not yield the carrier thread:
+     * virtual threads are not preempted, so a loop that never blocks keeps its carrier busy
+     * (on a 2-core machine, two such loops stall every other task).
      *
      * @throws CancelledException if the caller is cancelled
      */

@@ -356,11 +356,14 @@ class CancellationTest {
             return null;
         }));
         assertEquals(0, e.getSuppressed().length, "nothing to report besides the cancellation");
-        // A body that unwinds with the JDK's InterruptedException gets it back unchanged.
-        assertThrows(InterruptedException.class, () -> Weft.run(scope -> {
+        // A body that unwinds through the JDK's InterruptedException still reports the
+        // cancellation, with the JDK's exception attached.
+        var ce = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
             scope.cancel("self");
             return ScopeTest.<String>blockForever();
         }));
+        assertEquals(new CancelReason.Requested("self"), ce.reason());
+        assertInstanceOf(InterruptedException.class, ce.getSuppressed()[0]);
         assertFalse(Thread.currentThread().isInterrupted(), "a root cancelled by itself leaves no interrupt behind");
     }
 

@@ -75,8 +75,9 @@ class EdgeCaseTest {
         forkBlocked.await();
         root.interrupt();
         root.join();
-        assertInstanceOf(InterruptedException.class, thrown.get(), "the body's own unwind, unchanged");
-        assertEquals(0, thrown.get().getSuppressed().length, "not reported as a failure");
+        var ce = assertInstanceOf(CancelledException.class, thrown.get(), "reported as the cancellation it is");
+        assertInstanceOf(CancelReason.Interrupted.class, ce.reason());
+        assertInstanceOf(InterruptedException.class, ce.getSuppressed()[0], "with the body's own unwind attached");
         assertTrue(interruptedAfter.get(), "the caller's interrupt is given back");
         var c = assertInstanceOf(Outcome.Cancelled.class, fork.get().outcome());
         assertInstanceOf(CancelReason.Interrupted.class, c.reason());
@@ -143,21 +144,16 @@ class EdgeCaseTest {
 
     @Test
     void underSupervisionABodyFailureCancelsTheScopeEvenAfterATaskFailed() {
-        CountDownLatch taskFailed = new CountDownLatch(1);
         AtomicReference<Task<Object>> sibling = new AtomicReference<>();
         IOException taskFailure = new IOException("task");
         IllegalStateException bodyFailure = new IllegalStateException("body");
         var thrown = assertThrows(IOException.class, () -> Weft.run(
                 ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
                     sibling.set(scope.fork(ScopeTest::blockForever));
-                    scope.fork(() -> {
-                        try {
-                            throw taskFailure;
-                        } finally {
-                            taskFailed.countDown();
-                        }
+                    Task<Object> failing = scope.fork(() -> {
+                        throw taskFailure;
                     });
-                    taskFailed.await();
+                    failing.awaitOutcome(); // the scope records a failure before publishing it
                     throw bodyFailure;
                 }));
         assertSame(taskFailure, thrown, "the first failure is thrown");
@@ -286,5 +282,38 @@ class EdgeCaseTest {
             assertThrows(IllegalArgumentException.class, () -> t.cancel(""));
             return null;
         });
+    }
+
+    @Test
+    void aNestedScopeCancelledByItselfThroughAJdkWaitIsNotMistakenForAnOutsideInterrupt() throws Exception {
+        Outcome<Object> o = Weft.run(ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.COLLECT),
+                root -> root.fork("T", () -> Weft.run(inner -> {
+            inner.fork(() -> inner.cancel("inner is done"));
+            return blockForever(); // the JDK's InterruptedException ends the body
+        })).awaitOutcome());
+        var f = assertInstanceOf(Outcome.Failure.class, o, "the task let its scope's cancellation escape");
+        var ce = assertInstanceOf(CancelledException.class, f.cause());
+        assertEquals(new CancelReason.Requested("inner is done"), ce.reason());
+        assertFalse(Thread.currentThread().isInterrupted(), "nobody interrupted the caller");
+    }
+
+    @Test
+    void aRealFailureIsNotHiddenBehindACancellationThatCountedAsAFailure() {
+        IllegalStateException real = new IllegalStateException("real");
+        var thrown = assertThrows(IllegalStateException.class, () -> Weft.run(
+                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+                    Task<Object> a = scope.fork("a", () -> Weft.run(inner -> {
+                        inner.cancel("gave up");
+                        Weft.checkpoint();
+                        return null;
+                    }));
+                    a.awaitOutcome(); // a ends FAILED with a CancelledException, recorded first
+                    scope.fork("b", () -> {
+                        throw real;
+                    });
+                    return null;
+                }));
+        assertSame(real, thrown);
+        assertTrue(Arrays.stream(thrown.getSuppressed()).anyMatch(x -> x instanceof CancelledException));
     }
 }

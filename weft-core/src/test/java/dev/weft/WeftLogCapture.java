@@ -1,0 +1,66 @@
+package dev.weft;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/**
+ * Captures what Weft logs (logger {@code dev.weft}) while stress tests run, keeping it off the
+ * console, so that tests can check what was reported and print nothing on success.
+ * {@snippet lang=java :
+ * static final WeftLogCapture LOG = new WeftLogCapture();
+ * @BeforeAll static void capture() { LOG.start(); }
+ * @AfterAll static void release() { LOG.stop(); }
+ * }
+ */
+final class WeftLogCapture {
+    /** Held strongly: a JUL logger that nobody references may be collected with its settings. */
+    private final Logger logger = Logger.getLogger("dev.weft");
+    private final ConcurrentLinkedQueue<LogRecord> records = new ConcurrentLinkedQueue<>();
+    private final Handler handler = new Handler() {
+        @Override
+        public void publish(LogRecord r) {
+            records.add(r);
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+    };
+    private boolean parentHandlers;
+
+    /** Starts capturing. */
+    void start() {
+        parentHandlers = logger.getUseParentHandlers();
+        logger.setUseParentHandlers(false);
+        logger.addHandler(handler);
+    }
+
+    /** Stops capturing and restores the logger. */
+    void stop() {
+        logger.removeHandler(handler);
+        logger.setUseParentHandlers(parentHandlers);
+        records.clear();
+    }
+
+    /** Forgets what was captured so far. */
+    void clear() {
+        records.clear();
+    }
+
+    /** Returns the exceptions attached to the records captured so far. */
+    List<Throwable> thrown() {
+        List<Throwable> out = new ArrayList<>();
+        for (LogRecord r : records) {
+            if (r.getThrown() != null) {
+                out.add(r.getThrown());
+            }
+        }
+        return out;
+    }
+}
