@@ -184,6 +184,9 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
             kids = childrenLocked();
         }
         for (Node kid : kids) {
+            if (kid instanceof TaskImpl<?> t && t.isDone()) {
+                continue;
+            }
             if (!kid.createdInShield) {
                 kid.cancel(reason);
             }
@@ -220,6 +223,26 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
     }
 
     /**
+     * Like {@link #effectiveReason()}, but an ancestor's reason is applied to this node at
+     * once (cancelling it and its subtree, as the propagation would), so that what the node reports — the exception it
+     * throws, the outcome it ends with — and a later {@code cancel} of it agree.
+     */
+    final CancelReason adoptEffectiveReason() {
+        CancelReason r = cancelReason;
+        if (r != null) {
+            return r;
+        }
+        r = effectiveReason();
+        if (r == null) {
+            return null;
+        }
+        // Through cancel(), never by setting the field: a node whose reason is set skips the
+        // propagation when it arrives, so its children must be cancelled now.
+        cancel(r);
+        return cancelReason;
+    }
+
+    /**
      * Called on the node's own thread when it finds itself interrupted although the node is
      * not cancelled: turns that foreign interrupt into a cancellation. Returns the reason in
      * force afterwards.
@@ -245,7 +268,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         if (n.shieldDepth > 0) {
             return;
         }
-        CancelReason r = n.effectiveReason();
+        CancelReason r = n.adoptEffectiveReason();
         if (r == null) {
             if (!t.isInterrupted()) {
                 return;

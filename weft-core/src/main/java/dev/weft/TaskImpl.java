@@ -2,12 +2,10 @@ package dev.weft;
 
 import dev.weft.poll.Poll;
 import dev.weft.poll.Waker;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /** The one implementation of {@link Task}; also the {@code Runnable} its thread runs. */
-final class TaskImpl<T> extends Node implements Task<T>, Runnable {
+final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.CallableOp<T, Exception> {
     /*
      * Implementation overview
      *
@@ -20,7 +18,11 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
      * cannot return before the outcome is visible.
      *
      * `outcome` is written once, under the monitor, and read without it (volatile) on the
-     * fast paths. `waiters` holds the wakers of pending polls: null, one Waker, or a list.
+     * fast paths. `waiters` holds the wakers of pending polls and changes only by
+     * compare-and-set: null, one Waker, an immutable Waker[] (copy on write: joiners of one
+     * task are few), or DONE, which finish() swaps in after writing `outcome`; a poll that
+     * finds DONE therefore finds the outcome, and no registration can slip in after the
+     * wake-up.
      */
 
     final ScopeImpl scope;
@@ -34,8 +36,23 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
     /** Invariant: null while running; set once. Written under this. */
     private volatile Outcome<T> outcome;
 
-    /** Wakers of pending polls: null, a Waker, or a List of them. Guarded by this. */
-    private Object waiters;
+    /** Wakers of pending polls: null, a Waker, an immutable Waker[], or DONE once finished. CAS only. */
+    private volatile Object waiters;
+    private static final Object DONE = new Object();
+    private static final java.lang.invoke.VarHandle WAITERS;
+    static {
+        try {
+            WAITERS = java.lang.invoke.MethodHandles.lookup().findVarHandle(TaskImpl.class, "waiters", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The task's body, run with the task bound as the current node (saves a method reference). */
+    @Override
+    public T call() throws Exception {
+        return body.call();
+    }
 
     /** Set once anyone has been handed this task's failure; read when a COLLECT scope ends. */
     private volatile boolean failureObserved;
@@ -60,21 +77,20 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         if (Thread.currentThread() != thread) {
             throw new IllegalStateException("a Weft task runs only on the thread its scope started for it");
         }
-        CancelReason early;
         synchronized (this) {
-            started = true;
-            early = effectiveReason();
+            started = true; // from now on cancel() interrupts this thread
         }
+        CancelReason early = adoptEffectiveReason();
         if (early != null) {
             finish(new Outcome.Cancelled<>(early));
             return;
         }
         Outcome<T> result;
         try {
-            T value = ScopedValue.where(CURRENT, this).call(body::call);
+            T value = ScopedValue.where(CURRENT, this).call(this);
             result = new Outcome.Success<>(value);
         } catch (Throwable e) {
-            CancelReason r = effectiveReason();
+            CancelReason r = adoptEffectiveReason();
             if (r == null && isInterruptUnwind(e)) {
                 r = cancelFromInterrupt(); // an interrupt from outside Weft reached a JDK call first
             }
@@ -88,25 +104,21 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         if (result instanceof Outcome.Failure<T>(Throwable cause)) {
             scope.recordFailure(cause, "task '" + name() + "'", this);
         }
-        Object toWake;
         synchronized (this) {
             outcome = result;
             detached = true;
             body = null;
-            toWake = waiters;
-            waiters = null;
         }
-        wakeAll(toWake);
+        wakeAll(WAITERS.getAndSet(this, DONE));
         ScopeImpl.LIVE_TASKS.decrement();
         scope.taskDone(this);
     }
 
-    @SuppressWarnings("unchecked")
     private static void wakeAll(Object w) {
         if (w instanceof Waker one) {
             one.wake();
-        } else if (w != null) {
-            for (Waker each : (List<Waker>) w) {
+        } else if (w instanceof Waker[] all) {
+            for (Waker each : all) {
                 each.wake();
             }
         }
@@ -117,13 +129,15 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
     @Override
     public Poll<T> poll(Waker waker) {
         Outcome<T> o = outcome;
-        if (o == null) {
-            synchronized (this) {
-                o = outcome;
-                if (o == null) {
-                    register(waker);
-                    return Poll.pending();
-                }
+        while (o == null) {
+            Object w = waiters;
+            if (w == DONE) {
+                o = outcome; // written before DONE
+                break;
+            }
+            Object added = with(w, waker);
+            if (added == w || WAITERS.compareAndSet(this, w, added)) {
+                return Poll.pending();
             }
         }
         return switch (o) {
@@ -136,33 +150,51 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable {
         };
     }
 
-    @SuppressWarnings("unchecked")
-    private void register(Waker waker) {
-        Object w = waiters;
+    private static Object with(Object w, Waker waker) {
         if (w == null) {
-            waiters = waker;
-        } else if (w instanceof Waker one) {
-            if (one != waker) {
-                List<Waker> list = new ArrayList<>(4);
-                list.add(one);
-                list.add(waker);
-                waiters = list;
-            }
-        } else {
-            List<Waker> list = (List<Waker>) w;
-            if (!list.contains(waker)) {
-                list.add(waker);
+            return waker;
+        }
+        if (w instanceof Waker one) {
+            return one == waker ? w : new Waker[] {one, waker};
+        }
+        Waker[] all = (Waker[]) w;
+        for (Waker each : all) {
+            if (each == waker) {
+                return w;
             }
         }
+        Waker[] more = java.util.Arrays.copyOf(all, all.length + 1);
+        more[all.length] = waker;
+        return more;
     }
 
     @Override
-    public synchronized void withdraw(Waker waker) {
-        Object w = waiters;
-        if (w == waker) {
-            waiters = null;
-        } else if (w instanceof List<?> list) {
-            list.remove(waker);
+    public void withdraw(Waker waker) {
+        while (true) {
+            Object w = waiters;
+            Object without;
+            if (w == waker) {
+                without = null;
+            } else if (w instanceof Waker[] all) {
+                int k = -1;
+                for (int i = 0; i < all.length; i++) {
+                    if (all[i] == waker) {
+                        k = i;
+                    }
+                }
+                if (k < 0) {
+                    return;
+                }
+                Waker[] fewer = new Waker[all.length - 1];
+                System.arraycopy(all, 0, fewer, 0, k);
+                System.arraycopy(all, k + 1, fewer, k, all.length - k - 1);
+                without = fewer.length == 1 ? fewer[0] : fewer;
+            } else {
+                return;
+            }
+            if (WAITERS.compareAndSet(this, w, without)) {
+                return;
+            }
         }
     }
 
