@@ -146,6 +146,23 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         child.prevSibling = child.nextSibling = null;
     }
 
+    /**
+     * Unlinks the children that are finished tasks, walking the list in place (no copy);
+     * call with this node's monitor held. Returns how many were unlinked.
+     */
+    final int unlinkFinishedTasksLocked() {
+        int removed = 0;
+        for (Node c = firstChild; c != null; ) {
+            Node next = c.nextSibling;
+            if (c instanceof TaskImpl<?> t && t.isDone()) {
+                unlinkChildLocked(c);
+                removed++;
+            }
+            c = next;
+        }
+        return removed;
+    }
+
     /** Returns the current children; call with this node's monitor held. */
     final Node[] childrenLocked() {
         if (firstChild == null) {

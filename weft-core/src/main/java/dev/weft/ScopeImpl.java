@@ -280,14 +280,9 @@ final class ScopeImpl extends Node implements Scope {
         }
     }
 
-    /** Unlinks finished tasks; amortised over forks. Call holding this. */
+    /** Unlinks finished tasks, in place; amortised over forks. Call holding this. */
     private void pruneLocked() {
-        for (Node n : childrenLocked()) {
-            if (n instanceof TaskImpl<?> t && t.isDone()) {
-                unlinkChildLocked(t);
-                linked--;
-            }
-        }
+        linked -= unlinkFinishedTasksLocked();
     }
 
     /**

@@ -74,7 +74,8 @@ public sealed interface Task<T> extends Pollable<T> permits TaskImpl {
      *
      * <p><b>Cancellation:</b> a checkpoint. If the <em>caller</em> is cancelled while
      * waiting, this throws {@link CancelledException} with the caller's reason and the task
-     * is unaffected (joining has no effect to undo). If the <em>task</em> was cancelled,
+     * is unaffected (joining has no effect to undo); a caller cancelled before the task
+     * finished never receives the value. If the <em>task</em> was cancelled,
      * this throws a {@code CancelledException} with the task's reason.
      *
      * @return the task's value

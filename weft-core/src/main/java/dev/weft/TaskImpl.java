@@ -227,7 +227,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         Outcome<T> o = outcome;
         if (o == null) {
             checkNotJoiningSelf(caller);
-            return Weft.unwrap(Weft.awaitPoll(this));
+            Poll<T> r = Weft.awaitPoll(this);
+            // Joining consumes nothing, so it can afford to be strict: a caller cancelled
+            // before the task finished (which it did before our poll saw it) gets the
+            // cancellation, not the value.
+            Node.checkpoint(caller);
+            return Weft.unwrap(r);
         }
         return switch (o) {
             case Outcome.Success<T>(T value) -> value;
@@ -246,6 +251,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         if (outcome == null) {
             checkNotJoiningSelf(caller);
             Weft.awaitPoll(this);
+            Node.checkpoint(caller); // as in join
         }
         return outcome();
     }

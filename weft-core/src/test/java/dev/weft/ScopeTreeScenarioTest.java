@@ -614,7 +614,7 @@ class ScopeTreeScenarioTest {
                     && List.of(ce.getSuppressed()).contains(s.bodyThrew);
         }
 
-        /** Why a scope is cancelled: passed down from its owner, or its own doing; never an interrupt. */
+        /** Why a scope is cancelled: passed down from a node above, or its own doing; never an interrupt. */
         private void checkScopeReason(ScopeSpec s, List<Throwable> reported, List<String> problems) {
             CancelReason r = ownReason(s.scope);
             if (r == null) {
@@ -627,9 +627,11 @@ class ScopeTreeScenarioTest {
                 problems.add(s.name() + " cancelled with " + r + ", though nobody interrupted a thread");
                 return;
             }
-            if (s.owner != null) {
-                CancelReason ownerReason = s.owner.scope.task(s.owner) instanceof TaskImpl<?> ti ? ti.cancelReason : null;
-                if (r == ownerReason) {
+            // Passed down from above: usually the owner's reason, but a checkpoint may adopt the
+            // reason of a higher ancestor before the owner's own (different) cancellation, say a
+            // daemon's ScopeEnded, reaches it. Either way it is the reason of a node above.
+            for (Node n = ((Node) s.scope).parent; n != null; n = n.parent) {
+                if (r == n.cancelReason) {
                     return;
                 }
             }
@@ -643,7 +645,7 @@ class ScopeTreeScenarioTest {
             if (r instanceof CancelReason.TaskFailed(String who, Throwable cause) && containsSame(reported, cause)) {
                 return;
             }
-            problems.add(s.name() + " cancelled with " + r + ", which is neither its owner's reason nor its own doing");
+            problems.add(s.name() + " cancelled with " + r + ", which is neither an ancestor's reason nor its own doing");
         }
 
         /** The model of one fork's end state. */
