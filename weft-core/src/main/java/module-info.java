@@ -5,6 +5,7 @@
  *   <li>{@link dev.weft} — the front door: {@link dev.weft.Weft}, {@link dev.weft.Scope},
  *       {@link dev.weft.Task}, outcomes, cancellation reasons and exceptions.</li>
  *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
+ *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
  * </ul>
  *
  * <p>This module has no dependencies beyond {@code java.base}.
@@ -12,4 +13,5 @@
 module dev.weft {
     exports dev.weft;
     exports dev.weft.poll;
+    exports dev.weft.time;
 }

@@ -110,6 +110,61 @@ public sealed interface CancelReason {
         }
     }
 
+    /**
+     * A scope's deadline expired: the scope named {@code scope} was opened with
+     * {@code timeout} (by {@link ScopeOptions#withTimeout} or {@link Weft#timeout}) and its
+     * clock reached {@code deadline}. The scope itself reports this as
+     * {@link DeadlineExceededException}; tasks and nested scopes see it as the reason of
+     * their {@link CancelledException}.
+     *
+     * @param scope the name of the scope whose deadline expired
+     * @param timeout the timeout it was given
+     * @param deadline the clock reading at which it expired
+     */
+    record DeadlineExpired(String scope, java.time.Duration timeout, long deadline) implements CancelReason {
+        /**
+         * Validates the reason.
+         *
+         * @throws NullPointerException if {@code scope} or {@code timeout} is null
+         */
+        public DeadlineExpired {
+            requireText(scope, "scope");
+            if (timeout == null) {
+                throw new NullPointerException("timeout must not be null");
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "cancelled because scope '" + scope + "' timed out: its deadline (timeout " + timeout
+                    + ", clock reading " + deadline + "ns) expired";
+        }
+    }
+
+    /**
+     * A root scope driving a {@link dev.weft.time.VirtualClock} found that time could not
+     * move on: every task was waiting with no timer pending (a deadlock), or a task stayed
+     * busy outside Weft for the clock's watchdog period. The report names the tasks and
+     * where they are blocked.
+     *
+     * @param report what the clock found, with the task tree
+     */
+    record Stalled(String report) implements CancelReason {
+        /**
+         * Validates the reason.
+         *
+         * @throws NullPointerException if {@code report} is null
+         */
+        public Stalled {
+            requireText(report, "report");
+        }
+
+        @Override
+        public String describe() {
+            return "cancelled because the virtual clock stalled: " + report;
+        }
+    }
+
     private static void requireText(String s, String name) {
         if (s == null) {
             throw new NullPointerException(name + " must not be null");

@@ -1,10 +1,12 @@
 package dev.weft;
 
-import dev.weft.poll.Waker;
+import dev.weft.time.Clock;
+import dev.weft.time.Timer;
 import java.io.InterruptedIOException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedByInterruptException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,7 +41,19 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
      * An interrupt that Weft did not send (someone called Thread.interrupt) is turned into a
      * cancellation of the innermost node on that thread, reason Interrupted, the first time
      * a checkpoint or wait notices it.
+     *
+     * A shield holds a cancellation back for at most its grace period: the first time the
+     * node is cancelled while its thread is shielded (or enters a shield already cancelled),
+     * a grace timer is armed on the node's clock. If it fires before the outermost shield
+     * exits, the overrun is logged with the thread's stack, graceOverrun is set (checkpoints
+     * and waits then see the cancellation although shieldDepth > 0), the thread is
+     * interrupted, and scopes opened inside the shield are cancelled too.
      */
+
+    /** Grace period of a shield when none is given. */
+    static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+
+    private static final System.Logger LOG = System.getLogger("dev.weft");
 
     /** The thread-to-node binding; unbound on threads that are not running Weft code. */
     static final ScopedValue<Node> CURRENT = ScopedValue.newInstance();
@@ -85,8 +99,24 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
     private Node prevSibling;
     private Node nextSibling;
 
-    /** Lazily created waker that unparks {@link #thread}; touched only by that thread. */
-    private Waker waker;
+    /**
+     * The waker of this node's waits. Created with the node under a virtual clock (wake-ups
+     * and interrupts from other threads must reach it for the clock's accounting); else
+     * lazily by the node's own thread.
+     */
+    NodeWaker waker;
+
+    /** What the node's thread is parked on in a Weft wait, or null (for reports). */
+    volatile Object waitingOn;
+
+    /** Grace period of the outermost shield in force. Guarded by this; written by the node's thread. */
+    private long graceNanos;
+
+    /** The armed grace timer of the current outermost shield, or null. Guarded by this. */
+    private Timer graceTimer;
+
+    /** Guarded by this: the grace period ran out; the shield no longer holds cancellation back. */
+    private boolean graceOverrun;
 
     Node(Node parent, boolean createdInShield) {
         this.parent = parent;
@@ -95,6 +125,12 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
 
     /** The node's name, for messages and diagnostics. */
     abstract String name();
+
+    /** The clock of the scope this node belongs to. */
+    abstract Clock clock();
+
+    /** The driver of the tree's virtual clock, or null under the system clock. */
+    abstract VirtualDriver driver();
 
     /** Returns the node bound to the current thread, or null outside Weft. */
     static Node current() {
@@ -111,12 +147,17 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         return false;
     }
 
-    final Waker waker() {
-        Waker w = waker;
+    final NodeWaker waker() {
+        NodeWaker w = waker;
         if (w == null) {
-            w = waker = Waker.unparking(Thread.currentThread());
+            w = waker = new NodeWaker(this, null);
         }
         return w;
+    }
+
+    /** Whether a shield on the node's thread holds cancellation back. Guarded by this (racy reads by that thread are its own writes). */
+    final boolean shielded() {
+        return shieldDepth > 0 && !graceOverrun;
     }
 
     // ---- children -------------------------------------------------------------------------
@@ -195,8 +236,10 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
                 return false;
             }
             cancelReason = reason;
-            if (shieldDepth == 0) {
+            if (!shielded()) {
                 interruptLocked();
+            } else if (graceTimer == null) {
+                armGraceLocked();
             }
             kids = childrenLocked();
         }
@@ -215,6 +258,10 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
     private void interruptLocked() {
         if (started && !detached && thread != null && nestedOnThread == null) {
             interruptSent = true;
+            NodeWaker w = waker;
+            if (w != null) {
+                w.beforeInterrupt();
+            }
             thread.interrupt();
         }
     }
@@ -282,7 +329,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
             }
             return;
         }
-        if (n.shieldDepth > 0) {
+        if (n.shielded()) {
             return;
         }
         CancelReason r = n.adoptEffectiveReason();
@@ -309,7 +356,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
         if (n == null) {
             return t.isInterrupted();
         }
-        if (n.shieldDepth > 0) {
+        if (n.shielded()) {
             if (Thread.interrupted() && n.effectiveReason() == null) {
                 n.cancelFromInterrupt();
             }
@@ -320,25 +367,83 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
 
     // ---- shields --------------------------------------------------------------------------
 
-    /** Enters a shield on the node's own thread. */
-    final void enterShield() {
+    /** Enters a shield on the node's own thread; {@code grace} bounds how long it holds a cancellation back. */
+    final void enterShield(Duration grace) {
         synchronized (this) {
-            shieldDepth++;
+            if (shieldDepth++ == 0) {
+                graceNanos = grace.toNanos();
+            }
         }
         // An interrupt already delivered must not fire inside the shield. If the node is not
         // cancelled it was foreign: keep it as a cancellation, delivered at the exit.
         if (Thread.interrupted() && effectiveReason() == null) {
             cancelFromInterrupt();
         }
+        if (effectiveReason() != null) {
+            synchronized (this) {
+                if (shieldDepth > 0 && graceTimer == null && !graceOverrun) {
+                    armGraceLocked();
+                }
+            }
+        }
     }
 
     /** Leaves a shield on the node's own thread, re-arming a cancellation that arrived inside. */
     final void exitShield() {
+        Timer grace = null;
         synchronized (this) {
-            if (--shieldDepth == 0 && cancelReason != null) {
-                interruptLocked();
+            if (--shieldDepth == 0) {
+                grace = graceTimer;
+                graceTimer = null;
+                boolean overrun = graceOverrun;
+                graceOverrun = false;
+                if (cancelReason != null && !overrun) {
+                    interruptLocked();
+                }
             }
         }
+        if (grace != null) {
+            grace.cancel();
+        }
+    }
+
+    /** Arms the grace timer of the current shield. Call holding this, with shieldDepth > 0. */
+    private void armGraceLocked() {
+        Timer t = clock().timer(clock().nanoTime() + graceNanos);
+        graceTimer = t;
+        if (!t.poll(() -> graceExpired(t)).isPending()) {
+            graceExpired(t); // already due (a grace shorter than the clock's resolution)
+        }
+    }
+
+    /** The grace timer fired: if the shield is still in force, stop holding the cancellation back and report. */
+    private void graceExpired(Timer t) {
+        Node[] kids;
+        Thread th;
+        synchronized (this) {
+            if (graceTimer != t || shieldDepth == 0 || graceOverrun) {
+                return;
+            }
+            graceOverrun = true;
+            th = thread;
+            interruptLocked();
+            kids = childrenLocked();
+        }
+        CancelReason r = effectiveReason();
+        for (Node kid : kids) {
+            if (kid.createdInShield && !(kid instanceof TaskImpl<?> task && task.isDone())) {
+                kid.cancel(r);
+            }
+        }
+        LOG.log(System.Logger.Level.WARNING, () -> "clean-up in a shield of " + describe() + " overran its grace"
+                + " period of " + Duration.ofNanos(graceNanos) + " after cancellation (" + (r != null ? r.describe() : "?")
+                + "). The cancellation is now delivered inside the shield. The thread is at:\n"
+                + TaskTree.frames(th, 12));
+    }
+
+    /** "task 'x'" or "scope 'x'", for messages. */
+    final String describe() {
+        return (this instanceof TaskImpl<?> ? "task '" : "scope '") + name() + "'";
     }
 
     /**

@@ -1,5 +1,9 @@
 package dev.weft;
 
+import dev.weft.time.Clock;
+import dev.weft.time.Timer;
+import dev.weft.time.VirtualClock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -9,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 
 /** The one implementation of {@link Scope}. */
 final class ScopeImpl extends Node implements Scope {
@@ -55,6 +58,27 @@ final class ScopeImpl extends Node implements Scope {
     private final FailurePolicy policy;
     final ThreadFactory threadFactory;
 
+    /** The clock of this scope: its own option, or inherited from the enclosing scope. */
+    final Clock clock;
+
+    /** The driver of the tree's virtual clock, or null. Created by the root. */
+    final VirtualDriver driver;
+
+    /** The earliest deadline in force (clock reading), or {@link #NO_DEADLINE}. Written in open(). */
+    long deadline = NO_DEADLINE;
+
+    /** Sentinel for "no deadline". */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /** The timeout asked for in the options, or null. */
+    private final Duration timeout;
+
+    /** This scope's own deadline, when it is earlier than the inherited one; identity marks "it was ours". */
+    private CancelReason.DeadlineExpired ownDeadline;
+
+    /** The timer of {@link #ownDeadline}. Touched by the owner thread only. */
+    private Timer deadlineTimer;
+
     private static final java.lang.invoke.VarHandle LIVE;
     static {
         try {
@@ -80,7 +104,7 @@ final class ScopeImpl extends Node implements Scope {
     private boolean foreignInterrupt;
 
     ScopeImpl(ScopeOptions options, Node parent, Thread owner) {
-        super(parent, parent != null && parent.shieldDepth > 0);
+        super(parent, parent != null && parent.shielded());
         this.name = options.name() != null ? options.name() : "scope-" + IDS.incrementAndGet();
         this.policy = options.policy();
         ThreadFactory f = options.threadFactory();
@@ -88,8 +112,42 @@ final class ScopeImpl extends Node implements Scope {
             f = inheritedFactory(parent);
         }
         this.threadFactory = f;
+        Clock inheritedClock = parent != null ? parent.clock() : Clock.system();
+        Clock c = options.clock() != null ? options.clock() : inheritedClock;
+        if (parent != null && c != inheritedClock) {
+            throw new IllegalArgumentException("a nested scope cannot change the clock (" + inheritedClock + " -> " + c
+                    + "): time would run at two speeds in one tree. Set the clock on the root scope.");
+        }
+        this.clock = c;
+        this.timeout = options.timeout();
         this.thread = owner;
         this.started = true;
+        if (parent != null) {
+            this.driver = parent.driver();
+        } else {
+            this.driver = c instanceof VirtualClock vc ? VirtualDriver.start(this, vc) : null;
+        }
+        this.waker = new NodeWaker(this, driver); // taskDone wakes the owner from task threads
+    }
+
+    @Override
+    Clock clock() {
+        return clock;
+    }
+
+    @Override
+    VirtualDriver driver() {
+        return driver;
+    }
+
+    /** The earliest deadline in force for code running in {@code n}'s scope, or NO_DEADLINE. */
+    static long deadlineOf(Node n) {
+        for (; n != null; n = n.parent) {
+            if (n instanceof ScopeImpl s) {
+                return s.deadline;
+            }
+        }
+        return NO_DEADLINE;
     }
 
     private static ThreadFactory inheritedFactory(Node parent) {
@@ -191,7 +249,17 @@ final class ScopeImpl extends Node implements Scope {
                 throw new IllegalStateException("thread factory of scope '" + name + "' returned null");
             }
             task.thread = t;
-            t.start();
+            if (driver != null) {
+                driver.busy(); // counted from now: the new thread can run
+            }
+            try {
+                t.start();
+            } catch (Throwable e) {
+                if (driver != null) {
+                    driver.idle();
+                }
+                throw e;
+            }
         } catch (Throwable e) {
             task.finish(new Outcome.Failure<>(e));
             throw sneakyThrow(e);
@@ -224,6 +292,7 @@ final class ScopeImpl extends Node implements Scope {
             if (me.isInterrupted()) {
                 cancelReason = new CancelReason.Interrupted(me.getName());
             }
+            armDeadline(NO_DEADLINE);
             return;
         }
         if (me.isInterrupted() && parent.cancelReason == null) {
@@ -239,6 +308,29 @@ final class ScopeImpl extends Node implements Scope {
         }
         if (createdInShield) {
             Thread.interrupted(); // held by the enclosing shield until it exits
+        }
+        // A shield protects from the enclosing deadline as from any enclosing cancellation.
+        armDeadline(createdInShield ? NO_DEADLINE : deadlineOf(parent));
+    }
+
+    /** Sets the deadline in force and, if this scope's own timeout is the earliest, arms its timer. */
+    private void armDeadline(long inherited) {
+        deadline = inherited;
+        if (timeout == null) {
+            return;
+        }
+        long now = clock.nanoTime();
+        long own = now + Clock.checkedNanos(timeout, "timeout");
+        if (inherited != NO_DEADLINE && own - inherited >= 0) {
+            return; // an enclosing deadline comes first: it cancels this scope with the rest of the tree
+        }
+        deadline = own;
+        CancelReason.DeadlineExpired reason = new CancelReason.DeadlineExpired(name, timeout, own);
+        ownDeadline = reason;
+        Timer t = clock.timer(own);
+        deadlineTimer = t;
+        if (!t.poll(() -> cancel(reason)).isPending()) {
+            cancel(reason);
         }
     }
 
@@ -276,7 +368,7 @@ final class ScopeImpl extends Node implements Scope {
     /** A task finished: unlink it, count down, wake the owner at zero. */
     void taskDone(TaskImpl<?> task) {
         if ((int) LIVE.getAndAdd(this, -1) == 1 && ownerWaiting) {
-            LockSupport.unpark(thread);
+            waker.wake();
         }
     }
 
@@ -323,6 +415,9 @@ final class ScopeImpl extends Node implements Scope {
             }
         }
         awaitTasks();
+        if (deadlineTimer != null) {
+            deadlineTimer.cancel();
+        }
         unlinkAndReconcile();
         reportUnreadFailures();
 
@@ -347,16 +442,34 @@ final class ScopeImpl extends Node implements Scope {
                 }
             }
         }
+        if (driver != null && parent == null && cancelReason instanceof CancelReason.Stalled stalled) {
+            // The virtual clock found a deadlock or a task stuck outside Weft: whatever the body
+            // returned, the run is not trustworthy, and the report must not be lost.
+            CancelledException e = new CancelledException(stalled);
+            if (first != null) {
+                e.addSuppressed(first);
+            } else if (bodyFailure != null) {
+                e.addSuppressed(bodyFailure);
+            }
+            throw e;
+        }
+        boolean timedOut = ownDeadline != null && cancelReason == ownDeadline;
         if (first != null) {
             if (later != null) {
                 for (Throwable t : later) {
                     suppress(first, t);
                 }
             }
+            if (timedOut && isCancellation(first)) {
+                throw deadlineExceeded(first);
+            }
             first.addSuppressed(new JoinSite(name, Thread.currentThread()));
             throw sneakyThrow(first);
         }
         if (bodyFailure != null) {
+            if (timedOut && isCancellation(bodyFailure)) {
+                throw deadlineExceeded(bodyFailure);
+            }
             CancelReason r = effectiveReason();
             if (r != null && isInterruptUnwind(bodyFailure)) {
                 // The body unwound from this scope's cancellation through a JDK call. Rethrown raw,
@@ -376,8 +489,22 @@ final class ScopeImpl extends Node implements Scope {
      * from outside meanwhile cancels the scope (if nothing else has) and is given back to the
      * caller when the scope returns.
      */
+    /** The error of a scope that unwound because its own deadline expired; the unwinding is attached. */
+    private DeadlineExceededException deadlineExceeded(Throwable unwinding) {
+        DeadlineExceededException e = new DeadlineExceededException(ownDeadline, clock.nanoTime());
+        e.addSuppressed(unwinding);
+        return e;
+    }
+
+    /** Whether {@code e} is the timeout error of this very scope (not of a scope nested in it). */
+    boolean isOwnTimeout(Throwable e) {
+        return e instanceof DeadlineExceededException d && ownDeadline != null && d.reason() == ownDeadline;
+    }
+
     private void awaitTasks() {
+        NodeWaker w = waker;
         while (true) {
+            w.beforePoll();
             ownerWaiting = true;
             if (live == 0) {
                 ownerWaiting = false;
@@ -387,7 +514,7 @@ final class ScopeImpl extends Node implements Scope {
                 }
                 return;
             }
-            LockSupport.park(this);
+            w.park(this);
             if (Thread.interrupted()) {
                 foreignInterrupt = true;
                 cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));
@@ -406,6 +533,9 @@ final class ScopeImpl extends Node implements Scope {
         boolean giveBack = foreignInterrupt || cancelReason instanceof CancelReason.Interrupted;
         if (parent == null) {
             ROOTS.remove(this);
+            if (driver != null) {
+                driver.close();
+            }
             if (giveBack) {
                 Thread.currentThread().interrupt();
             }
@@ -415,7 +545,7 @@ final class ScopeImpl extends Node implements Scope {
         synchronized (parent) {
             parent.unlinkChildLocked(this);
             parent.nestedOnThread = null;
-            parentShielded = parent.shieldDepth > 0;
+            parentShielded = parent.shielded();
             if (!parentShielded && (giveBack || parent.cancelReason != null)) {
                 parent.interruptSent |= !giveBack;
                 Thread.currentThread().interrupt();

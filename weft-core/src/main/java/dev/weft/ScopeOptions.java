@@ -1,10 +1,13 @@
 package dev.weft;
 
+import dev.weft.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * How a scope is set up: its name, its {@link FailurePolicy} and the factory of its task
- * threads. Immutable; the {@code with...} methods return modified copies.
+ * How a scope is set up: its name, its {@link FailurePolicy}, the factory of its task
+ * threads, its clock and its timeout. Immutable; the {@code with...} methods return
+ * modified copies.
  * {@snippet lang=java :
  * var opts = ScopeOptions.named("crawler").withPolicy(FailurePolicy.SUPERVISED);
  * Weft.run(opts, scope -> { ... });
@@ -15,19 +18,30 @@ import java.util.concurrent.ThreadFactory;
  * @param policy what a fork failure does; never null
  * @param threadFactory makes each task's thread; null to inherit the enclosing scope's, or
  *     virtual threads at the root. Model checkers inject platform threads here.
+ * @param clock the clock every wait in the scope reads; null to inherit the enclosing
+ *     scope's, or {@link Clock#system()} at the root. Only a root scope may set a clock
+ *     different from the one it would inherit.
+ * @param timeout how long the scope may run, from the moment it opens, before it is
+ *     cancelled with {@link CancelReason.DeadlineExpired} (and {@link Weft#run} throws
+ *     {@link DeadlineExceededException}); null for no timeout of its own. An enclosing
+ *     scope's earlier deadline stays in force: the earliest deadline always wins.
  */
-public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory threadFactory) {
+public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory threadFactory, Clock clock, Duration timeout) {
 
-    /** The defaults: a generated name, {@link FailurePolicy#FAIL_FAST}, inherited threads. */
-    public static final ScopeOptions DEFAULTS = new ScopeOptions(null, FailurePolicy.FAIL_FAST, null);
+    /** The defaults: a generated name, {@link FailurePolicy#FAIL_FAST}, inherited threads and clock, no timeout. */
+    public static final ScopeOptions DEFAULTS = new ScopeOptions(null, FailurePolicy.FAIL_FAST, null, null, null);
 
     /**
      * Validates the options.
      *
      * @throws NullPointerException if {@code policy} is null
-     * @throws IllegalArgumentException if {@code name} is empty or blank
+     * @throws IllegalArgumentException if {@code name} is empty or blank, or {@code timeout}
+     *     is negative or longer than about 146 years
      */
     public ScopeOptions {
+        if (timeout != null) {
+            Clock.checkedNanos(timeout, "timeout");
+        }
         if (policy == null) {
             throw new NullPointerException("policy must not be null: use FailurePolicy.FAIL_FAST for the default");
         }
@@ -59,7 +73,7 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @throws IllegalArgumentException if {@code name} is blank
      */
     public ScopeOptions withName(String name) {
-        return new ScopeOptions(name, policy, threadFactory);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
     }
 
     /**
@@ -70,7 +84,7 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @throws NullPointerException if {@code policy} is null
      */
     public ScopeOptions withPolicy(FailurePolicy policy) {
-        return new ScopeOptions(name, policy, threadFactory);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
     }
 
     /**
@@ -80,6 +94,27 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @return new options
      */
     public ScopeOptions withThreadFactory(ThreadFactory threadFactory) {
-        return new ScopeOptions(name, policy, threadFactory);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+    }
+
+    /**
+     * Returns a copy with {@code clock}.
+     *
+     * @param clock the clock; null to inherit
+     * @return the modified copy
+     */
+    public ScopeOptions withClock(Clock clock) {
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+    }
+
+    /**
+     * Returns a copy with {@code timeout}: the scope is cancelled that long after it opens.
+     *
+     * @param timeout the timeout; null for none; zero cancels the scope as it opens
+     * @return the modified copy
+     * @throws IllegalArgumentException if {@code timeout} is negative or longer than about 146 years
+     */
+    public ScopeOptions withTimeout(Duration timeout) {
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
     }
 }

@@ -2,6 +2,7 @@ package dev.weft;
 
 import dev.weft.poll.Poll;
 import dev.weft.poll.Waker;
+import dev.weft.time.Clock;
 import java.util.concurrent.Callable;
 
 /** The one implementation of {@link Task}; also the {@code Runnable} its thread runs. */
@@ -63,6 +64,19 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         this.givenName = name;
         this.body = body;
         this.daemon = daemon;
+        if (scope.driver != null) {
+            this.waker = new NodeWaker(this, scope.driver); // interrupts from other threads must reach it
+        }
+    }
+
+    @Override
+    Clock clock() {
+        return scope.clock;
+    }
+
+    @Override
+    VirtualDriver driver() {
+        return scope.driver;
     }
 
     @Override
@@ -77,6 +91,17 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         if (Thread.currentThread() != thread) {
             throw new IllegalStateException("a Weft task runs only on the thread its scope started for it");
         }
+        try {
+            runBody();
+        } finally {
+            VirtualDriver d = scope.driver;
+            if (d != null) {
+                d.idle(); // this thread is done: it no longer holds the virtual clock back
+            }
+        }
+    }
+
+    private void runBody() {
         synchronized (this) {
             started = true; // from now on cancel() interrupts this thread
         }

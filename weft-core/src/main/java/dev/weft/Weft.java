@@ -3,9 +3,13 @@ package dev.weft;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
+import dev.weft.time.Clock;
+import dev.weft.time.Timer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.LockSupport;
 
@@ -106,7 +110,10 @@ public final class Weft {
         if (body == null) {
             throw new NullPointerException("body must not be null: pass the scope's code, scope -> { ... }");
         }
-        ScopeImpl scope = new ScopeImpl(options, Node.current(), Thread.currentThread());
+        return runIn(new ScopeImpl(options, Node.current(), Thread.currentThread()), body);
+    }
+
+    private static <T> T runIn(ScopeImpl scope, ScopeBody<? extends T> body) throws Exception {
         scope.open();
         T value = null;
         Throwable failure = null;
@@ -150,17 +157,34 @@ public final class Weft {
         if (p instanceof TaskImpl<?> t) {
             t.checkNotJoiningSelf(n);
         }
-        Waker w = n != null ? n.waker() : Waker.unparking(Thread.currentThread());
+        NodeWaker nw = n != null ? n.waker() : null;
+        Waker w = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        beforePoll(nw);
         Poll<T> r = p.poll(w);
         while (r.isPending()) {
-            LockSupport.park(p);
+            park(nw, p);
             if (Node.stopWaiting(n)) {
                 p.withdraw(w);
                 Node.checkpoint(n);
             }
+            beforePoll(nw);
             r = p.poll(w);
         }
         return r;
+    }
+
+    private static void beforePoll(NodeWaker nw) {
+        if (nw != null) {
+            nw.beforePoll();
+        }
+    }
+
+    private static void park(NodeWaker nw, Object blocker) {
+        if (nw != null) {
+            nw.park(blocker);
+        } else {
+            LockSupport.park(blocker);
+        }
     }
 
     static <T> T unwrap(Poll<T> r) {
@@ -215,10 +239,12 @@ public final class Weft {
                 t.checkNotJoiningSelf(n);
             }
         }
-        Waker w = n != null ? n.waker() : Waker.unparking(Thread.currentThread());
+        NodeWaker nw = n != null ? n.waker() : null;
+        Waker w = nw != null ? nw : Waker.unparking(Thread.currentThread());
         Throwable[] failures = new Throwable[size];
         int failed = 0;
         while (true) {
+            beforePoll(nw);
             for (int i = 0; i < size; i++) {
                 if (failures[i] != null) {
                     continue;
@@ -236,7 +262,7 @@ public final class Weft {
                     }
                 }
             }
-            LockSupport.park(alts);
+            park(nw, alts);
             if (Node.stopWaiting(n)) {
                 withdrawAll(alts, failures, w);
                 Node.checkpoint(n);
@@ -405,9 +431,15 @@ public final class Weft {
      * }
      * }
      *
-     * <p><b>Grace period.</b> A shield has no deadline yet: a body that blocks forever keeps
-     * its task, and so its scope, from finishing. Deadlines for shields come with Weft's
-     * time module; until then, keep shielded code short and bounded.
+     * <p><b>Grace period.</b> A shield holds a cancellation back for at most ten seconds
+     * (on the scope's clock), counted from the moment the cancellation reaches the shielded
+     * code; {@link #shield(Duration, Callable)} sets another period. When the grace period
+     * runs out and the body is still running, Weft logs a warning (logger {@code dev.weft})
+     * naming the task and the stack where it is blocked, then stops holding the cancellation
+     * back: the thread is interrupted, checkpoints inside throw, and scopes opened inside
+     * the shield are cancelled. A body that ignores even that keeps its task, and so its
+     * scope, from finishing: Weft never abandons a thread, but it tells you which one.
+     * Without a cancellation a shield has no time limit.
      *
      * <p><b>Cancellation:</b> not a checkpoint, at entry or exit.
      *
@@ -418,8 +450,29 @@ public final class Weft {
      * @throws NullPointerException if {@code body} is null
      */
     public static <T> T shield(Callable<? extends T> body) throws Exception {
+        return shield(Node.DEFAULT_GRACE, body);
+    }
+
+    /**
+     * Like {@link #shield(Callable)}, with the grace period given instead of the default
+     * ten seconds.
+     *
+     * @param grace how long, measured on the scope's clock from the moment the cancellation
+     *     reaches the shielded code, the shield holds it back
+     * @param body the code to run shielded
+     * @param <T> the value type
+     * @return the body's value
+     * @throws Exception what the body throws, unchanged
+     * @throws NullPointerException if {@code grace} or {@code body} is null
+     * @throws IllegalArgumentException if {@code grace} is not positive
+     */
+    public static <T> T shield(Duration grace, Callable<? extends T> body) throws Exception {
         if (body == null) {
             throw new NullPointerException("body must not be null");
+        }
+        Clock.checkedNanos(grace, "grace");
+        if (grace.isZero()) {
+            throw new IllegalArgumentException("grace must be positive: a shield with no grace period shields nothing");
         }
         Node n = Node.current();
         if (n == null) {
@@ -432,11 +485,162 @@ public final class Weft {
                 }
             }
         }
-        n.enterShield();
+        n.enterShield(grace);
         try {
             return body.call();
         } finally {
             n.exitShield();
         }
+    }
+
+    // ---- time -----------------------------------------------------------------------------
+
+    /**
+     * Returns the clock in force: that of the innermost scope on this thread, or
+     * {@link Clock#system()} outside Weft. Every Weft wait in this thread reads this clock.
+     *
+     * <p><b>Cancellation:</b> not a checkpoint.
+     *
+     * @return the clock in force
+     */
+    public static Clock clock() {
+        Node n = Node.current();
+        return n != null ? n.clock() : Clock.system();
+    }
+
+    /**
+     * Returns how long until the earliest deadline in force for the calling code expires
+     * ({@link Duration#ZERO} once it has), or empty if no deadline is in force. The deadline
+     * is the earliest among the {@linkplain ScopeOptions#withTimeout(Duration) timeouts} of the
+     * enclosing scopes, up to the nearest {@linkplain #shield(Callable) shield} boundary. Use
+     * it to pass a deadline on to code outside Weft, such as a socket timeout.
+     *
+     * <p><b>Cancellation:</b> not a checkpoint.
+     *
+     * @return the time left, or empty without a deadline
+     */
+    public static Optional<Duration> timeLeft() {
+        Node n = Node.current();
+        long d = ScopeImpl.deadlineOf(n);
+        if (d == ScopeImpl.NO_DEADLINE) {
+            return Optional.empty();
+        }
+        long left = d - n.clock().nanoTime();
+        return Optional.of(left > 0 ? Duration.ofNanos(left) : Duration.ZERO);
+    }
+
+    /**
+     * Suspends the calling task for {@code duration} on the clock in force, without holding
+     * a carrier thread, through one pending timer and no thread of its own.
+     *
+     * <p>{@code Duration.ZERO} returns at once (after the checkpoint). Under a
+     * {@linkplain dev.weft.time.VirtualClock virtual clock} the sleep ends when the clock
+     * reaches the deadline, however little real time that takes. Outside Weft the system
+     * clock is used.
+     *
+     * <p><b>Cancellation:</b> a checkpoint, at entry and for the whole wait: if the task is
+     * cancelled (its scope's deadline included) it throws {@link CancelledException} at once
+     * and the timer is freed. Inside a {@linkplain #shield(Callable) shield} it sleeps the
+     * full duration. Outside Weft, an interrupt ends it with {@link CancelledException}.
+     *
+     * @param duration how long to sleep
+     * @throws CancelledException if the calling task is cancelled before or during the sleep
+     * @throws NullPointerException if {@code duration} is null
+     * @throws IllegalArgumentException if {@code duration} is negative or longer than about
+     *     146 years
+     */
+    public static void sleep(Duration duration) {
+        long nanos = Clock.checkedNanos(duration, "duration");
+        Node n = Node.current();
+        Node.checkpoint(n);
+        if (nanos == 0) {
+            return;
+        }
+        Clock c = n != null ? n.clock() : Clock.system();
+        Timer t = c.timer(c.nanoTime() + nanos);
+        try {
+            awaitPoll(t);
+        } finally {
+            t.cancel(); // frees the timer at once when the sleep was cut short
+        }
+    }
+
+    /**
+     * Runs {@code body} in a new scope that is cancelled when {@code duration} has passed on
+     * the clock in force, and returns its value; if the body and its tasks ended by that
+     * cancellation, throws {@link DeadlineExceededException} naming the deadline instead.
+     * {@snippet lang=java :
+     * Price p = Weft.timeout(Duration.ofMillis(300), scope -> quotes.fetch(item));
+     * }
+     *
+     * <p>The scope is like {@link #run(ScopeBody)}'s (policy {@link FailurePolicy#FAIL_FAST},
+     * name {@code "timeout"}): its tasks are cancelled at the deadline with reason
+     * {@link CancelReason.DeadlineExpired} and awaited before this returns. An enclosing
+     * deadline that is earlier stays in force and wins: this scope is then cancelled with the
+     * enclosing scope's reason, and its {@link CancelledException} propagates to the scope
+     * that owns that deadline, which reports the timeout.
+     *
+     * <p><b>Exactly one outcome.</b> If the body returns a value, that value is returned,
+     * even when the deadline expired while it was finishing; the timeout error is thrown only
+     * when the cancellation actually cut the work short. Nothing is both returned and timed
+     * out, or lost.
+     *
+     * <p><b>Bodies that ignore cancellation</b> (a loop with no checkpoint, a JDK call that
+     * is not interruptible) cannot be stopped: Weft never abandons a thread, so this call
+     * returns when the body does, with its value or its error. Make long loops call
+     * {@link #checkpoint()}.
+     *
+     * <p><b>Cancellation:</b> a checkpoint at entry. A cancellation of the calling task
+     * cancels the body and is rethrown as {@link CancelledException}, not as a timeout.
+     *
+     * @param duration how long the body may take; zero times out at once
+     * @param body the code to run
+     * @param <T> the value type
+     * @return the body's value
+     * @throws DeadlineExceededException if this call's deadline cut the body short
+     * @throws Exception what the body or a task of its scope threw, as {@link #run(ScopeBody)}
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code duration} is negative or longer than about
+     *     146 years
+     */
+    public static <T> T timeout(Duration duration, ScopeBody<? extends T> body) throws Exception {
+        return run(timeoutOptions(duration), body);
+    }
+
+    /**
+     * Like {@link #timeout(Duration, ScopeBody)}, but answers empty instead of throwing when
+     * this call's deadline cut the body short; a body value of {@code null} also answers
+     * empty (use {@code timeout} to tell them apart). A timeout of a scope nested in the body
+     * that escapes it is an error of the body and is rethrown.
+     *
+     * <p><b>Cancellation:</b> as {@link #timeout(Duration, ScopeBody)}.
+     *
+     * @param duration how long the body may take
+     * @param body the code to run
+     * @param <T> the value type
+     * @return the body's value, or empty if the deadline cut it short
+     * @throws Exception what the body or a task of its scope threw
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code duration} is negative or too long
+     */
+    public static <T> Optional<T> timeoutOrEmpty(Duration duration, ScopeBody<? extends T> body) throws Exception {
+        ScopeOptions options = timeoutOptions(duration);
+        if (body == null) {
+            throw new NullPointerException("body must not be null: pass the scope's code, scope -> { ... }");
+        }
+        ScopeImpl scope = new ScopeImpl(options, Node.current(), Thread.currentThread());
+        try {
+            return Optional.ofNullable(runIn(scope, body));
+        } catch (DeadlineExceededException e) {
+            if (scope.isOwnTimeout(e)) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    private static ScopeOptions timeoutOptions(Duration duration) {
+        Clock.checkedNanos(duration, "duration");
+        return ScopeOptions.named("timeout").withTimeout(duration);
     }
 }

@@ -1,0 +1,158 @@
+package dev.weft.time;
+
+import dev.weft.poll.Poll;
+import dev.weft.poll.Pollable;
+import dev.weft.poll.Waker;
+import java.util.Arrays;
+
+/**
+ * A one-shot timer on a {@link Clock}: it is armed when created and becomes ready when the
+ * clock reaches its {@linkplain #deadline() deadline}. It is a {@link Pollable}, so a task
+ * can wait for it with {@link dev.weft.Weft#await(Pollable)}, or race it against other
+ * pollables with {@link dev.weft.Weft#awaitAny(java.util.List)}; {@code Weft.sleep} is such a
+ * wait.
+ *
+ * <p>A pending timer costs one small object and one slot in its clock's queue, and no
+ * thread. {@link #cancel()} removes it from the queue at once, so cancelled timers never
+ * accumulate.
+ *
+ * <p><b>Polling:</b> answers ready (with {@code null}) once the deadline has been reached,
+ * to every poll from then on: waiting for a timer consumes nothing. A poll of a cancelled
+ * timer answers {@link Poll.Failed} with an {@link IllegalStateException}, so a waiter
+ * never waits for a timer that will not fire. Any number of waiters may register.
+ *
+ * <p><b>Thread safety:</b> all methods may be called from any thread.
+ */
+public final class Timer implements Pollable<Void> {
+    private static final Waker[] NONE = new Waker[0];
+
+    private final TimerQueue queue;
+    final long deadline;
+
+    /** Guarded by the queue's monitor: position in the heap, or -1 when not queued. */
+    int index = -1;
+
+    /** Guarded by the queue's monitor: arming order, ties broken first-armed-first. */
+    long seq;
+
+    /** 0 pending, 1 fired, 2 cancelled. Guarded by this (read without it when final). */
+    private volatile int state;
+
+    private Waker[] waiters = NONE; // guarded by this
+
+    Timer(TimerQueue queue, long deadline) {
+        this.queue = queue;
+        this.deadline = deadline;
+    }
+
+    /** The clock reading at which this timer fires, in {@link Clock#nanoTime()} units. */
+    public long deadline() {
+        return deadline;
+    }
+
+    /** Whether the deadline has been reached and the timer fired. */
+    public boolean isExpired() {
+        return state == 1;
+    }
+
+    /** Whether {@link #cancel()} stopped this timer before it fired. */
+    public boolean isCancelled() {
+        return state == 2;
+    }
+
+    /**
+     * Cancels the timer if it has not fired yet, removing it from its clock's queue at once.
+     * Never blocks; idempotent. After this returns true the timer never fires: a fire racing
+     * with the cancel either happened before it (and this returns false) or never happens.
+     *
+     * <p>Registered waiters are woken, so a task waiting for this timer sees the
+     * cancellation instead of waiting forever.
+     *
+     * @return true if this call cancelled a pending timer; false if it had already fired or
+     *     been cancelled
+     */
+    public boolean cancel() {
+        Waker[] toWake;
+        synchronized (this) {
+            if (state != 0) {
+                return false;
+            }
+            state = 2;
+            toWake = takeWaiters();
+        }
+        queue.remove(this);
+        for (Waker w : toWake) {
+            w.wake();
+        }
+        return true;
+    }
+
+    /** Called by the clock when the deadline is reached: marks the timer fired and wakes its waiters. */
+    void fire() {
+        Waker[] toWake;
+        synchronized (this) {
+            if (state != 0) {
+                return;
+            }
+            state = 1;
+            toWake = takeWaiters();
+        }
+        for (Waker w : toWake) {
+            w.wake();
+        }
+    }
+
+    private Waker[] takeWaiters() {
+        Waker[] w = waiters;
+        waiters = NONE;
+        return w;
+    }
+
+    /**
+     * Answers ready once the timer has fired; pending, with {@code waker} registered, before
+     * that; failed with {@link IllegalStateException} if the timer was cancelled.
+     */
+    @Override
+    public Poll<Void> poll(Waker waker) {
+        int s = state;
+        if (s == 0) {
+            synchronized (this) {
+                s = state;
+                if (s == 0) {
+                    for (Waker w : waiters) {
+                        if (w == waker) {
+                            return Poll.pending();
+                        }
+                    }
+                    Waker[] more = Arrays.copyOf(waiters, waiters.length + 1);
+                    more[waiters.length] = waker;
+                    waiters = more;
+                    return Poll.pending();
+                }
+            }
+        }
+        return s == 1 ? Poll.ready(null) : Poll.failed(new IllegalStateException(
+                "timer (deadline " + deadline + ") was cancelled: it will never fire"));
+    }
+
+    @Override
+    public void withdraw(Waker waker) {
+        synchronized (this) {
+            Waker[] w = waiters;
+            for (int i = 0; i < w.length; i++) {
+                if (w[i] == waker) {
+                    Waker[] fewer = new Waker[w.length - 1];
+                    System.arraycopy(w, 0, fewer, 0, i);
+                    System.arraycopy(w, i + 1, fewer, i, w.length - i - 1);
+                    waiters = fewer.length == 0 ? NONE : fewer;
+                    return;
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Timer[deadline=" + deadline + (state == 1 ? ", expired" : state == 2 ? ", cancelled" : "") + "]";
+    }
+}
