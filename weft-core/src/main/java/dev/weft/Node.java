@@ -418,27 +418,30 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
 
     /** The grace timer fired: if the shield is still in force, stop holding the cancellation back and report. */
     private void graceExpired(Timer t) {
-        Node[] kids;
-        Thread th;
         synchronized (this) {
             if (graceTimer != t || shieldDepth == 0 || graceOverrun) {
                 return;
             }
+        }
+        // Reported first, with where the thread is stuck, before the interrupt moves it on.
+        CancelReason r = effectiveReason();
+        LOG.log(System.Logger.Level.WARNING, "clean-up in a shield of " + describe() + " overran its grace"
+                + " period of " + Duration.ofNanos(graceNanos) + " after cancellation (" + (r != null ? r.describe() : "?")
+                + "). The cancellation is now delivered inside the shield. The thread is at:\n" + TaskTree.frames(thread, 12));
+        Node[] kids;
+        synchronized (this) {
+            if (graceTimer != t || shieldDepth == 0 || graceOverrun) {
+                return; // the shield exited meanwhile
+            }
             graceOverrun = true;
-            th = thread;
             interruptLocked();
             kids = childrenLocked();
         }
-        CancelReason r = effectiveReason();
         for (Node kid : kids) {
             if (kid.createdInShield && !(kid instanceof TaskImpl<?> task && task.isDone())) {
                 kid.cancel(r);
             }
         }
-        LOG.log(System.Logger.Level.WARNING, () -> "clean-up in a shield of " + describe() + " overran its grace"
-                + " period of " + Duration.ofNanos(graceNanos) + " after cancellation (" + (r != null ? r.describe() : "?")
-                + "). The cancellation is now delivered inside the shield. The thread is at:\n"
-                + TaskTree.frames(th, 12));
     }
 
     /** "task 'x'" or "scope 'x'", for messages. */

@@ -53,6 +53,15 @@ final class WeftLogCapture {
         records.clear();
     }
 
+    /** Returns the messages of the records captured so far. */
+    List<String> messages() {
+        List<String> out = new ArrayList<>();
+        for (LogRecord r : records) {
+            out.add(r.getMessage());
+        }
+        return out;
+    }
+
     /** Returns the exceptions attached to the records captured so far. */
     List<Throwable> thrown() {
         List<Throwable> out = new ArrayList<>();
