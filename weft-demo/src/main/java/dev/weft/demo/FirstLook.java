@@ -1,6 +1,7 @@
 package dev.weft.demo;
 
 import dev.weft.CancelReason;
+import dev.weft.DeadlineExceededException;
 import dev.weft.Outcome;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
@@ -13,7 +14,8 @@ import java.util.List;
 
 /**
  * A first look at Weft, printed as it happens: a scope fanning out, a failure cancelling its
- * siblings, and a cancelled task unwinding through shielded clean-up.
+ * siblings, a cancelled task unwinding through shielded clean-up, and a deadline that
+ * reaches every wait inside it.
  *
  * <p>Run it with {@code ./weft run}.
  */
@@ -34,6 +36,7 @@ public final class FirstLook {
         fanOut();
         failureCancelsSiblings();
         cancelledTaskUnwinds();
+        deadlineReachesEveryWait();
         say("done: every scope above returned only after all of its tasks had finished");
     }
 
@@ -122,6 +125,35 @@ public final class FirstLook {
             say("   session outcome: " + describe(session.awaitOutcome()));
             return null;
         });
+    }
+
+    /** 4. A request with a 150 ms deadline: nested scopes and tasks inherit it; the scope that set it reports it. */
+    void deadlineReachesEveryWait() throws Exception {
+        say("4. deadline: a request gets 150 ms; its nested work inherits the deadline");
+        try {
+            Weft.timeout(Duration.ofMillis(150), request -> {
+                request.fork("cache", () -> {
+                    Weft.sleep(Duration.ofMillis(20));
+                    say("   cache: miss (" + Weft.timeLeft().map(d -> "about " + d.toMillis() / 10 * 10 + " ms").orElse("no deadline") + " left)");
+                    return null;
+                });
+                return Weft.run(ScopeOptions.named("backends"), backends -> {
+                    Task<String> primary = backends.fork("primary", () -> {
+                        try {
+                            Weft.sleep(Duration.ofSeconds(5));   // far too slow
+                            return "primary answer";
+                        } catch (RuntimeException e) {
+                            say("   primary: stopped at the request's deadline (" + e.getClass().getSimpleName() + ")");
+                            throw e;
+                        }
+                    });
+                    return primary.join();
+                });
+            });
+        } catch (DeadlineExceededException e) {
+            say("   Weft.timeout threw " + e.getClass().getSimpleName() + " for scope '" + e.reason().scope()
+                    + "' (timeout " + e.reason().timeout().toMillis() + " ms)");
+        }
     }
 
     private static String describe(Outcome<?> o) {

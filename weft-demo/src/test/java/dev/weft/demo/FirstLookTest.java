@@ -13,7 +13,7 @@ class FirstLookTest {
 
     @Test
     @Timeout(60) // only catches hangs
-    void showsFanOutFailFastAndCancellationWithCleanup() throws Exception {
+    void showsFanOutFailFastCancellationWithCleanupAndAnInheritedDeadline() throws Exception {
         var bytes = new ByteArrayOutputStream();
         new FirstLook(new PrintStream(bytes, true, StandardCharsets.UTF_8)).all();
         String out = bytes.toString(StandardCharsets.UTF_8);
@@ -25,6 +25,9 @@ class FirstLookTest {
             "flaky: failed with java.io.IOException: disk on fire",
             "session: connection closed",
             "session outcome: cancelled: user logged out",
+            "cache: miss",
+            "primary: stopped at the request's deadline (CancelledException)",
+            "Weft.timeout threw DeadlineExceededException for scope 'timeout' (timeout 150 ms)",
         }) {
             assertTrue(out.contains(expected), "missing \"" + expected + "\" in:\n" + out);
         }
