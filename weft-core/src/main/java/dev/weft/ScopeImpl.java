@@ -442,7 +442,8 @@ final class ScopeImpl extends Node implements Scope {
                 }
             }
         }
-        if (driver != null && parent == null && cancelReason instanceof CancelReason.Stalled stalled) {
+        CancelReason.Stalled stalled = driver != null && parent == null ? driver.stallReason() : null;
+        if (stalled != null) {
             // The virtual clock found a deadlock or a task stuck outside Weft: whatever the body
             // returned, the run is not trustworthy, and the report must not be lost.
             CancelledException e = new CancelledException(stalled);
@@ -484,11 +485,6 @@ final class ScopeImpl extends Node implements Scope {
         return value;
     }
 
-    /**
-     * Waits, uninterruptibly, until no task is running; then the scope is closed. An interrupt
-     * from outside meanwhile cancels the scope (if nothing else has) and is given back to the
-     * caller when the scope returns.
-     */
     /** The error of a scope that unwound because its own deadline expired; the unwinding is attached. */
     private DeadlineExceededException deadlineExceeded(Throwable unwinding) {
         DeadlineExceededException e = new DeadlineExceededException(ownDeadline, clock.nanoTime());
@@ -501,6 +497,11 @@ final class ScopeImpl extends Node implements Scope {
         return e instanceof DeadlineExceededException d && ownDeadline != null && d.reason() == ownDeadline;
     }
 
+    /**
+     * Waits, uninterruptibly, until no task is running; then the scope is closed. An interrupt
+     * from outside meanwhile cancels the scope (if nothing else has) and is given back to the
+     * caller when the scope returns.
+     */
     private void awaitTasks() {
         NodeWaker w = waker;
         while (true) {

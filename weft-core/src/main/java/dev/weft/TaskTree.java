@@ -49,6 +49,21 @@ public final class TaskTree {
         return sb.toString();
     }
 
+    /**
+     * Renders the tree under {@code scope} (which need not be a root), showing the top stack
+     * frames of every thread that is busy outside Weft.
+     *
+     * @param scope the scope to render
+     * @return the rendering
+     * @throws NullPointerException if {@code scope} is null
+     */
+    public static String render(Scope scope) {
+        if (scope == null) {
+            throw new NullPointerException("scope must not be null");
+        }
+        return render((ScopeImpl) scope, true);
+    }
+
     static String render(Node root, boolean withFrames) {
         StringBuilder sb = new StringBuilder();
         render(root, 0, withFrames, sb);

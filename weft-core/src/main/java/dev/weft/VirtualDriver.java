@@ -45,6 +45,8 @@ final class VirtualDriver {
     private volatile long epoch;        // changes on every transition: a cheap "something happened"
     private volatile boolean closed;
     private boolean stalled; // driver thread only
+    private volatile CancelReason.Stalled stallReason;
+    private static final System.Logger LOG = System.getLogger("dev.weft");
 
     private VirtualDriver(ScopeImpl root, VirtualClock clock) {
         this.root = root;
@@ -117,9 +119,22 @@ final class VirtualDriver {
         }
     }
 
-    /** Reports once; the driver keeps advancing the clock so the cancelled tree can unwind. */
+    /**
+     * Reports once; the driver keeps advancing the clock so the cancelled tree can unwind. A
+     * root already cancelled for another reason keeps that reason, so the report is also
+     * logged: it must be visible while the tree is stuck, and the root throws it at the end.
+     */
     private void stall(String report) {
         stalled = true;
-        root.cancel(new CancelReason.Stalled(report));
+        CancelReason.Stalled reason = new CancelReason.Stalled(report);
+        stallReason = reason;
+        if (!root.cancel(reason)) {
+            LOG.log(System.Logger.Level.WARNING, "scope '" + root.name() + "': " + reason.describe());
+        }
+    }
+
+    /** The stall reported for this root, or null. */
+    CancelReason.Stalled stallReason() {
+        return stallReason;
     }
 }
