@@ -54,14 +54,21 @@ final class NodeWaker implements Waker {
         }
     }
 
+    /*
+     * Both this and the woken thread itself (after a foreign unpark) may try to count the
+     * thread busy again. Each counts itself busy *before* it tries to claim the transition and
+     * undoes its count if it lost, so the count may briefly read high (harmless: the clock
+     * waits) but never reads low while the thread runs.
+     */
     private void countRunnable() {
         while (true) {
             int s = state;
             if (s == PARKED) {
+                driver.busy();
                 if (STATE.compareAndSet(this, PARKED, RUNNING)) {
-                    driver.busy();
                     return;
                 }
+                driver.idle();
             } else if (s == RUNNING) {
                 if (STATE.compareAndSet(this, RUNNING, NOTIFIED)) {
                     return;
@@ -90,8 +97,12 @@ final class NodeWaker implements Waker {
         } else if (STATE.compareAndSet(this, RUNNING, PARKED)) {
             driver.idle();
             LockSupport.park(blocker);
-            if (STATE.compareAndSet(this, PARKED, RUNNING)) {
-                driver.busy(); // woken by something that did not count us (a foreign unpark or interrupt)
+            if (state == PARKED) {
+                // Woken by something that did not count us (a foreign unpark or interrupt).
+                driver.busy();
+                if (!STATE.compareAndSet(this, PARKED, RUNNING)) {
+                    driver.idle(); // a waker claimed it meanwhile and counted us
+                }
             }
         }
         node.waitingOn = null;

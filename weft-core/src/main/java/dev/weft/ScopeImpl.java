@@ -329,7 +329,12 @@ final class ScopeImpl extends Node implements Scope {
         ownDeadline = reason;
         Timer t = clock.timer(own);
         deadlineTimer = t;
-        if (!t.poll(() -> cancel(reason)).isPending()) {
+        // Cancelling the timer at the scope's end also wakes its waiters: only a fire cancels.
+        if (!t.poll(() -> {
+            if (t.isExpired()) {
+                cancel(reason);
+            }
+        }).isPending()) {
             cancel(reason);
         }
     }

@@ -6,6 +6,9 @@ import java.util.concurrent.locks.LockSupport;
 final class SystemClock implements Clock {
     static final SystemClock INSTANCE = new SystemClock();
 
+    /** Timers fired per pass of the timer thread, so arming threads never queue behind a long batch. */
+    private static final int BATCH = 256;
+
     private final TimerQueue queue = new TimerQueue();
     private volatile Thread thread;
 
@@ -48,14 +51,7 @@ final class SystemClock implements Clock {
 
     private void loop() {
         while (true) {
-            long next = queue.nextDeadline();
-            long now = System.nanoTime();
-            if (next == Long.MAX_VALUE) {
-                LockSupport.park(this);
-            } else if (next - now > 0) {
-                LockSupport.parkNanos(this, next - now);
-            }
-            Timer[] due = queue.pollDue(System.nanoTime());
+            Timer[] due = queue.pollDue(System.nanoTime(), BATCH);
             if (due != null) {
                 for (Timer t : due) {
                     try {
@@ -65,6 +61,13 @@ final class SystemClock implements Clock {
                         System.getLogger("dev.weft").log(System.Logger.Level.ERROR, "a waker threw while its timer fired", e);
                     }
                 }
+                continue;
+            }
+            long nanos = queue.beforePark(System.nanoTime());
+            if (nanos < 0) {
+                LockSupport.park(this);
+            } else if (nanos > 0) {
+                LockSupport.parkNanos(this, nanos);
             }
         }
     }

@@ -29,10 +29,10 @@ public final class Timer implements Pollable<Void> {
     private final TimerQueue queue;
     final long deadline;
 
-    /** Guarded by the queue's monitor: position in the heap, or -1 when not queued. */
+    /** Guarded by the queue's lock: position in the heap, or -1 when not queued. */
     int index = -1;
 
-    /** Guarded by the queue's monitor: arming order, ties broken first-armed-first. */
+    /** Guarded by the queue's lock: arming order, ties broken first-armed-first. */
     long seq;
 
     /** 0 pending, 1 fired, 2 cancelled. Guarded by this (read without it when final). */

@@ -1,10 +1,11 @@
 package dev.weft.time;
 
 import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The pending timers of one clock: an indexed binary min-heap ordered by (deadline, arming
- * order), guarded by its own monitor.
+ * order), guarded by its own lock.
  */
 final class TimerQueue {
     /*
@@ -24,63 +25,135 @@ final class TimerQueue {
      * docs/benchmarks.md).
      *
      * Entries are the Timer objects themselves (no wrapper allocation). A timer is in the
-     * heap iff its index is >= 0; index, heap and seq are guarded by this queue's monitor.
+     * heap iff its index is >= 0; index, heap and seq are guarded by this queue's lock. The lock
+     * is a ReentrantLock, not a monitor: a virtual thread blocked on a monitor is handed the
+     * monitor through the JDK's unblocker thread, one scheduling round trip per hand-off,
+     * and a million threads arming timers then form a convoy that starves the timer thread
+     * (docs/benchmarks.md, section 3).
      */
 
+    private final ReentrantLock lock = new ReentrantLock();
     private Timer[] heap = new Timer[64];
     private int size;
     private long seq;
 
-    /** Adds {@code t}; returns true if it became the earliest timer. */
-    synchronized boolean add(Timer t) {
-        if (size == heap.length) {
-            heap = Arrays.copyOf(heap, size * 2);
-        }
-        t.seq = seq++;
-        int i = size++;
-        heap[i] = t;
-        t.index = i;
-        siftUp(i);
-        return heap[0] == t;
-    }
+    /*
+     * What the consuming thread (the system clock's timer thread) will do without being
+     * woken: park for good (idle), or wake by itself at wakeAt. add() asks for an unpark only
+     * when the new timer is due before that, so arming and cancelling a timeout that never
+     * fires (the common case) costs no thread wake-up once the timer thread is parked for an
+     * earlier-or-equal deadline.
+     */
+    private boolean idle = true;
+    private long wakeAt;
 
-    /** Removes {@code t} if it is still queued; returns whether it was. */
-    synchronized boolean remove(Timer t) {
-        int i = t.index;
-        if (i < 0) {
+    /**
+     * Adds {@code t}; returns true if the consuming thread must be unparked because it would
+     * otherwise sleep past {@code t}'s deadline.
+     */
+    boolean add(Timer t) {
+        lock.lock();
+        try {
+            if (size == heap.length) {
+                heap = Arrays.copyOf(heap, size * 2);
+            }
+            t.seq = seq++;
+            int i = size++;
+            heap[i] = t;
+            t.index = i;
+            siftUp(i);
+            if (idle || t.deadline - wakeAt < 0) {
+                idle = false;
+                wakeAt = t.deadline;
+                return true;
+            }
             return false;
+        } finally {
+            lock.unlock();
         }
-        removeAt(i);
-        return true;
-    }
-
-    /** The earliest deadline, or {@link Long#MAX_VALUE} when empty. */
-    synchronized long nextDeadline() {
-        return size == 0 ? Long.MAX_VALUE : heap[0].deadline;
-    }
-
-    synchronized int size() {
-        return size;
     }
 
     /**
-     * Removes and returns the timers due at {@code now} (deadline - now &lt;= 0), earliest
-     * first, or null if none is due.
+     * Called by the consuming thread before it parks: how long to park, in nanoseconds
+     * after {@code now}; -1 to park until unparked (empty queue); 0 if a timer is due now.
      */
-    synchronized Timer[] pollDue(long now) {
-        if (size == 0 || heap[0].deadline - now > 0) {
-            return null;
-        }
-        Timer[] due = new Timer[4];
-        int n = 0;
-        while (size > 0 && heap[0].deadline - now <= 0) {
-            if (n == due.length) {
-                due = Arrays.copyOf(due, n * 2);
+    long beforePark(long now) {
+        lock.lock();
+        try {
+            if (size == 0) {
+                idle = true;
+                return -1;
             }
-            due[n++] = heap[0];
-            removeAt(0);
+            long d = heap[0].deadline;
+            if (d - now <= 0) {
+                return 0;
+            }
+            idle = false;
+            wakeAt = d;
+            return d - now;
+        } finally {
+            lock.unlock();
         }
-        return n == due.length ? due : Arrays.copyOf(due, n);
+    }
+
+    /** Removes {@code t} if it is still queued; returns whether it was. */
+    boolean remove(Timer t) {
+        lock.lock();
+        try {
+            int i = t.index;
+            if (i < 0) {
+                return false;
+            }
+            removeAt(i);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The earliest deadline, or {@link Long#MAX_VALUE} when empty. */
+    long nextDeadline() {
+        lock.lock();
+        try {
+            return size == 0 ? Long.MAX_VALUE : heap[0].deadline;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int size() {
+        lock.lock();
+        try {
+            return size;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Removes and returns up to {@code max} of the timers due at {@code now} (deadline - now
+     * &lt;= 0), earliest first, or null if none is due. Bounded so that threads arming timers
+     * never wait behind a long batch of expiries.
+     */
+    Timer[] pollDue(long now, int max) {
+        lock.lock();
+        try {
+            if (size == 0 || heap[0].deadline - now > 0) {
+                return null;
+            }
+            Timer[] due = new Timer[4];
+            int n = 0;
+            while (n < max && size > 0 && heap[0].deadline - now <= 0) {
+                if (n == due.length) {
+                    due = Arrays.copyOf(due, n * 2);
+                }
+                due[n++] = heap[0];
+                removeAt(0);
+            }
+            return n == due.length ? due : Arrays.copyOf(due, n);
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void removeAt(int i) {

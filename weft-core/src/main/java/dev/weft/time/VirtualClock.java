@@ -31,7 +31,7 @@ public final class VirtualClock implements Clock {
     public static final Duration DEFAULT_WATCHDOG = Duration.ofSeconds(10);
 
     private final TimerQueue queue = new TimerQueue();
-    /** Serializes advances; timers are fired holding it (never the queue's monitor). */
+    /** Serializes advances; timers are fired holding it (never the queue's lock). */
     private final Object advanceLock = new Object();
     private final Duration watchdog;
     private volatile long now;
@@ -143,7 +143,7 @@ public final class VirtualClock implements Clock {
             if (next - now > 0) {
                 now = next;
             }
-            Timer[] due = queue.pollDue(now);
+            Timer[] due = queue.pollDue(now, 256);
             if (due != null) {
                 for (Timer t : due) {
                     t.fire();
