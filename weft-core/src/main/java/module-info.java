@@ -6,6 +6,7 @@
  *       {@link dev.weft.Task}, outcomes, cancellation reasons and exceptions.</li>
  *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
  *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
+ *   <li>{@link dev.weft.channel} — channels and promises; {@link dev.weft.Select} waits on them.</li>
  * </ul>
  *
  * <p>This module has no dependencies beyond {@code java.base}.
@@ -14,4 +15,5 @@ module dev.weft {
     exports dev.weft;
     exports dev.weft.poll;
     exports dev.weft.time;
+    exports dev.weft.channel;
 }

@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.poll.Claim;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
@@ -158,19 +159,42 @@ public final class Weft {
             t.checkNotJoiningSelf(n);
         }
         NodeWaker nw = n != null ? n.waker() : null;
-        Waker w = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        Waker base = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        if (p.completesWaiters()) {
+            return awaitClaimed(p, n, nw, new Claim(base));
+        }
         beforePoll(nw);
-        Poll<T> r = p.poll(w);
+        Poll<T> r = p.poll(base);
         while (r.isPending()) {
             park(nw, p);
             if (Node.stopWaiting(n)) {
-                p.withdraw(w);
+                p.withdraw(base);
                 Node.checkpoint(n);
             }
             beforePoll(nw);
-            r = p.poll(w);
+            r = p.poll(base);
         }
         return r;
+    }
+
+    /**
+     * The wait for a pollable that may be completed by a partner: on cancellation the claim
+     * is withdrawn first, and if a partner already committed the operation, its result is
+     * collected instead of throwing (the next checkpoint throws).
+     */
+    private static <T> Poll<T> awaitClaimed(Pollable<T> p, Node n, NodeWaker nw, Claim claim) {
+        while (true) {
+            beforePoll(nw);
+            Poll<T> r = p.poll(claim);
+            if (!r.isPending()) {
+                return r;
+            }
+            park(nw, p);
+            if (Node.stopWaiting(n) && claim.withdraw()) {
+                p.withdraw(claim);
+                Node.checkpoint(n);
+            }
+        }
     }
 
     private static void beforePoll(NodeWaker nw) {
@@ -231,48 +255,101 @@ public final class Weft {
      * and stores the value in {@code value[0]}; throws as awaitAny does.
      */
     private static int awaitFirst(List<? extends Pollable<?>> alts, Object[] value) {
+        return awaitFirst(alts, value, 0, false, false);
+    }
+
+    /**
+     * The wait over several alternatives. Returns the index of the one that answered ready,
+     * with its value in {@code value[0]}; every other registration is withdrawn, and at most
+     * one alternative committed. Polls start at {@code start} (rotating). With
+     * {@code firstAnswer}, a failed answer is thrown at once; without it, failures are
+     * collected and thrown only when every alternative failed. With {@code noWait}, one
+     * round only: returns -1 if nothing was ready.
+     */
+    static int awaitFirst(List<? extends Pollable<?>> alts, Object[] value, int start, boolean firstAnswer, boolean noWait) {
         int size = alts.size();
         Node n = Node.current();
         Node.checkpoint(n);
+        boolean claimed = false;
         for (Pollable<?> p : alts) {
             if (p instanceof TaskImpl<?> t) {
                 t.checkNotJoiningSelf(n);
             }
+            claimed |= p.completesWaiters();
         }
         NodeWaker nw = n != null ? n.waker() : null;
-        Waker w = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        Waker base = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        // Racing a pollable that can be completed by a partner needs a commit-once claim;
+        // the others are polled holding it, so that at most one alternative ever commits.
+        Claim claim = claimed ? new Claim(base) : null;
+        Waker w = claim != null ? claim : base;
         Throwable[] failures = new Throwable[size];
         int failed = 0;
+        boolean stopping = false;
         while (true) {
             beforePoll(nw);
-            for (int i = 0; i < size; i++) {
+            for (int k = 0; k < size; k++) {
+                int i = (start + k) % size;
                 if (failures[i] != null) {
                     continue;
                 }
-                Poll<?> r = alts.get(i).poll(w);
+                Pollable<?> p = alts.get(i);
+                Poll<?> r;
+                if (claim != null && !p.completesWaiters()) {
+                    if (!claim.tryLock()) {
+                        continue; // a partner committed another alternative: find it
+                    }
+                    r = p.poll(w);
+                    if (r instanceof Poll.Ready<?>) {
+                        claim.commit();
+                    } else {
+                        claim.unlock();
+                    }
+                } else {
+                    r = p.poll(w);
+                }
                 if (r instanceof Poll.Ready<?>(var v)) {
-                    withdrawAll(alts, failures, w);
+                    withdrawAll(alts, failures, w, i);
                     value[0] = v;
                     return i;
                 }
                 if (r instanceof Poll.Failed<?>(Throwable cause)) {
                     failures[i] = cause;
-                    if (++failed == size) {
-                        throw allFailed(failures);
+                    if (firstAnswer || ++failed == size) {
+                        if (claim == null || claim.withdraw()) {
+                            withdrawAll(alts, failures, w, -1);
+                            throw firstAnswer ? Node.sneakyThrow(cause) : allFailed(failures);
+                        }
+                        failures[i] = null; // something else was committed meanwhile: collect it
+                        failed -= firstAnswer ? 0 : 1;
                     }
                 }
             }
+            if (stopping) {
+                continue; // the claim was committed by a partner: the next round finds the result
+            }
+            if (noWait) {
+                if (claim == null || claim.withdraw()) {
+                    withdrawAll(alts, failures, w, -1);
+                    return -1;
+                }
+                stopping = true;
+                continue;
+            }
             park(nw, alts);
             if (Node.stopWaiting(n)) {
-                withdrawAll(alts, failures, w);
-                Node.checkpoint(n);
+                if (claim == null || claim.withdraw()) {
+                    withdrawAll(alts, failures, w, -1);
+                    Node.checkpoint(n);
+                }
+                stopping = true; // committed by a partner before we could withdraw: collect it
             }
         }
     }
 
-    private static void withdrawAll(List<? extends Pollable<?>> alts, Throwable[] failures, Waker w) {
+    private static void withdrawAll(List<? extends Pollable<?>> alts, Throwable[] failures, Waker w, int except) {
         for (int i = 0; i < alts.size(); i++) {
-            if (failures[i] == null) {
+            if (i != except && failures[i] == null) {
                 alts.get(i).withdraw(w);
             }
         }

@@ -1,0 +1,803 @@
+package dev.weft.channel;
+
+import dev.weft.Weft;
+import dev.weft.poll.Claim;
+import dev.weft.poll.Poll;
+import dev.weft.poll.Pollable;
+import dev.weft.poll.Waker;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * A channel: tasks send elements into it and other tasks receive them, in order, each
+ * element exactly once.
+ *
+ * <h2>Kinds</h2>
+ * <ul>
+ *   <li>{@link #rendezvous()}: no buffer; a send waits for a receiver and hands the element
+ *       over directly.</li>
+ *   <li>{@link #buffered(int) buffered(n)}: up to {@code n} elements wait in the channel; a
+ *       send waits only while it is full.</li>
+ *   <li>{@link #unbounded()}: sends never wait (mind the memory).</li>
+ *   <li>{@link #conflated()}: keeps only the latest element; a send never waits and replaces
+ *       an element nobody received yet (handed to {@code onUndelivered}).</li>
+ * </ul>
+ *
+ * <h2>Closing</h2>
+ * {@link #close()} says "done": sends fail from then on, receivers drain what is buffered
+ * and then see {@link ChannelClosedException}. {@link #fail(Throwable)} says "broken":
+ * sends and receives fail at once with the cause attached, and buffered elements are
+ * dropped. Senders that were waiting when the channel closed or failed get
+ * {@link ChannelClosedException} and keep their element: it was not sent.
+ *
+ * <h2>Cancellation</h2>
+ * Every blocking operation is <b>atomic under cancellation</b>: if {@link #send} or
+ * {@link #receive} throws {@link dev.weft.CancelledException}, it had no effect — nothing was
+ * sent, nothing was taken. If the operation completed at the same moment as the
+ * cancellation, it returns normally and the next checkpoint throws. The same holds for
+ * {@link #sending(Object)} and {@link #receiving()} raced in a {@link dev.weft.Select} or
+ * {@link Weft#awaitAny}: a losing clause never consumes.
+ *
+ * <h2>Undelivered elements</h2>
+ * Elements that entered the channel but can never be delivered — buffered when the channel
+ * {@linkplain #fail failed}, or replaced in a conflated channel — are handed to the
+ * {@code onUndelivered} callback given at creation (for example {@code AutoCloseable::close}),
+ * once each, outside any lock, so payloads that hold resources are never leaked. Elements
+ * still buffered in a channel that is merely closed stay receivable.
+ *
+ * <p><b>Thread safety:</b> all methods may be called from any thread. Null elements are
+ * rejected.
+ *
+ * @param <T> the element type
+ */
+public final class Channel<T> implements Iterable<T> {
+    /*
+     * Implementation overview
+     *
+     * One monitor guards the buffer and two FIFO queues of waiting operations (senders with
+     * their element, receivers). A waiting operation is the pollable object of one wait
+     * (SendOp / ReceiveOp) and is its own queue node. Whoever arrives second completes the
+     * one that waits: a receiver takes a waiting sender's element (refilling the buffer
+     * from it when the buffer had been full), a sender hands its element to a waiting
+     * receiver. Completing another party's operation requires locking that party's Claim
+     * (and our own, in id order): so a select's registrations on several channels can
+     * complete at most one, and a waiter that withdraws its claim knows whether something
+     * was completed for it. Records whose claim is closed are skipped and unlinked.
+     */
+    private static final int RENDEZVOUS = 0;
+    private static final int UNBOUNDED = Integer.MAX_VALUE;
+    private static final int CONFLATED = -1;
+
+    private final int capacity;
+    private final Consumer<? super T> onUndelivered;
+    private final ArrayDeque<T> buffer;
+    private final OpQueue senders = new OpQueue();
+    private final OpQueue receivers = new OpQueue();
+    private boolean closed;      // guarded by this
+    private Throwable failure;   // guarded by this
+
+    private Channel(int capacity, Consumer<? super T> onUndelivered) {
+        this.capacity = capacity;
+        this.onUndelivered = onUndelivered;
+        this.buffer = new ArrayDeque<>(capacity > 0 && capacity <= 1024 ? capacity : 16);
+    }
+
+    // ---- creation -------------------------------------------------------------------------
+
+    /**
+     * A channel without a buffer: each send waits for a receiver.
+     *
+     * @param <T> the element type
+     * @return the channel
+     */
+    public static <T> Channel<T> rendezvous() {
+        return new Channel<>(RENDEZVOUS, null);
+    }
+
+    /**
+     * A channel that buffers up to {@code capacity} elements.
+     *
+     * @param capacity the buffer size; 0 makes a rendezvous channel
+     * @param <T> the element type
+     * @return the channel
+     * @throws IllegalArgumentException if {@code capacity} is negative
+     */
+    public static <T> Channel<T> buffered(int capacity) {
+        return buffered(capacity, null);
+    }
+
+    /**
+     * A channel that buffers up to {@code capacity} elements and hands elements it must drop
+     * to {@code onUndelivered}.
+     *
+     * @param capacity the buffer size; 0 makes a rendezvous channel
+     * @param onUndelivered receives each element that entered the channel but can never be
+     *     delivered; null for none
+     * @param <T> the element type
+     * @return the channel
+     * @throws IllegalArgumentException if {@code capacity} is negative
+     */
+    public static <T> Channel<T> buffered(int capacity, Consumer<? super T> onUndelivered) {
+        if (capacity < 0) {
+            throw new IllegalArgumentException("capacity must not be negative, was " + capacity
+                    + ": use 0 for a rendezvous channel, or Channel.unbounded()");
+        }
+        return new Channel<>(capacity, onUndelivered);
+    }
+
+    /**
+     * A channel whose sends never wait.
+     *
+     * @param <T> the element type
+     * @return the channel
+     */
+    public static <T> Channel<T> unbounded() {
+        return unbounded(null);
+    }
+
+    /**
+     * A channel whose sends never wait, handing elements it must drop to {@code onUndelivered}.
+     *
+     * @param onUndelivered receives each element that can never be delivered; null for none
+     * @param <T> the element type
+     * @return the channel
+     */
+    public static <T> Channel<T> unbounded(Consumer<? super T> onUndelivered) {
+        return new Channel<>(UNBOUNDED, onUndelivered);
+    }
+
+    /**
+     * A channel that keeps only the latest element: a send never waits and replaces the
+     * element nobody has received yet.
+     *
+     * @param <T> the element type
+     * @return the channel
+     */
+    public static <T> Channel<T> conflated() {
+        return conflated(null);
+    }
+
+    /**
+     * A conflated channel handing replaced and dropped elements to {@code onUndelivered}.
+     *
+     * @param onUndelivered receives each replaced or dropped element; null for none
+     * @param <T> the element type
+     * @return the channel
+     */
+    public static <T> Channel<T> conflated(Consumer<? super T> onUndelivered) {
+        return new Channel<>(CONFLATED, onUndelivered);
+    }
+
+    // ---- blocking operations --------------------------------------------------------------
+
+    /**
+     * Sends {@code value}, waiting while the channel cannot take it (no receiver for a
+     * rendezvous channel, a full buffer).
+     *
+     * <p><b>Cancellation:</b> a checkpoint at entry and while waiting. Atomic: if it throws
+     * {@link dev.weft.CancelledException}, the element was not sent, and the caller still
+     * owns it. Honours the deadline in force.
+     *
+     * @param value the element
+     * @throws ChannelClosedException if the channel is closed or failed (also if that happens
+     *     while waiting); the element was not sent
+     * @throws dev.weft.CancelledException if the calling task is cancelled first
+     * @throws NullPointerException if {@code value} is null
+     */
+    public void send(T value) {
+        requireElement(value);
+        Weft.checkpoint();
+        List<T> dropped;
+        synchronized (this) {
+            if (!closed) {
+                if (handToReceiverLocked(value, null)) {
+                    return;
+                }
+                if (hasRoomLocked()) {
+                    dropped = enqueueLocked(value);
+                    if (dropped == null) {
+                        return;
+                    }
+                } else {
+                    dropped = null;
+                }
+            } else {
+                dropped = null;
+            }
+        }
+        if (dropped != null) {
+            deliverUndelivered(dropped);
+            return;
+        }
+        await(new SendOp(value));
+    }
+
+    /**
+     * Receives the next element, waiting until there is one.
+     *
+     * <p><b>Cancellation:</b> a checkpoint at entry and while waiting. Atomic: if it throws
+     * {@link dev.weft.CancelledException}, no element was taken. Honours the deadline in force.
+     *
+     * @return the element
+     * @throws ChannelClosedException once the channel is closed and drained, or failed (the
+     *     failure is the cause)
+     * @throws dev.weft.CancelledException if the calling task is cancelled first
+     */
+    public T receive() {
+        Weft.checkpoint();
+        synchronized (this) {
+            T v = takeLocked(null);
+            if (v != null) {
+                return v;
+            }
+        }
+        return await(new ReceiveOp());
+    }
+
+    private static <V> V await(Pollable<V> op) {
+        try {
+            return Weft.await(op);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // channel operations fail only with unchecked exceptions
+        }
+    }
+
+    // ---- non-blocking operations ----------------------------------------------------------
+
+    /**
+     * Sends {@code value} if that is possible without waiting. Never blocks; not a
+     * checkpoint.
+     *
+     * @param value the element
+     * @return true if sent; false if it would have to wait (no receiver, full buffer)
+     * @throws ChannelClosedException if the channel is closed or failed
+     * @throws NullPointerException if {@code value} is null
+     */
+    public boolean trySend(T value) {
+        requireElement(value);
+        List<T> dropped;
+        synchronized (this) {
+            if (closed) {
+                throw closedForSend();
+            }
+            if (handToReceiverLocked(value, null)) {
+                return true;
+            }
+            if (!hasRoomLocked()) {
+                return false;
+            }
+            dropped = enqueueLocked(value);
+        }
+        deliverUndelivered(dropped);
+        return true;
+    }
+
+    /**
+     * Receives an element if one is available without waiting. Never blocks; not a
+     * checkpoint.
+     *
+     * @return the element, or empty if none is available now
+     * @throws ChannelClosedException if the channel is closed and drained, or failed
+     */
+    public Optional<T> tryReceive() {
+        synchronized (this) {
+            T v = takeLocked(null);
+            if (v != null) {
+                return Optional.of(v);
+            }
+            if (closed) {
+                throw closedForReceive();
+            }
+            return Optional.empty();
+        }
+    }
+
+    // ---- closing --------------------------------------------------------------------------
+
+    /**
+     * Closes the channel: sends fail from now on; receivers get what is buffered, then
+     * {@link ChannelClosedException}. Waiting senders fail (their elements were not sent).
+     * Idempotent; never blocks.
+     *
+     * @return true if this call closed the channel
+     */
+    public boolean close() {
+        List<Claim> toWake;
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            closed = true;
+            toWake = wakeAllLocked();
+        }
+        toWake.forEach(Claim::wake);
+        return true;
+    }
+
+    /**
+     * Fails the channel: sends and receives fail from now on with {@code cause} attached,
+     * buffered elements are dropped (handed to {@code onUndelivered}), and waiting senders
+     * fail keeping their elements. Never blocks.
+     *
+     * @param cause why the channel is broken
+     * @return true if this call failed the channel; false if it was already closed or failed
+     * @throws NullPointerException if {@code cause} is null
+     */
+    public boolean fail(Throwable cause) {
+        if (cause == null) {
+            throw new NullPointerException("cause must not be null: say why the channel failed");
+        }
+        List<Claim> toWake;
+        List<T> dropped;
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            closed = true;
+            failure = cause;
+            dropped = new ArrayList<>(buffer);
+            buffer.clear();
+            toWake = wakeAllLocked();
+        }
+        toWake.forEach(Claim::wake);
+        deliverUndelivered(dropped);
+        return true;
+    }
+
+    // ---- status ---------------------------------------------------------------------------
+
+    /** Whether sends fail: the channel was closed or failed. Not a checkpoint. */
+    public synchronized boolean isClosedForSend() {
+        return closed;
+    }
+
+    /** Whether receives fail: the channel failed, or was closed and is empty. Not a checkpoint. */
+    public synchronized boolean isClosedForReceive() {
+        return closed && (failure != null || buffer.isEmpty());
+    }
+
+    /** The number of buffered elements (for a rendezvous channel, always 0). */
+    public synchronized int size() {
+        return buffer.size();
+    }
+
+    /** The buffer capacity: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated. */
+    public int capacity() {
+        return capacity == CONFLATED ? 1 : capacity;
+    }
+
+    /** The failure passed to {@link #fail}, or empty. */
+    public synchronized Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    // ---- pollables ------------------------------------------------------------------------
+
+    /**
+     * A pollable that sends {@code value} when polled ready: for {@link dev.weft.Select} and
+     * {@link Weft#awaitAny}. Each call makes a new operation; await it once.
+     *
+     * <p><b>Cancellation:</b> a losing or withdrawn send had no effect. A poll that fails
+     * (closed channel) commits nothing.
+     *
+     * @param value the element
+     * @return the send operation
+     * @throws NullPointerException if {@code value} is null
+     */
+    public Pollable<Void> sending(T value) {
+        requireElement(value);
+        return new SendOp(value);
+    }
+
+    /**
+     * A pollable that receives an element when polled ready: for {@link dev.weft.Select} and
+     * {@link Weft#awaitAny}. Each call makes a new operation; await it once.
+     *
+     * <p><b>Cancellation:</b> a losing or withdrawn receive took nothing.
+     *
+     * @return the receive operation
+     */
+    public Pollable<T> receiving() {
+        return new ReceiveOp();
+    }
+
+    /**
+     * Iterates over the elements received until the channel is closed and drained.
+     * {@code hasNext()} waits (a checkpoint, atomic as {@link #receive()}); a failed channel
+     * makes it throw {@link ChannelClosedException} with the cause.
+     */
+    @Override
+    public Iterator<T> iterator() {
+        return new Iterator<>() {
+            private T next;
+
+            @Override
+            public boolean hasNext() {
+                if (next != null) {
+                    return true;
+                }
+                try {
+                    next = receive();
+                    return true;
+                } catch (ChannelClosedException e) {
+                    if (e.getCause() != null) {
+                        throw e;
+                    }
+                    return false;
+                }
+            }
+
+            @Override
+            public T next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException("the channel is closed and drained");
+                }
+                T v = next;
+                next = null;
+                return v;
+            }
+        };
+    }
+
+    @Override
+    public synchronized String toString() {
+        String kind = switch (capacity) {
+            case RENDEZVOUS -> "rendezvous";
+            case UNBOUNDED -> "unbounded";
+            case CONFLATED -> "conflated";
+            default -> "buffered(" + capacity + ")";
+        };
+        return "Channel[" + kind + ", size=" + buffer.size() + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    private static void requireElement(Object value) {
+        if (value == null) {
+            throw new NullPointerException("channel elements must not be null: wrap absent values in Optional");
+        }
+    }
+
+    private ChannelClosedException closedForSend() {
+        return new ChannelClosedException((failure != null ? "cannot send: the channel failed: " + failure
+                : "cannot send: the channel is closed") + " (" + this.kindName() + ")", failure);
+    }
+
+    private ChannelClosedException closedForReceive() {
+        return new ChannelClosedException((failure != null ? "cannot receive: the channel failed: " + failure
+                : "cannot receive: the channel is closed and drained") + " (" + this.kindName() + ")", failure);
+    }
+
+    private String kindName() {
+        return switch (capacity) {
+            case RENDEZVOUS -> "rendezvous";
+            case UNBOUNDED -> "unbounded";
+            case CONFLATED -> "conflated";
+            default -> "buffered(" + capacity + ")";
+        };
+    }
+
+    private boolean hasRoomLocked() {
+        return capacity == CONFLATED || buffer.size() < capacity;
+    }
+
+    /** Adds to the buffer (room checked); returns a replaced element of a conflated channel, as a list, or null. */
+    private List<T> enqueueLocked(T value) {
+        List<T> dropped = null;
+        if (capacity == CONFLATED && !buffer.isEmpty()) {
+            dropped = List.of(buffer.poll());
+        }
+        buffer.add(value);
+        return dropped;
+    }
+
+    /**
+     * Hands {@code value} to the first waiting receiver whose claim can be locked (with
+     * {@code own}, if given). Returns whether it did; unlinks dead receivers on the way.
+     */
+    private boolean handToReceiverLocked(T value, Claim own) {
+        for (Op r = receivers.first; r != null; ) {
+            Op next = r.next;
+            if (r.claim == own) {
+                r = next; // our own select also receives here: never pair with ourselves
+                continue;
+            }
+            boolean locked = own == null ? r.claim.tryLock() : Claim.lockBoth(own, r.claim);
+            if (locked) {
+                receivers.remove(r);
+                r.value = value;
+                r.completed = true;
+                r.claim.commit();
+                if (own != null) {
+                    own.commit();
+                }
+                r.claim.wake();
+                return true;
+            }
+            if (own != null && !own.isOpen()) {
+                return false; // we were completed elsewhere or withdrew: stop
+            }
+            receivers.remove(r); // its wait is over: a dead registration
+            r = next;
+        }
+        return false;
+    }
+
+    /**
+     * Takes the next element: from the buffer (refilling it from a waiting sender), or from
+     * a waiting sender directly. With {@code own}, commits it (or returns null without
+     * taking anything if {@code own} cannot be locked). Returns null if nothing is available.
+     */
+    private T takeLocked(Claim own) {
+        if (!buffer.isEmpty() && failure == null) {
+            if (own != null && !own.tryLock()) {
+                return null;
+            }
+            T v = buffer.poll();
+            if (own != null) {
+                own.commit();
+            }
+            refillFromSenderLocked();
+            return v;
+        }
+        for (Op s = senders.first; s != null; ) {
+            Op next = s.next;
+            if (s.claim == own) {
+                s = next;
+                continue;
+            }
+            boolean locked = own == null ? s.claim.tryLock() : Claim.lockBoth(own, s.claim);
+            if (locked) {
+                senders.remove(s);
+                @SuppressWarnings("unchecked")
+                T v = (T) s.value;
+                s.value = null;
+                s.completed = true;
+                s.claim.commit();
+                if (own != null) {
+                    own.commit();
+                }
+                s.claim.wake();
+                return v;
+            }
+            if (own != null && !own.isOpen()) {
+                return null;
+            }
+            senders.remove(s);
+            s = next;
+        }
+        return null;
+    }
+
+    /** After a take from a buffer that may have been full: move one waiting sender's element in. */
+    private void refillFromSenderLocked() {
+        if (capacity == RENDEZVOUS) {
+            return;
+        }
+        for (Op s = senders.first; s != null && buffer.size() < capacity; ) {
+            Op next = s.next;
+            senders.remove(s);
+            if (s.claim.tryLock()) {
+                @SuppressWarnings("unchecked")
+                T v = (T) s.value;
+                s.value = null;
+                buffer.add(v);
+                s.completed = true;
+                s.claim.commit();
+                s.claim.wake();
+                return;
+            }
+            s = next;
+        }
+    }
+
+    private List<Claim> wakeAllLocked() {
+        List<Claim> all = new ArrayList<>();
+        for (Op o = senders.first; o != null; o = o.next) {
+            all.add(o.claim);
+        }
+        for (Op o = receivers.first; o != null; o = o.next) {
+            all.add(o.claim);
+        }
+        senders.clear();
+        receivers.clear();
+        return all;
+    }
+
+    private void deliverUndelivered(List<T> dropped) {
+        if (dropped == null || dropped.isEmpty() || onUndelivered == null) {
+            return;
+        }
+        RuntimeException first = null;
+        for (T v : dropped) {
+            try {
+                onUndelivered.accept(v);
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private static Claim requireClaim(Waker w) {
+        if (w instanceof Claim c) {
+            return c;
+        }
+        throw new IllegalArgumentException("channel operations must be awaited through Weft (Weft.await, Select,"
+                + " Weft.awaitAny), which pass a Claim: a rendezvous needs the waiter's commit-once token");
+    }
+
+    /** A waiting operation; its own queue node. Fields guarded by the channel's monitor. */
+    private abstract class Op {
+        Claim claim;
+        Op prev;
+        Op next;
+        boolean queued;
+        boolean completed;
+        Object value;
+
+        public final boolean completesWaiters() {
+            return true;
+        }
+
+        public final void withdraw(Waker waker) {
+            synchronized (Channel.this) {
+                if (queued) {
+                    (this instanceof SendOp ? senders : receivers).remove(this);
+                }
+                if (!completed) {
+                    value = null; // a send that did not happen: the element stays with the sender
+                }
+            }
+        }
+    }
+
+    private final class SendOp extends Op implements Pollable<Void> {
+        SendOp(T v) {
+            value = v;
+        }
+
+        @Override
+        public Poll<Void> poll(Waker w) {
+            Claim c = requireClaim(w);
+            List<T> dropped = null;
+            synchronized (Channel.this) {
+                if (completed) {
+                    return Poll.ready(null);
+                }
+                if (closed) {
+                    if (queued) {
+                        senders.remove(this);
+                    }
+                    return Poll.failed(closedForSend());
+                }
+                if (queued) {
+                    return Poll.pending(); // a receiver completes us, in arrival order
+                }
+                @SuppressWarnings("unchecked")
+                T v = (T) value;
+                if (handToReceiverLocked(v, c)) {
+                    value = null;
+                    return Poll.ready(null);
+                }
+                if (!c.isOpen()) {
+                    return Poll.pending(); // completed elsewhere (the waiter will find it) or withdrawn
+                }
+                if (hasRoomLocked()) {
+                    if (!c.tryLock()) {
+                        return Poll.pending();
+                    }
+                    dropped = enqueueLocked(v);
+                    value = null;
+                    c.commit();
+                } else {
+                    claim = c;
+                    senders.add(this);
+                    return Poll.pending();
+                }
+            }
+            deliverUndelivered(dropped);
+            return Poll.ready(null);
+        }
+
+        @Override
+        public String toString() {
+            return "send to " + Channel.this;
+        }
+    }
+
+    private final class ReceiveOp extends Op implements Pollable<T> {
+        @Override
+        public Poll<T> poll(Waker w) {
+            Claim c = requireClaim(w);
+            synchronized (Channel.this) {
+                if (completed) {
+                    @SuppressWarnings("unchecked")
+                    T v = (T) value;
+                    value = null;
+                    return Poll.ready(v);
+                }
+                if (queued) {
+                    return Poll.pending(); // still first-come-first-served: a sender completes us
+                }
+                T v = takeLocked(c);
+                if (v != null) {
+                    return Poll.ready(v);
+                }
+                if (!c.isOpen()) {
+                    return Poll.pending();
+                }
+                if (closed) {
+                    return Poll.failed(closedForReceive());
+                }
+                claim = c;
+                receivers.add(this);
+                return Poll.pending();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "receive from " + Channel.this;
+        }
+    }
+
+    /** An intrusive FIFO of waiting operations. Guarded by the channel's monitor. */
+    private final class OpQueue {
+        Op first;
+        Op last;
+
+        void add(Op o) {
+            o.queued = true;
+            o.next = null;
+            o.prev = last;
+            if (last == null) {
+                first = o;
+            } else {
+                last.next = o;
+            }
+            last = o;
+        }
+
+        void remove(Op o) {
+            if (!o.queued) {
+                return;
+            }
+            o.queued = false;
+            if (o.prev == null) {
+                first = o.next;
+            } else {
+                o.prev.next = o.next;
+            }
+            if (o.next == null) {
+                last = o.prev;
+            } else {
+                o.next.prev = o.prev;
+            }
+            o.prev = o.next = null;
+        }
+
+        void clear() {
+            for (Op o = first; o != null; ) {
+                Op n = o.next;
+                o.queued = false;
+                o.prev = o.next = null;
+                o = n;
+            }
+            first = last = null;
+        }
+    }
+}
