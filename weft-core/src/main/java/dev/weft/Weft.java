@@ -189,12 +189,45 @@ public final class Weft {
             if (!r.isPending()) {
                 return r;
             }
+            if (spinUntilClosed(claim)) {
+                continue; // a partner committed while we spun: collect without parking
+            }
             park(nw, p);
             if (Node.stopWaiting(n) && claim.withdraw()) {
                 p.withdraw(claim);
                 Node.checkpoint(n);
             }
         }
+    }
+
+    /*
+     * A hand-off between two virtual threads costs ~1-2 µs when the partner has parked and
+     * must be rescheduled, and a fraction of that when it is still running. A waiter whose
+     * operation a partner may complete (a Claim) therefore watches its claim for a short
+     * while before parking. Spinning only helps when the partner can run meanwhile on
+     * another carrier, so it is sized by the virtual-thread scheduler's parallelism, not by
+     * the CPU count; -Dweft.spin=N overrides it (0 disables it).
+     */
+    private static final int SPIN = spinRounds();
+
+    private static int spinRounds() {
+        Integer forced = Integer.getInteger("weft.spin");
+        if (forced != null) {
+            return Math.max(0, forced);
+        }
+        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+        return carriers > 1 ? 256 : 0;
+    }
+
+    /** Spins up to {@link #SPIN} rounds; returns true if the claim was committed meanwhile. */
+    private static boolean spinUntilClosed(Claim claim) {
+        for (int i = 0; i < SPIN; i++) {
+            if (!claim.isOpen()) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+        return false;
     }
 
     private static void beforePoll(NodeWaker nw) {
@@ -335,6 +368,9 @@ public final class Weft {
                 }
                 stopping = true;
                 continue;
+            }
+            if (claim != null && spinUntilClosed(claim)) {
+                continue; // a partner committed one of ours while we spun: the next round collects it
             }
             park(nw, alts);
             if (Node.stopWaiting(n)) {

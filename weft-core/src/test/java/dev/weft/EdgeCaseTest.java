@@ -108,8 +108,10 @@ class EdgeCaseTest {
             }
         });
         forkInShield.await();
-        while (root.getState() != Thread.State.WAITING) {
-            Thread.onSpinWait(); // the owner is parked waiting for its task
+        // The owner is parked in the scope's end, waiting for its task (not still in the latch).
+        while (root.getState() != Thread.State.WAITING || java.util.Arrays.stream(root.getStackTrace())
+                .noneMatch(f -> f.getClassName().equals(ScopeImpl.class.getName()))) {
+            Thread.onSpinWait();
         }
         root.interrupt();
         release.countDown();

@@ -70,17 +70,30 @@ public final class Claim implements Waker {
      * @return true if locked: the caller must then call {@link #commit()} or {@link #unlock()}
      */
     public boolean tryLock() {
-        while (true) {
+        for (int spins = 1; ; spins++) {
             int s = state;
             if (s == WAITING) {
                 if (STATE.compareAndSet(this, WAITING, LOCKED)) {
                     return true;
                 }
             } else if (s == LOCKED) {
-                Thread.onSpinWait();
+                backOff(spins);
             } else {
                 return false;
             }
+        }
+    }
+
+    /*
+     * The holder of a lock may be a virtual thread that got unmounted inside its hand-off
+     * (a contended monitor of the pollable it polls). Spinners then yield now and then, so
+     * that they never keep every carrier busy while the holder waits for one.
+     */
+    private static void backOff(int spins) {
+        if ((spins & 63) == 0) {
+            Thread.yield();
+        } else {
+            Thread.onSpinWait();
         }
     }
 
@@ -124,14 +137,14 @@ public final class Claim implements Waker {
      *     (or the waiter itself) committed an operation, whose result the waiter must collect
      */
     public boolean withdraw() {
-        while (true) {
+        for (int spins = 1; ; spins++) {
             int s = state;
             if (s == WAITING) {
                 if (STATE.compareAndSet(this, WAITING, WITHDRAWN)) {
                     return true;
                 }
             } else if (s == LOCKED) {
-                Thread.onSpinWait();
+                backOff(spins);
             } else {
                 return s == WITHDRAWN;
             }
