@@ -332,14 +332,14 @@ public final class Weft {
                     if (!claim.tryLock()) {
                         continue; // a partner committed another alternative: find it
                     }
-                    r = p.poll(w);
+                    r = pollGuarded(p, w);
                     if (r instanceof Poll.Ready<?>) {
                         claim.commit();
                     } else {
                         claim.unlock();
                     }
                 } else {
-                    r = p.poll(w);
+                    r = pollGuarded(p, w);
                 }
                 if (r instanceof Poll.Ready<?>(var v)) {
                     withdrawAll(alts, failures, w, i);
@@ -380,6 +380,18 @@ public final class Weft {
                 }
                 stopping = true; // committed by a partner before we could withdraw: collect it
             }
+        }
+    }
+
+    /**
+     * Polls one alternative; a poll that throws (a broken user pollable) counts as a failed
+     * answer, so the other alternatives are still withdrawn and the claim released.
+     */
+    private static Poll<?> pollGuarded(Pollable<?> p, Waker w) {
+        try {
+            return p.poll(w);
+        } catch (RuntimeException | Error e) {
+            return Poll.failed(e);
         }
     }
 

@@ -269,4 +269,25 @@ class PollableTest {
         assertEquals(1, outcome.get());
         assertEquals(0, gate.registrations());
     }
+
+    @Test
+    void aPollableThatThrowsInASelectFailsTheSelectAndLeavesNoOtherClauseRegistered() throws Exception {
+        dev.weft.channel.Channel<String> ch = dev.weft.channel.Channel.rendezvous();
+        IllegalStateException broken = new IllegalStateException("broken pollable");
+        Pollable<String> throwing = new Pollable<>() {
+            @Override
+            public Poll<String> poll(Waker waker) {
+                throw broken;
+            }
+
+            @Override
+            public void withdraw(Waker waker) {}
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Weft.run(s ->
+                Select.<String>biased().on(ch.receiving(), v -> v).on(throwing, v -> v).await()));
+        assertSame(broken, e, "the pollable's exception, as thrown");
+        // The receive clause was registered first; had it stayed registered, a rendezvous
+        // send would find it and hand it an element nobody will ever collect.
+        assertTrue(!ch.trySend("lost?"), "no receive clause left behind in the channel");
+    }
 }

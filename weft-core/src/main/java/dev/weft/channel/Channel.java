@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -48,7 +49,9 @@ import java.util.function.Consumer;
  * {@linkplain #fail failed}, or replaced in a conflated channel — are handed to the
  * {@code onUndelivered} callback given at creation (for example {@code AutoCloseable::close}),
  * once each, outside any lock, so payloads that hold resources are never leaked. Elements
- * still buffered in a channel that is merely closed stay receivable.
+ * still buffered in a channel that is merely closed stay receivable. A callback that throws
+ * is logged (logger {@code dev.weft}, WARNING), never thrown to the operation that dropped
+ * the element: that operation has taken effect.
  *
  * <p><b>Thread safety:</b> all methods may be called from any thread. Null elements are
  * rejected.
@@ -59,7 +62,7 @@ public final class Channel<T> implements Iterable<T> {
     /*
      * Implementation overview
      *
-     * One monitor guards the buffer and two FIFO queues of waiting operations (senders with
+     * One lock guards the buffer and two FIFO queues of waiting operations (senders with
      * their element, receivers). A waiting operation is the pollable object of one wait
      * (SendOp / ReceiveOp) and is its own queue node. Whoever arrives second completes the
      * one that waits: a receiver takes a waiting sender's element (refilling the buffer
@@ -68,11 +71,19 @@ public final class Channel<T> implements Iterable<T> {
      * (and our own, in id order): so a select's registrations on several channels can
      * complete at most one, and a waiter that withdraws its claim knows whether something
      * was completed for it. Records whose claim is closed are skipped and unlinked.
+     *
+     * The lock is a ReentrantLock rather than the channel's monitor: a virtual thread that
+     * blocks on a contended monitor is handed it back through the JDK's unblocker thread, a
+     * scheduling round trip per hand-off, which is what producers and consumers contending
+     * on one channel do all the time.
      */
     private static final int RENDEZVOUS = 0;
     private static final int UNBOUNDED = Integer.MAX_VALUE;
     private static final int CONFLATED = -1;
 
+    private static final System.Logger LOG = System.getLogger("dev.weft");
+
+    private final ReentrantLock lock = new ReentrantLock();
     private final int capacity;
     private final Consumer<? super T> onUndelivered;
     private final ArrayDeque<T> buffer;
@@ -193,7 +204,8 @@ public final class Channel<T> implements Iterable<T> {
         requireElement(value);
         Weft.checkpoint();
         List<T> dropped;
-        synchronized (this) {
+        lock.lock();
+        try {
             if (!closed) {
                 if (handToReceiverLocked(value, null)) {
                     return;
@@ -209,6 +221,8 @@ public final class Channel<T> implements Iterable<T> {
             } else {
                 dropped = null;
             }
+        } finally {
+            lock.unlock();
         }
         if (dropped != null) {
             deliverUndelivered(dropped);
@@ -230,11 +244,14 @@ public final class Channel<T> implements Iterable<T> {
      */
     public T receive() {
         Weft.checkpoint();
-        synchronized (this) {
+        lock.lock();
+        try {
             T v = takeLocked(null);
             if (v != null) {
                 return v;
             }
+        } finally {
+            lock.unlock();
         }
         return await(new ReceiveOp());
     }
@@ -263,7 +280,8 @@ public final class Channel<T> implements Iterable<T> {
     public boolean trySend(T value) {
         requireElement(value);
         List<T> dropped;
-        synchronized (this) {
+        lock.lock();
+        try {
             if (closed) {
                 throw closedForSend();
             }
@@ -274,6 +292,8 @@ public final class Channel<T> implements Iterable<T> {
                 return false;
             }
             dropped = enqueueLocked(value);
+        } finally {
+            lock.unlock();
         }
         deliverUndelivered(dropped);
         return true;
@@ -287,7 +307,8 @@ public final class Channel<T> implements Iterable<T> {
      * @throws ChannelClosedException if the channel is closed and drained, or failed
      */
     public Optional<T> tryReceive() {
-        synchronized (this) {
+        lock.lock();
+        try {
             T v = takeLocked(null);
             if (v != null) {
                 return Optional.of(v);
@@ -296,6 +317,8 @@ public final class Channel<T> implements Iterable<T> {
                 throw closedForReceive();
             }
             return Optional.empty();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -310,12 +333,15 @@ public final class Channel<T> implements Iterable<T> {
      */
     public boolean close() {
         List<Claim> toWake;
-        synchronized (this) {
+        lock.lock();
+        try {
             if (closed) {
                 return false;
             }
             closed = true;
             toWake = wakeAllLocked();
+        } finally {
+            lock.unlock();
         }
         toWake.forEach(Claim::wake);
         return true;
@@ -336,7 +362,8 @@ public final class Channel<T> implements Iterable<T> {
         }
         List<Claim> toWake;
         List<T> dropped;
-        synchronized (this) {
+        lock.lock();
+        try {
             if (closed) {
                 return false;
             }
@@ -345,6 +372,8 @@ public final class Channel<T> implements Iterable<T> {
             dropped = new ArrayList<>(buffer);
             buffer.clear();
             toWake = wakeAllLocked();
+        } finally {
+            lock.unlock();
         }
         toWake.forEach(Claim::wake);
         deliverUndelivered(dropped);
@@ -354,18 +383,33 @@ public final class Channel<T> implements Iterable<T> {
     // ---- status ---------------------------------------------------------------------------
 
     /** Whether sends fail: the channel was closed or failed. Not a checkpoint. */
-    public synchronized boolean isClosedForSend() {
-        return closed;
+    public boolean isClosedForSend() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Whether receives fail: the channel failed, or was closed and is empty. Not a checkpoint. */
-    public synchronized boolean isClosedForReceive() {
-        return closed && (failure != null || buffer.isEmpty());
+    public boolean isClosedForReceive() {
+        lock.lock();
+        try {
+            return closed && (failure != null || buffer.isEmpty());
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The number of buffered elements (for a rendezvous channel, always 0). */
-    public synchronized int size() {
-        return buffer.size();
+    public int size() {
+        lock.lock();
+        try {
+            return buffer.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The buffer capacity: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated. */
@@ -374,8 +418,13 @@ public final class Channel<T> implements Iterable<T> {
     }
 
     /** The failure passed to {@link #fail}, or empty. */
-    public synchronized Optional<Throwable> failure() {
-        return Optional.ofNullable(failure);
+    public Optional<Throwable> failure() {
+        lock.lock();
+        try {
+            return Optional.ofNullable(failure);
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- pollables ------------------------------------------------------------------------
@@ -447,14 +496,19 @@ public final class Channel<T> implements Iterable<T> {
     }
 
     @Override
-    public synchronized String toString() {
-        String kind = switch (capacity) {
-            case RENDEZVOUS -> "rendezvous";
-            case UNBOUNDED -> "unbounded";
-            case CONFLATED -> "conflated";
-            default -> "buffered(" + capacity + ")";
-        };
-        return "Channel[" + kind + ", size=" + buffer.size() + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
+    public String toString() {
+        lock.lock();
+        try {
+            String kind = switch (capacity) {
+                case RENDEZVOUS -> "rendezvous";
+                case UNBOUNDED -> "unbounded";
+                case CONFLATED -> "conflated";
+                default -> "buffered(" + capacity + ")";
+            };
+            return "Channel[" + kind + ", size=" + buffer.size() + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -611,24 +665,25 @@ public final class Channel<T> implements Iterable<T> {
         return all;
     }
 
+    /**
+     * Hands dropped elements to the callback, each once. The operation that dropped them has
+     * already taken effect, so a callback that throws must not make it look as if it had not:
+     * its exceptions are logged and the other elements are still handed over.
+     */
     private void deliverUndelivered(List<T> dropped) {
         if (dropped == null || dropped.isEmpty() || onUndelivered == null) {
             return;
         }
-        RuntimeException first = null;
         for (T v : dropped) {
             try {
                 onUndelivered.accept(v);
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
+            } catch (RuntimeException | Error e) {
+                if (e instanceof VirtualMachineError) {
+                    throw e;
                 }
+                LOG.log(System.Logger.Level.WARNING, "the onUndelivered callback of " + this + " threw for an element"
+                        + " it was handed; the element may have leaked", e);
             }
-        }
-        if (first != null) {
-            throw first;
         }
     }
 
@@ -640,7 +695,7 @@ public final class Channel<T> implements Iterable<T> {
                 + " Weft.awaitAny), which pass a Claim: a rendezvous needs the waiter's commit-once token");
     }
 
-    /** A waiting operation; its own queue node. Fields guarded by the channel's monitor. */
+    /** A waiting operation; its own queue node. Fields guarded by the channel's lock. */
     private abstract class Op {
         Claim claim;
         Op prev;
@@ -654,13 +709,16 @@ public final class Channel<T> implements Iterable<T> {
         }
 
         public final void withdraw(Waker waker) {
-            synchronized (Channel.this) {
+            lock.lock();
+            try {
                 if (queued) {
                     (this instanceof SendOp ? senders : receivers).remove(this);
                 }
                 if (!completed) {
                     value = null; // a send that did not happen: the element stays with the sender
                 }
+            } finally {
+                lock.unlock();
             }
         }
     }
@@ -674,7 +732,8 @@ public final class Channel<T> implements Iterable<T> {
         public Poll<Void> poll(Waker w) {
             Claim c = requireClaim(w);
             List<T> dropped = null;
-            synchronized (Channel.this) {
+            lock.lock();
+            try {
                 if (completed) {
                     return Poll.ready(null);
                 }
@@ -708,6 +767,8 @@ public final class Channel<T> implements Iterable<T> {
                     senders.add(this);
                     return Poll.pending();
                 }
+            } finally {
+                lock.unlock();
             }
             deliverUndelivered(dropped);
             return Poll.ready(null);
@@ -723,7 +784,8 @@ public final class Channel<T> implements Iterable<T> {
         @Override
         public Poll<T> poll(Waker w) {
             Claim c = requireClaim(w);
-            synchronized (Channel.this) {
+            lock.lock();
+            try {
                 if (completed) {
                     @SuppressWarnings("unchecked")
                     T v = (T) value;
@@ -746,6 +808,8 @@ public final class Channel<T> implements Iterable<T> {
                 claim = c;
                 receivers.add(this);
                 return Poll.pending();
+            } finally {
+                lock.unlock();
             }
         }
 
@@ -755,7 +819,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** An intrusive FIFO of waiting operations. Guarded by the channel's monitor. */
+    /** An intrusive FIFO of waiting operations. Guarded by the channel's lock. */
     private final class OpQueue {
         Op first;
         Op last;
