@@ -329,7 +329,7 @@ public final class Weft {
                 Pollable<?> p = alts.get(i);
                 Poll<?> r;
                 if (claim != null && !p.completesWaiters()) {
-                    if (!claim.tryLock()) {
+                    if (!claim.tryLockForPoll()) {
                         continue; // a partner committed another alternative: find it
                     }
                     r = pollGuarded(p, w);

@@ -273,6 +273,10 @@ public final class Channel<T> implements Iterable<T> {
      * checkpoint.
      *
      * @param value the element
+     * <p>A receiver that waits in a {@link dev.weft.Select} and is, at this very moment,
+     * polling another of its clauses is passed over (and woken to look again), so on a
+     * rendezvous channel this may answer false although a receiver is registered.
+     *
      * @return true if sent; false if it would have to wait (no receiver, full buffer)
      * @throws ChannelClosedException if the channel is closed or failed
      * @throws NullPointerException if {@code value} is null
@@ -578,7 +582,11 @@ public final class Channel<T> implements Iterable<T> {
             if (own != null && !own.isOpen()) {
                 return false; // we were completed elsewhere or withdrew: stop
             }
-            receivers.remove(r); // its wait is over: a dead registration
+            if (r.claim.isOpen()) {
+                r.claim.wake(); // busy polling another alternative: it will look again
+            } else {
+                receivers.remove(r); // its wait is over: a dead registration
+            }
             r = next;
         }
         return false;
@@ -624,7 +632,11 @@ public final class Channel<T> implements Iterable<T> {
             if (own != null && !own.isOpen()) {
                 return null;
             }
-            senders.remove(s);
+            if (s.claim.isOpen()) {
+                s.claim.wake(); // busy polling another alternative: it will look again
+            } else {
+                senders.remove(s);
+            }
             s = next;
         }
         return null;
@@ -637,18 +649,24 @@ public final class Channel<T> implements Iterable<T> {
         }
         for (Op s = senders.first; s != null && buffer.size() < capacity; ) {
             Op next = s.next;
-            senders.remove(s);
-            if (s.claim.tryLock()) {
-                @SuppressWarnings("unchecked")
-                T v = (T) s.value;
-                s.value = null;
-                buffer.add(v);
-                s.completed = true;
-                s.claim.commit();
-                s.claim.wake();
-                return;
+            if (!s.claim.tryLock()) {
+                if (s.claim.isOpen()) {
+                    s.claim.wake(); // busy: it will look again, and find the room
+                } else {
+                    senders.remove(s);
+                }
+                s = next;
+                continue;
             }
-            s = next;
+            senders.remove(s);
+            @SuppressWarnings("unchecked")
+            T v = (T) s.value;
+            s.value = null;
+            buffer.add(v);
+            s.completed = true;
+            s.claim.commit();
+            s.claim.wake();
+            return;
         }
     }
 
@@ -743,12 +761,12 @@ public final class Channel<T> implements Iterable<T> {
                     }
                     return Poll.failed(closedForSend());
                 }
-                if (queued) {
-                    return Poll.pending(); // a receiver completes us, in arrival order
-                }
+                // Queued, a receiver normally completes us in arrival order; but one that found
+                // us busy (polling another alternative) passed us by and woke us: look again.
                 @SuppressWarnings("unchecked")
                 T v = (T) value;
                 if (handToReceiverLocked(v, c)) {
+                    senders.remove(this);
                     value = null;
                     return Poll.ready(null);
                 }
@@ -759,9 +777,12 @@ public final class Channel<T> implements Iterable<T> {
                     if (!c.tryLock()) {
                         return Poll.pending();
                     }
+                    senders.remove(this);
                     dropped = enqueueLocked(v);
                     value = null;
                     c.commit();
+                } else if (queued) {
+                    return Poll.pending();
                 } else {
                     claim = c;
                     senders.add(this);
@@ -792,11 +813,11 @@ public final class Channel<T> implements Iterable<T> {
                     value = null;
                     return Poll.ready(v);
                 }
-                if (queued) {
-                    return Poll.pending(); // still first-come-first-served: a sender completes us
-                }
+                // Queued, a sender normally completes us; but one that found us busy (polling
+                // another alternative) passed us by and woke us: look again.
                 T v = takeLocked(c);
                 if (v != null) {
+                    receivers.remove(this);
                     return Poll.ready(v);
                 }
                 if (!c.isOpen()) {
@@ -805,8 +826,10 @@ public final class Channel<T> implements Iterable<T> {
                 if (closed) {
                     return Poll.failed(closedForReceive());
                 }
-                claim = c;
-                receivers.add(this);
+                if (!queued) {
+                    claim = c;
+                    receivers.add(this);
+                }
                 return Poll.pending();
             } finally {
                 lock.unlock();

@@ -32,6 +32,8 @@ public final class Claim implements Waker {
     private static final int LOCKED = 1;
     private static final int COMMITTED = 2;
     private static final int WITHDRAWN = 3;
+    /** Held by the waiter itself while it polls a pollable that does not complete waiters. */
+    private static final int POLLING = 4;
     private static final VarHandle STATE;
     static {
         try {
@@ -65,7 +67,11 @@ public final class Claim implements Waker {
 
     /**
      * Tries to lock the claim for a commit. Spins while another party holds it (a hand-off
-     * takes a few instructions). Returns false if the claim is committed or withdrawn.
+     * takes a few instructions). Returns false if the claim is committed or withdrawn, or
+     * if the waiter itself holds it while it polls another alternative (which may take
+     * locks of its own, so waiting for it could deadlock): then {@link #isOpen()} is still
+     * true, and the caller must leave the registration in place and {@linkplain #wake()
+     * wake} the waiter, which polls again.
      *
      * @return true if locked: the caller must then call {@link #commit()} or {@link #unlock()}
      */
@@ -94,6 +100,28 @@ public final class Claim implements Waker {
             Thread.yield();
         } else {
             Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * For the waiter: locks its own claim around the poll of an alternative that does not
+     * complete waiters. Partners do not wait for this lock ({@link #tryLock()} returns false
+     * and the claim stays open). Spins while a partner holds the claim.
+     *
+     * @return true if locked: the waiter must then call {@link #commit()} or {@link #unlock()}
+     */
+    public boolean tryLockForPoll() {
+        for (int spins = 1; ; spins++) {
+            int s = state;
+            if (s == WAITING) {
+                if (STATE.compareAndSet(this, WAITING, POLLING)) {
+                    return true;
+                }
+            } else if (s == LOCKED) {
+                backOff(spins);
+            } else {
+                return false;
+            }
         }
     }
 
@@ -167,7 +195,7 @@ public final class Claim implements Waker {
      */
     public boolean isOpen() {
         int s = state;
-        return s == WAITING || s == LOCKED;
+        return s == WAITING || s == LOCKED || s == POLLING;
     }
 
     @Override
@@ -175,6 +203,7 @@ public final class Claim implements Waker {
         return "Claim[" + switch (state) {
             case WAITING -> "waiting";
             case LOCKED -> "locked";
+            case POLLING -> "polling";
             case COMMITTED -> "committed";
             default -> "withdrawn";
         } + "]";
