@@ -6,17 +6,24 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The waker of a node's waits: unparks the node's thread and, under a virtual clock, keeps
- * the driver's count of threads that are not parked in a Weft wait exact.
+ * The waker of a node's waits (or of one wait of a thread outside the task tree): unparks
+ * the waiting thread without ever losing a wake-up, and, under a virtual clock, keeps the
+ * driver's count of threads that are not parked in a Weft wait exact.
  */
 final class NodeWaker implements Waker {
     /*
+     * A wake-up is a state change, never just a LockSupport permit: a poll may take a
+     * ReentrantLock (a channel's, the timer queue's), and a thread that parks inside that
+     * lock consumes a pending permit, so a wake-up delivered as a bare unpark during the
+     * poll would be lost and the waiter would park for good. The state machine closes that
+     * gap and the one between a poll answering pending and the park: a wake in between
+     * leaves NOTIFIED, and the park is skipped so the waiter polls again. Only a waker that
+     * finds the thread PARKED unparks it.
+     *
      * Under a virtual clock the clock may jump only when no thread of the tree can run. A
      * thread that parks in a Weft wait stops counting as busy; whoever wakes it (a waker,
      * or a cancellation's interrupt) counts it busy again *before* unparking it, so the
-     * count never reads zero while a wake-up is in flight. The state machine closes the gap
-     * between a poll answering pending and the park: a wake in that gap leaves NOTIFIED,
-     * and the park is skipped so the waiter polls again.
+     * count never reads zero while a wake-up is in flight.
      */
     private static final int RUNNING = 0;
     private static final int PARKED = 1;
@@ -30,28 +37,38 @@ final class NodeWaker implements Waker {
         }
     }
 
-    private final Node node;
+    private final Node node;            // null for a thread outside the tree
+    private final Thread outsideThread; // that thread; null for a node (its thread is set when it starts)
     private final VirtualDriver driver; // null under the system clock: no accounting
     private volatile int state;
 
     NodeWaker(Node node, VirtualDriver driver) {
         this.node = node;
+        this.outsideThread = null;
         this.driver = driver;
+    }
+
+    /** The waker of one wait of {@code thread}, which runs no Weft task. */
+    NodeWaker(Thread thread) {
+        this.node = null;
+        this.outsideThread = thread;
+        this.driver = null;
+    }
+
+    private Thread thread() {
+        return node != null ? node.thread : outsideThread;
     }
 
     @Override
     public void wake() {
-        if (driver != null) {
-            countRunnable();
+        if (countRunnable()) {
+            LockSupport.unpark(thread());
         }
-        LockSupport.unpark(node.thread);
     }
 
     /** Before an interrupt wakes the node's thread: counts it busy if it is parked. */
     void beforeInterrupt() {
-        if (driver != null) {
-            countRunnable();
-        }
+        countRunnable();
     }
 
     /*
@@ -60,55 +77,65 @@ final class NodeWaker implements Waker {
      * undoes its count if it lost, so the count may briefly read high (harmless: the clock
      * waits) but never reads low while the thread runs.
      */
-    private void countRunnable() {
+    /** Returns true if the thread was parked and must be unparked. */
+    private boolean countRunnable() {
         while (true) {
             int s = state;
             if (s == PARKED) {
-                driver.busy();
-                if (STATE.compareAndSet(this, PARKED, RUNNING)) {
-                    return;
+                if (driver != null) {
+                    driver.busy();
                 }
-                driver.idle();
+                if (STATE.compareAndSet(this, PARKED, RUNNING)) {
+                    return true;
+                }
+                if (driver != null) {
+                    driver.idle();
+                }
             } else if (s == RUNNING) {
                 if (STATE.compareAndSet(this, RUNNING, NOTIFIED)) {
-                    return;
+                    return false;
                 }
             } else {
-                return;
+                return false;
             }
         }
     }
 
-    /** On the node's thread, before each poll of a wait loop: forget wake-ups the poll will see. */
+    /** On the waiting thread, before each poll of a wait loop: forget wake-ups the poll will see. */
     void beforePoll() {
-        if (driver != null) {
-            state = RUNNING;
-        }
+        state = RUNNING;
     }
 
     /**
-     * On the node's thread, after a poll answered pending: parks until woken. Returns at
-     * once if a wake-up arrived since {@link #beforePoll()}.
+     * On the waiting thread, after a poll answered pending: parks until woken. Returns at
+     * once if a wake-up arrived since {@link #beforePoll()}; may also return spuriously (the
+     * caller polls again).
      */
     void park(Object blocker) {
-        node.waitingOn = blocker;
-        if (driver == null) {
-            LockSupport.park(blocker);
-        } else if (STATE.compareAndSet(this, RUNNING, PARKED)) {
-            driver.idle();
+        if (node != null) {
+            node.waitingOn = blocker;
+        }
+        if (STATE.compareAndSet(this, RUNNING, PARKED)) {
+            if (driver != null) {
+                driver.idle();
+            }
             LockSupport.park(blocker);
             if (state == PARKED) {
-                // Woken by something that did not count us (a foreign unpark or interrupt).
-                driver.busy();
-                if (!STATE.compareAndSet(this, PARKED, RUNNING)) {
+                // Woken by something that did not count us (a foreign unpark, an interrupt, or spuriously).
+                if (driver != null) {
+                    driver.busy();
+                }
+                if (!STATE.compareAndSet(this, PARKED, RUNNING) && driver != null) {
                     driver.idle(); // a waker claimed it meanwhile and counted us
                 }
             }
         }
-        node.waitingOn = null;
+        if (node != null) {
+            node.waitingOn = null;
+        }
     }
 
-    /** Whether the node's thread is parked in a Weft wait (for reports). */
+    /** Whether the thread is parked in a Weft wait (for reports). */
     boolean isParked() {
         return state == PARKED;
     }

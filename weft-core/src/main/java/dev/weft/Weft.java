@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Weft's front door: run a scope, wait for pollables, race alternatives, shield clean-up.
@@ -158,8 +157,8 @@ public final class Weft {
         if (p instanceof TaskImpl<?> t) {
             t.checkNotJoiningSelf(n);
         }
-        NodeWaker nw = n != null ? n.waker() : null;
-        Waker base = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
+        Waker base = nw;
         if (p.completesWaiters()) {
             return awaitClaimed(p, n, nw, new Claim(base));
         }
@@ -202,22 +201,15 @@ public final class Weft {
 
     /*
      * A hand-off between two virtual threads costs ~1-2 µs when the partner has parked and
-     * must be rescheduled, and a fraction of that when it is still running. A waiter whose
-     * operation a partner may complete (a Claim) therefore watches its claim for a short
-     * while before parking. Spinning only helps when the partner can run meanwhile on
-     * another carrier, so it is sized by the virtual-thread scheduler's parallelism, not by
-     * the CPU count; -Dweft.spin=N overrides it (0 disables it).
+     * must be rescheduled, and a fraction of that when it is still running, so watching the
+     * claim for a moment before parking looks attractive. Measured on a 2-core machine that
+     * other processes kept busy, a blind spin of 256 rounds made rendezvous ping-pong 12x and
+     * buffered(16) SPSC 19x slower (the spinner holds the core its partner needs), and no
+     * quiet window was available to show a gain (docs/benchmarks.md, section 4). So it is off
+     * by default; -Dweft.spin=N turns it on for experiments and for tests that want wider or
+     * narrower race windows.
      */
-    private static final int SPIN = spinRounds();
-
-    private static int spinRounds() {
-        Integer forced = Integer.getInteger("weft.spin");
-        if (forced != null) {
-            return Math.max(0, forced);
-        }
-        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
-        return carriers > 1 ? 256 : 0;
-    }
+    private static final int SPIN = Math.max(0, Integer.getInteger("weft.spin", 0));
 
     /** Spins up to {@link #SPIN} rounds; returns true if the claim was committed meanwhile. */
     private static boolean spinUntilClosed(Claim claim) {
@@ -231,17 +223,11 @@ public final class Weft {
     }
 
     private static void beforePoll(NodeWaker nw) {
-        if (nw != null) {
-            nw.beforePoll();
-        }
+        nw.beforePoll();
     }
 
     private static void park(NodeWaker nw, Object blocker) {
-        if (nw != null) {
-            nw.park(blocker);
-        } else {
-            LockSupport.park(blocker);
-        }
+        nw.park(blocker);
     }
 
     static <T> T unwrap(Poll<T> r) {
@@ -310,8 +296,8 @@ public final class Weft {
             }
             claimed |= p.completesWaiters();
         }
-        NodeWaker nw = n != null ? n.waker() : null;
-        Waker base = nw != null ? nw : Waker.unparking(Thread.currentThread());
+        NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
+        Waker base = nw;
         // Racing a pollable that can be completed by a partner needs a commit-once claim;
         // the others are polled holding it, so that at most one alternative ever commits.
         Claim claim = claimed ? new Claim(base) : null;

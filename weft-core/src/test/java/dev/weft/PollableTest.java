@@ -1,6 +1,8 @@
 package dev.weft;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -289,5 +291,59 @@ class PollableTest {
         // The receive clause was registered first; had it stayed registered, a rendezvous
         // send would find it and hand it an element nobody will ever collect.
         assertTrue(!ch.trySend("lost?"), "no receive clause left behind in the channel");
+    }
+
+    /**
+     * A pollable whose poll parks on a contended lock consumes the thread's unpark permit. A
+     * wake-up for another alternative that arrives meanwhile must still be seen: the waiter
+     * must poll again instead of parking for good.
+     */
+    @Test
+    void aWakeUpDeliveredWhileAnotherAlternativeWaitsForALockIsNotLost() {
+        for (boolean inTask : new boolean[] {true, false}) {
+            java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+            java.util.concurrent.atomic.AtomicReference<Waker> registered = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicReference<Thread> waiter = new java.util.concurrent.atomic.AtomicReference<>();
+            Pollable<String> first = new Pollable<>() {
+                @Override
+                public Poll<String> poll(Waker waker) {
+                    registered.set(waker);
+                    return ready.get() ? Poll.ready("woken") : Poll.pending();
+                }
+
+                @Override
+                public void withdraw(Waker waker) {}
+            };
+            Pollable<String> locking = new Pollable<>() {
+                @Override
+                public Poll<String> poll(Waker waker) {
+                    waiter.set(Thread.currentThread());
+                    lock.lock(); // contended: the waiter parks inside the lock
+                    lock.unlock();
+                    return Poll.pending();
+                }
+
+                @Override
+                public void withdraw(Waker waker) {}
+            };
+            CountDownLatch held = new CountDownLatch(1);
+            Thread h = Thread.ofPlatform().start(() -> {
+                lock.lock();
+                held.countDown();
+                while (waiter.get() == null || !lock.hasQueuedThread(waiter.get())) {
+                    Thread.onSpinWait();
+                }
+                ready.set(true);
+                registered.get().wake(); // arrives while the waiter is queued on the lock
+                lock.unlock();
+            });
+            assertDoesNotThrow(() -> held.await());
+            String got = assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> inTask
+                    ? Weft.run(s -> s.fork(() -> Weft.awaitAny(List.of(first, locking))).join())
+                    : Weft.awaitAny(List.of(first, locking)), "the wake-up was lost (inTask=" + inTask + ")");
+            assertEquals("woken", got);
+            assertDoesNotThrow(() -> h.join());
+        }
     }
 }

@@ -222,7 +222,7 @@ public final class Channel<T> implements Iterable<T> {
                 dropped = null;
             }
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
         if (dropped != null) {
             deliverUndelivered(dropped);
@@ -251,7 +251,7 @@ public final class Channel<T> implements Iterable<T> {
                 return v;
             }
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
         return await(new ReceiveOp());
     }
@@ -297,7 +297,7 @@ public final class Channel<T> implements Iterable<T> {
             }
             dropped = enqueueLocked(value);
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
         deliverUndelivered(dropped);
         return true;
@@ -322,7 +322,7 @@ public final class Channel<T> implements Iterable<T> {
             }
             return Optional.empty();
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
     }
 
@@ -345,7 +345,7 @@ public final class Channel<T> implements Iterable<T> {
             closed = true;
             toWake = wakeAllLocked();
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
         toWake.forEach(Claim::wake);
         return true;
@@ -377,7 +377,7 @@ public final class Channel<T> implements Iterable<T> {
             buffer.clear();
             toWake = wakeAllLocked();
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
         toWake.forEach(Claim::wake);
         deliverUndelivered(dropped);
@@ -392,7 +392,7 @@ public final class Channel<T> implements Iterable<T> {
         try {
             return closed;
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
     }
 
@@ -402,7 +402,7 @@ public final class Channel<T> implements Iterable<T> {
         try {
             return closed && (failure != null || buffer.isEmpty());
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
     }
 
@@ -412,7 +412,7 @@ public final class Channel<T> implements Iterable<T> {
         try {
             return buffer.size();
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
     }
 
@@ -427,7 +427,7 @@ public final class Channel<T> implements Iterable<T> {
         try {
             return Optional.ofNullable(failure);
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
     }
 
@@ -511,7 +511,7 @@ public final class Channel<T> implements Iterable<T> {
             };
             return "Channel[" + kind + ", size=" + buffer.size() + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
         } finally {
-            lock.unlock();
+            unlockAndWake();
         }
     }
 
@@ -576,7 +576,7 @@ public final class Channel<T> implements Iterable<T> {
                 if (own != null) {
                     own.commit();
                 }
-                r.claim.wake();
+                wakeAfterUnlock(r.claim);
                 return true;
             }
             if (own != null && !own.isOpen()) {
@@ -626,7 +626,7 @@ public final class Channel<T> implements Iterable<T> {
                 if (own != null) {
                     own.commit();
                 }
-                s.claim.wake();
+                wakeAfterUnlock(s.claim);
                 return v;
             }
             if (own != null && !own.isOpen()) {
@@ -665,7 +665,7 @@ public final class Channel<T> implements Iterable<T> {
             buffer.add(v);
             s.completed = true;
             s.claim.commit();
-            s.claim.wake();
+            wakeAfterUnlock(s.claim);
             return;
         }
     }
@@ -705,6 +705,30 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
+    /**
+     * The waiter whose operation was completed under the lock, to be woken once the lock is
+     * released (so that it does not wake up only to queue for the lock). Guarded by the lock.
+     */
+    private Claim wakeAfterUnlock;
+
+    /** Under the lock: wakes {@code c} when the lock is released. */
+    private void wakeAfterUnlock(Claim c) {
+        Claim earlier = wakeAfterUnlock;
+        wakeAfterUnlock = c;
+        if (earlier != null) {
+            earlier.wake(); // not expected (one completion per locked section), but never lose one
+        }
+    }
+
+    private void unlockAndWake() {
+        Claim c = wakeAfterUnlock;
+        wakeAfterUnlock = null;
+        lock.unlock();
+        if (c != null) {
+            c.wake();
+        }
+    }
+
     private static Claim requireClaim(Waker w) {
         if (w instanceof Claim c) {
             return c;
@@ -719,7 +743,7 @@ public final class Channel<T> implements Iterable<T> {
         Op prev;
         Op next;
         boolean queued;
-        boolean completed;
+        volatile boolean completed; // written under the lock after value; read without it once true
         Object value;
 
         public final boolean completesWaiters() {
@@ -736,7 +760,7 @@ public final class Channel<T> implements Iterable<T> {
                     value = null; // a send that did not happen: the element stays with the sender
                 }
             } finally {
-                lock.unlock();
+                unlockAndWake();
             }
         }
     }
@@ -750,6 +774,9 @@ public final class Channel<T> implements Iterable<T> {
         public Poll<Void> poll(Waker w) {
             Claim c = requireClaim(w);
             List<T> dropped = null;
+            if (completed) {
+                return Poll.ready(null); // completed by a receiver: no need for the lock
+            }
             lock.lock();
             try {
                 if (completed) {
@@ -789,7 +816,7 @@ public final class Channel<T> implements Iterable<T> {
                     return Poll.pending();
                 }
             } finally {
-                lock.unlock();
+                unlockAndWake();
             }
             deliverUndelivered(dropped);
             return Poll.ready(null);
@@ -805,13 +832,13 @@ public final class Channel<T> implements Iterable<T> {
         @Override
         public Poll<T> poll(Waker w) {
             Claim c = requireClaim(w);
+            if (completed) {
+                return collect(); // completed by a sender: no need for the lock
+            }
             lock.lock();
             try {
                 if (completed) {
-                    @SuppressWarnings("unchecked")
-                    T v = (T) value;
-                    value = null;
-                    return Poll.ready(v);
+                    return collect();
                 }
                 // Queued, a sender normally completes us; but one that found us busy (polling
                 // another alternative) passed us by and woke us: look again.
@@ -832,8 +859,16 @@ public final class Channel<T> implements Iterable<T> {
                 }
                 return Poll.pending();
             } finally {
-                lock.unlock();
+                unlockAndWake();
             }
+        }
+
+        /** The element a sender handed over; only this op's waiter calls it, once completed. */
+        private Poll<T> collect() {
+            @SuppressWarnings("unchecked")
+            T v = (T) value;
+            value = null;
+            return Poll.ready(v);
         }
 
         @Override
