@@ -158,20 +158,19 @@ public final class Weft {
             t.checkNotJoiningSelf(n);
         }
         NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
-        Waker base = nw;
         if (p.completesWaiters()) {
-            return awaitClaimed(p, n, nw, new Claim(base));
+            return awaitClaimed(p, n, nw, new Claim(nw));
         }
         beforePoll(nw);
-        Poll<T> r = p.poll(base);
+        Poll<T> r = p.poll(nw);
         while (r.isPending()) {
             park(nw, p);
             if (Node.stopWaiting(n)) {
-                p.withdraw(base);
+                p.withdraw(nw);
                 Node.checkpoint(n);
             }
             beforePoll(nw);
-            r = p.poll(base);
+            r = p.poll(nw);
         }
         return r;
     }
@@ -317,11 +316,10 @@ public final class Weft {
             claimed |= p.completesWaiters();
         }
         NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
-        Waker base = nw;
         // Racing a pollable that can be completed by a partner needs a commit-once claim;
         // the others are polled holding it, so that at most one alternative ever commits.
-        Claim claim = claimed ? new Claim(base) : null;
-        Waker w = claim != null ? claim : base;
+        Claim claim = claimed ? new Claim(nw) : null;
+        Waker w = claim != null ? claim : nw;
         Throwable[] failures = new Throwable[size];
         int failed = 0;
         boolean stopping = false;
