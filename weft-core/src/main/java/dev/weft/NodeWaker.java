@@ -134,9 +134,4 @@ final class NodeWaker implements Waker {
             node.waitingOn = null;
         }
     }
-
-    /** Whether the thread is parked in a Weft wait (for reports). */
-    boolean isParked() {
-        return state == PARKED;
-    }
 }

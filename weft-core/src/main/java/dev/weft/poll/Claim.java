@@ -180,16 +180,8 @@ public final class Claim implements Waker {
     }
 
     /**
-     * Whether an operation was committed under this claim.
-     *
-     * @return true once committed
-     */
-    public boolean isCommitted() {
-        return state == COMMITTED;
-    }
-
-    /**
-     * Whether the claim can still be committed (it is waiting or locked).
+     * Whether the claim can still be committed (it is waiting, locked, or held by its waiter
+     * while it polls another alternative).
      *
      * @return false once committed or withdrawn
      */
