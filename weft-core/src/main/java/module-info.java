@@ -7,13 +7,20 @@
  *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
  *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
  *   <li>{@link dev.weft.channel} — channels and promises; {@link dev.weft.Select} waits on them.</li>
+ *   <li>{@link dev.weft.diag} — task-tree snapshots (text and JSON), deadlock detection, the
+ *       starvation probe; JFR events.</li>
  * </ul>
  *
- * <p>This module has no dependencies beyond {@code java.base}.
+ * <p>This module has no dependencies beyond {@code java.base}, and {@code jdk.jfr} if it is
+ * present: without it (a runtime image linked without jdk.jfr) the JFR events are off and
+ * everything else works.
  */
 module dev.weft {
     exports dev.weft;
     exports dev.weft.poll;
     exports dev.weft.time;
     exports dev.weft.channel;
+    exports dev.weft.diag;
+
+    requires static jdk.jfr; // lifecycle events when present; see TaskEvents
 }

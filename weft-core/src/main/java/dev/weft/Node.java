@@ -1,5 +1,7 @@
 package dev.weft;
 
+import dev.weft.internal.LiveTree;
+import dev.weft.internal.TreeNode;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
 import java.io.InterruptedIOException;
@@ -14,7 +16,7 @@ import java.util.List;
  * A node of the task tree: a scope or a task. Holds the cancellation state and delivers
  * cancellation to the thread running the node's code.
  */
-abstract sealed class Node permits ScopeImpl, TaskImpl {
+abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     /*
      * Implementation overview
      *
@@ -108,6 +110,15 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
 
     /** What the node's thread is parked on in a Weft wait, or null (for reports). */
     volatile Object waitingOn;
+
+    /** System.nanoTime() at creation, for diagnostics (a node's age). */
+    private final long createdAt = System.nanoTime();
+
+    /**
+     * LiveTree's checkpoint clock at the node's last checkpoint or wake-up, for the
+     * starvation probe. Written by the node's thread only; racy reads are fine.
+     */
+    long lastCheckpoint;
 
     /** Grace period of the outermost shield in force. Guarded by this; written by the node's thread. */
     private long graceNanos;
@@ -243,6 +254,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
             }
             kids = childrenLocked();
         }
+        TaskEvents.cancelled(this, reason);
         for (Node kid : kids) {
             if (kid instanceof TaskImpl<?> t && t.isDone()) {
                 continue;
@@ -329,6 +341,7 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
             }
             return;
         }
+        n.lastCheckpoint = LiveTree.checkpointClock();
         if (n.shielded()) {
             return;
         }
@@ -442,6 +455,69 @@ abstract sealed class Node permits ScopeImpl, TaskImpl {
                 kid.cancel(r);
             }
         }
+    }
+
+    // ---- the read-only view for diagnostics (TreeNode) --------------------------------------
+
+    @Override
+    public final TreeNode parentNode() {
+        return parent;
+    }
+
+    @Override
+    public final TreeNode[] childNodes() {
+        return children();
+    }
+
+    @Override
+    public final Object cancellation() {
+        return effectiveReason();
+    }
+
+    @Override
+    public final long createdAt() {
+        return createdAt;
+    }
+
+    @Override
+    public final long clockNanos() {
+        return clock().nanoTime();
+    }
+
+    @Override
+    public final long deadline() {
+        return ScopeImpl.deadlineOf(this);
+    }
+
+    @Override
+    public final Thread thread() {
+        return thread;
+    }
+
+    @Override
+    public final Object waitingOn() {
+        return waitingOn;
+    }
+
+    @Override
+    public final boolean isParked() {
+        NodeWaker w = waker;
+        return w != null && w.isParked();
+    }
+
+    @Override
+    public final TreeNode nestedScope() {
+        return nestedOnThread;
+    }
+
+    @Override
+    public final boolean isShielded() {
+        return shielded();
+    }
+
+    @Override
+    public final long lastCheckpoint() {
+        return lastCheckpoint;
     }
 
     /** "task 'x'" or "scope 'x'", for messages. */

@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LiveTree;
 import dev.weft.poll.Waker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -101,6 +102,11 @@ final class NodeWaker implements Waker {
         }
     }
 
+    /** Whether the thread is parked in a wait and no wake-up has reached it since (for diagnostics). */
+    boolean isParked() {
+        return state == PARKED;
+    }
+
     /** On the waiting thread, before each poll of a wait loop: forget wake-ups the poll will see. */
     void beforePoll() {
         state = RUNNING;
@@ -132,6 +138,7 @@ final class NodeWaker implements Waker {
         }
         if (node != null) {
             node.waitingOn = null;
+            node.lastCheckpoint = LiveTree.checkpointClock(); // running again: the starvation probe measures from here
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LiveTree;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
 import dev.weft.time.VirtualClock;
@@ -50,6 +51,9 @@ final class ScopeImpl extends Node implements Scope {
 
     /** Root scopes still running, for the leak check and diagnostics. */
     static final Set<ScopeImpl> ROOTS = ConcurrentHashMap.newKeySet();
+    static {
+        LiveTree.registerRoots(ROOTS); // for dev.weft.diag
+    }
 
     /** Tasks forked and not yet finished, across all scopes. */
     static final LongAdder LIVE_TASKS = new LongAdder();

@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LiveTree;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Waker;
 import dev.weft.time.Clock;
@@ -105,6 +106,8 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         synchronized (this) {
             started = true; // from now on cancel() interrupts this thread
         }
+        lastCheckpoint = LiveTree.checkpointClock();
+        TaskEvents.started(this);
         CancelReason early = adoptEffectiveReason();
         if (early != null) {
             finish(new Outcome.Cancelled<>(early));
@@ -135,6 +138,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             body = null;
         }
         wakeAll(WAITERS.getAndSet(this, DONE));
+        TaskEvents.ended(this, result);
         ScopeImpl.LIVE_TASKS.decrement();
         scope.taskDone(this);
     }

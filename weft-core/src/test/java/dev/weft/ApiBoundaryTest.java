@@ -26,6 +26,9 @@ class ApiBoundaryTest {
 
     private static final Path CLASSES = Path.of("target", "classes");
 
+    /** The one non-exported package whose types are public (they bridge Weft's own packages). */
+    private static final String INTERNAL = "dev.weft.internal";
+
     private static ModuleDescriptor descriptor() {
         return ModuleFinder.of(CLASSES).findAll().iterator().next().descriptor();
     }
@@ -44,12 +47,14 @@ class ApiBoundaryTest {
     }
 
     @Test
-    void theModuleIsDevWeftAndHasNoDependenciesBeyondJavaBase() {
+    void theModuleIsDevWeftAndHasNoDependenciesBeyondJavaBaseAndAnOptionalJdkJfr() {
         ModuleDescriptor d = descriptor();
         assertEquals("dev.weft", d.name());
         Set<String> requires = d.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
-        assertEquals(Set.of("java.base"), requires);
-        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel"),
+        assertEquals(Set.of("java.base", "jdk.jfr"), requires);
+        assertTrue(d.requires().stream().anyMatch(r -> r.name().equals("jdk.jfr")
+                && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC)), "jdk.jfr must stay optional");
+        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.diag"),
                 d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     }
 
@@ -63,6 +68,9 @@ class ApiBoundaryTest {
                     && (c.getEnclosingClass() == null || Modifier.isPublic(c.getEnclosingClass().getModifiers()));
             if (!visible) {
                 continue;
+            }
+            if (c.getPackageName().equals(INTERNAL)) {
+                continue; // the bridge between Weft's own packages: public, never exported
             }
             if (!exported.contains(c.getPackageName())) {
                 problems.add("public type outside exported packages: " + c.getName());
@@ -84,6 +92,30 @@ class ApiBoundaryTest {
                     if (!t.isPrimitive() && t.getPackageName().startsWith("dev.weft")
                             && !Modifier.isPublic(t.getModifiers())) {
                         problems.add(c.getName() + "." + m.getName() + " exposes non-public " + t.getName());
+                    }
+                }
+            }
+        }
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
+    }
+
+    /** Layering: diagnostics sit above the core, and the internal bridge names only java.base. */
+    @Test
+    void nothingBelowDiagnosticsImportsThemAndTheBridgeImportsOnlyTheJdk() throws IOException {
+        Path sources = Path.of("src", "main", "java", "dev", "weft");
+        Set<String> problems = new TreeSet<>();
+        try (Stream<Path> files = Files.walk(sources)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+                String pkg = sources.relativize(p.getParent()).toString();
+                for (String line : Files.readAllLines(p)) {
+                    if (!line.startsWith("import ")) {
+                        continue;
+                    }
+                    if (!pkg.equals("diag") && line.contains("dev.weft.diag")) {
+                        problems.add(p + ": " + line);
+                    }
+                    if (pkg.equals("internal") && !line.startsWith("import java.")) {
+                        problems.add(p + ": " + line);
                     }
                 }
             }

@@ -1,6 +1,7 @@
 package dev.weft.channel;
 
 import dev.weft.Weft;
+import dev.weft.internal.WaitTarget;
 import dev.weft.poll.Claim;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
@@ -738,7 +739,7 @@ public final class Channel<T> implements Iterable<T> {
     }
 
     /** A waiting operation; its own queue node. Fields guarded by the channel's lock. */
-    private abstract class Op {
+    private abstract class Op implements WaitTarget {
         Claim claim;
         Op prev;
         Op next;
@@ -748,6 +749,16 @@ public final class Channel<T> implements Iterable<T> {
 
         public final boolean completesWaiters() {
             return true;
+        }
+
+        @Override
+        public final Object target() {
+            return Channel.this;
+        }
+
+        @Override
+        public final String operation() {
+            return this instanceof SendOp ? "send" : "receive";
         }
 
         public final void withdraw(Waker waker) {

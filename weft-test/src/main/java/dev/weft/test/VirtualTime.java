@@ -7,8 +7,11 @@ import dev.weft.ScopeBody;
 import dev.weft.ScopeOptions;
 import dev.weft.TaskTree;
 import dev.weft.Weft;
+import dev.weft.diag.Deadlock;
+import dev.weft.diag.Diagnostics;
 import dev.weft.time.VirtualClock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -46,6 +49,13 @@ import java.util.concurrent.TimeUnit;
  * The error's cause is the {@link CancelledException} whose {@link CancelledException#reason()
  * reason()} is the {@link CancelReason.Stalled}; a failure of the body, if any, is suppressed
  * onto that cause.
+ *
+ * <p><b>Deadlocks while time still moves.</b> A cycle of joins among some tasks does not
+ * stall the clock while other tasks still sleep. So, while it waits, the caller also looks
+ * for {@linkplain dev.weft.diag.Diagnostics#findDeadlocks(Scope) deadlocks} in the run's tree
+ * about every 100 ms of real time; one found cancels the root, and the run fails with an
+ * {@link AssertionError} whose message starts "a deadlock in scope" and spells out the cycle,
+ * then the tree. Its cause is what the cancelled scope threw (null if it returned).
  *
  * <p><b>Tasks that cannot be stopped.</b> A stall cancels the root scope, which interrupts
  * its tasks, and Weft waits for them: Weft never abandons a thread. A task blocked in
@@ -90,6 +100,9 @@ public final class VirtualTime {
 
     /** How often the caller looks for a stall report while it waits. */
     private static final long SLICE_MILLIS = 10;
+
+    /** Every how many slices the caller looks for a deadlock in the run's tree (a snapshot of it). */
+    private static final int DEADLOCK_SLICES = 10;
 
     private VirtualTime() {}
 
@@ -225,6 +238,8 @@ public final class VirtualTime {
 
         T await(Duration unwindWait) throws Exception {
             boolean interrupted = false;
+            String deadlock = null; // the report of a deadlock this wait found, if any
+            int slices = 0;
             CancelReason stopReason = null; // why the run was told to stop: a stall, or the caller's interrupt
             long stopAsked = 0;
             try {
@@ -243,6 +258,9 @@ public final class VirtualTime {
                         continue;
                     }
                     Scope r = root;
+                    if (r != null && deadlock == null && stopReason == null && ++slices % DEADLOCK_SLICES == 0) {
+                        deadlock = deadlockIn(r);
+                    }
                     CancelReason seen = r != null ? r.cancelReason().orElse(null) : null;
                     if (seen != null && stopReason == null) {
                         // Cancelled for any reason: a stall report ends the wait after unwindWait; any
@@ -262,6 +280,9 @@ public final class VirtualTime {
                     Thread.currentThread().interrupt();
                 }
             }
+            if (deadlock != null) {
+                throw new AssertionError(deadlock, failure);
+            }
             if (failure == null) {
                 return value;
             }
@@ -269,6 +290,25 @@ public final class VirtualTime {
                 throw new AssertionError(s.report(), e);
             }
             throw VirtualTime.<Exception>sneaky(failure);
+        }
+
+        /**
+         * Looks for a deadlock in the run's tree; if there is one, cancels the root and returns
+         * the report. A cycle of joins never stalls the clock when other tasks still sleep, so
+         * the clock alone would not see it.
+         */
+        private String deadlockIn(Scope r) {
+            List<Deadlock> found = Diagnostics.findDeadlocks(r);
+            if (found.isEmpty()) {
+                return null;
+            }
+            StringBuilder sb = new StringBuilder("a deadlock in scope '").append(r.name()).append("':");
+            for (Deadlock d : found) {
+                sb.append('\n').append(d.description());
+            }
+            sb.append("\nThe tree when it was found:\n").append(Diagnostics.snapshot(r).toText());
+            r.cancel("weft-test found a deadlock");
+            return sb.toString().stripTrailing();
         }
 
         /** The error for a run that was told to stop and did not finish in time. */

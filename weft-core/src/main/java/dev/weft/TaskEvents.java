@@ -1,0 +1,131 @@
+package dev.weft;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.StackTrace;
+import jdk.jfr.Timespan;
+
+/**
+ * JDK Flight Recorder events of the task lifecycle: {@code dev.weft.TaskStart},
+ * {@code dev.weft.TaskEnd} and {@code dev.weft.Cancelled}, in category "Weft". They cost a
+ * check per call while no recording asks for them.
+ */
+final class TaskEvents {
+    /* Nothing here touches a jdk.jfr type unless Jfr.available(): the events live in the nested class Jfr, loaded on first use only. */
+    private static final boolean ON = dev.weft.internal.Jfr.available();
+
+    private TaskEvents() {}
+
+    static void started(TaskImpl<?> t) {
+        if (ON) {
+            Jfr.started(t);
+        }
+    }
+
+    static void ended(TaskImpl<?> t, Outcome<?> outcome) {
+        if (ON) {
+            Jfr.ended(t, outcome);
+        }
+    }
+
+    static void cancelled(Node n, CancelReason reason) {
+        if (ON) {
+            Jfr.cancelled(n, reason);
+        }
+    }
+
+    private static final class Jfr {
+        static void started(TaskImpl<?> t) {
+            TaskStart e = new TaskStart();
+            if (e.shouldCommit()) {
+                e.task = t.name();
+                e.scope = t.scope.name();
+                e.commit();
+            }
+        }
+
+        static void ended(TaskImpl<?> t, Outcome<?> outcome) {
+            TaskEnd e = new TaskEnd();
+            if (e.shouldCommit()) {
+                e.task = t.name();
+                e.scope = t.scope.name();
+                e.outcome = switch (outcome) {
+                    case Outcome.Success<?> s -> "SUCCEEDED";
+                    case Outcome.Failure<?> f -> "FAILED";
+                    case Outcome.Cancelled<?> c -> "CANCELLED";
+                };
+                e.failure = outcome instanceof Outcome.Failure<?>(Throwable cause) ? String.valueOf(cause) : null;
+                e.lifetime = System.nanoTime() - t.createdAt();
+                e.commit();
+            }
+        }
+
+        static void cancelled(Node n, CancelReason reason) {
+            Cancelled e = new Cancelled();
+            if (e.shouldCommit()) {
+                e.node = n.describe();
+                e.reasonKind = reason.getClass().getSimpleName();
+                e.reason = reason.describe();
+                e.commit();
+            }
+        }
+    }
+
+    @Name("dev.weft.TaskStart")
+    @Label("Weft Task Start")
+    @Category("Weft")
+    @Description("A Weft task's thread started running its body")
+    @StackTrace(false)
+    static final class TaskStart extends Event {
+        @Label("Task")
+        String task;
+
+        @Label("Scope")
+        String scope;
+    }
+
+    @Name("dev.weft.TaskEnd")
+    @Label("Weft Task End")
+    @Category("Weft")
+    @Description("A Weft task finished: its outcome is published")
+    @StackTrace(false)
+    static final class TaskEnd extends Event {
+        @Label("Task")
+        String task;
+
+        @Label("Scope")
+        String scope;
+
+        @Label("Outcome")
+        @Description("SUCCEEDED, FAILED or CANCELLED")
+        String outcome;
+
+        @Label("Failure")
+        String failure;
+
+        @Label("Lifetime")
+        @Description("From fork to the outcome")
+        @Timespan(Timespan.NANOSECONDS)
+        long lifetime;
+    }
+
+    @Name("dev.weft.Cancelled")
+    @Label("Weft Cancellation")
+    @Category("Weft")
+    @Description("A Weft task or scope was cancelled (once per node: the first reason sticks)")
+    @StackTrace(false)
+    static final class Cancelled extends Event {
+        @Label("Node")
+        @Description("task 'name' or scope 'name'")
+        String node;
+
+        @Label("Reason Kind")
+        String reasonKind;
+
+        @Label("Reason")
+        String reason;
+    }
+}

@@ -1,0 +1,43 @@
+package dev.weft.internal;
+
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * The entry points of the live task tree for {@code dev.weft.diag}: the root scopes, and
+ * the coarse clock that checkpoints record for the starvation probe. Not exported.
+ *
+ * <p>{@code dev.weft} registers its roots here when it loads; until then there are none.
+ */
+public final class LiveTree {
+    private LiveTree() {}
+
+    private static volatile Collection<? extends TreeNode> roots = List.of();
+
+    /*
+     * The checkpoint clock: 0 while no starvation probe runs; else the probe's last reading
+     * of System.nanoTime(), refreshed each period. Checkpoints copy it into their node (a
+     * volatile read and a plain write), which is far cheaper than reading the time.
+     */
+    private static volatile long checkpointClock;
+
+    /** Called once by dev.weft with its live set of root scopes. */
+    public static void registerRoots(Collection<? extends TreeNode> live) {
+        roots = live;
+    }
+
+    /** The root scopes still open (a live, weakly consistent view). */
+    public static Collection<? extends TreeNode> roots() {
+        return roots;
+    }
+
+    /** The checkpoint clock's value now. */
+    public static long checkpointClock() {
+        return checkpointClock;
+    }
+
+    /** Sets the checkpoint clock; the starvation probe only. */
+    public static void setCheckpointClock(long nanos) {
+        checkpointClock = nanos;
+    }
+}
