@@ -106,13 +106,13 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         synchronized (this) {
             started = true; // from now on cancel() interrupts this thread
         }
-        lastCheckpoint = LiveTree.checkpointClock();
-        TaskEvents.started(this);
         CancelReason early = adoptEffectiveReason();
         if (early != null) {
             finish(new Outcome.Cancelled<>(early));
             return;
         }
+        lastCheckpoint = LiveTree.checkpointClock();
+        TaskEvents.started(this); // only for bodies that run
         Outcome<T> result;
         try {
             T value = ScopedValue.where(CURRENT, this).call(this);
