@@ -16,4 +16,5 @@ module dev.weft {
     exports dev.weft.poll;
     exports dev.weft.time;
     exports dev.weft.channel;
+    exports dev.weft.flow;
 }
