@@ -104,13 +104,30 @@ public final class Flow<T> {
     }
 
     private final Opener<T> opener;
+    /** The hook set by the nearest onUndelivered upstream with no change of element type between; or null. */
+    private final Consumer<? super T> hook;
 
     private Flow(Opener<T> opener) {
-        this.opener = opener;
+        this(opener, null);
     }
 
+    private Flow(Opener<T> opener, Consumer<? super T> hook) {
+        this.opener = opener;
+        this.hook = hook;
+    }
+
+    /**
+     * Opens a run in {@code scope}. {@code onUndelivered} is the hook an onUndelivered
+     * downstream (with no change of element type between) asked for, or null; it wins over
+     * one upstream.
+     */
     Cursor<T> open(Scope scope, Consumer<? super T> onUndelivered) {
-        return opener.open(scope, onUndelivered);
+        return opener.open(scope, onUndelivered != null ? onUndelivered : hook);
+    }
+
+    /** A flow of the same element type as this one, in the same reach of an onUndelivered hook. */
+    private Flow<T> same(Opener<T> opener) {
+        return new Flow<>(opener, hook);
     }
 
     // ---- functions users pass --------------------------------------------------------------
@@ -571,7 +588,7 @@ public final class Flow<T> {
      */
     public Flow<T> filter(Condition<? super T> condition) {
         requireArg(condition, "condition");
-        return new Flow<>((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
+        return same((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
             @Override
             T next() throws Exception {
                 for (T x; (x = up.next()) != null; ) {
@@ -702,7 +719,7 @@ public final class Flow<T> {
      */
     public Flow<T> take(long n) {
         atLeast(n, 0, "n");
-        return new Flow<>((scope, hook) -> {
+        return same((scope, hook) -> {
             if (n == 0) {
                 return new Cursor<T>(hook) {
                     @Override
@@ -741,7 +758,7 @@ public final class Flow<T> {
      */
     public Flow<T> drop(long n) {
         atLeast(n, 0, "n");
-        return new Flow<>((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
+        return same((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
             private long dropped;
 
             @Override
@@ -766,7 +783,7 @@ public final class Flow<T> {
      */
     public Flow<T> takeWhile(Condition<? super T> condition) {
         requireArg(condition, "condition");
-        return new Flow<>((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
+        return same((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
             private boolean done;
 
             @Override
@@ -892,7 +909,7 @@ public final class Flow<T> {
      */
     public Flow<T> buffer(int capacity) {
         atLeast(capacity, 0, "capacity");
-        return new Flow<>((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.buffer", capacity, hook,
+        return same((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.buffer", capacity, hook,
                 (s, st) -> st.pump(this, s, hook)), hook));
     }
 
@@ -913,7 +930,7 @@ public final class Flow<T> {
     public Flow<T> throttle(int elements, Duration period) {
         atLeast(elements, 1, "elements");
         long p = positiveNanos(period, "period");
-        return new Flow<>((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
+        return same((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
             private final long[] passed = new long[elements]; // when the last `elements` elements passed, a ring
             private long count;
 
@@ -949,7 +966,7 @@ public final class Flow<T> {
      */
     public Flow<T> timeout(Duration timeout) {
         long t = positiveNanos(timeout, "timeout");
-        return new Flow<>((scope, hook) -> {
+        return same((scope, hook) -> {
             Stage<T> st = pumpStage(scope, "flow.timeout", hook);
             return new Cursor<T>(hook) {
                 @Override
@@ -981,7 +998,7 @@ public final class Flow<T> {
      */
     public Flow<T> onComplete(Runnable action) {
         requireArg(action, "action");
-        return new Flow<>((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
+        return same((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
             private boolean ran;
 
             @Override
@@ -1007,7 +1024,7 @@ public final class Flow<T> {
      */
     public Flow<T> onError(Action<? super Throwable> action) {
         requireArg(action, "action");
-        return new Flow<>((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
+        return same((scope, hook) -> new Step<T, T>(open(scope, hook), hook) {
             @Override
             T next() throws Exception {
                 try {
@@ -1047,15 +1064,7 @@ public final class Flow<T> {
      */
     public Flow<T> onUndelivered(Consumer<? super T> hook) {
         requireArg(hook, "hook");
-        return new Flow<>((scope, down) -> {
-            Consumer<? super T> inForce = down != null ? down : hook;
-            return new Step<T, T>(open(scope, inForce), inForce) {
-                @Override
-                T next() throws Exception {
-                    return up.next();
-                }
-            };
-        });
+        return new Flow<T>(this::open, hook);
     }
 
     /**

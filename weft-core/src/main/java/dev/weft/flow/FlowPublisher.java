@@ -35,13 +35,27 @@ final class FlowPublisher<T> implements Publisher<T> {
 
     private final Flow<T> flow;
     private final Channel<Sub<T>> pending = Channel.unbounded();
+    private final Task<Void> host;
+    private final String scopeName;
 
     FlowPublisher(Flow<T> flow, Scope scope) {
         this.flow = flow;
-        scope.forkDaemon("flow.publisher", () -> {
+        this.scopeName = scope.name();
+        this.host = scope.forkDaemon("flow.publisher", () -> {
             host(scope);
             return null;
         });
+    }
+
+    private IllegalStateException ended() {
+        return new IllegalStateException("the publisher's scope '" + scopeName + "' no longer accepts subscriptions:"
+                + " its body has returned");
+    }
+
+    /** Refuses every queued subscription: the host has ended (or never started: it was cancelled first). */
+    private void refusePending() {
+        pending.close();
+        Stage.drain(pending, sub -> sub.refuse(ended()));
     }
 
     private void host(Scope scope) {
@@ -54,10 +68,7 @@ final class FlowPublisher<T> implements Publisher<T> {
                 sub.started(t);
             }
         } finally {
-            pending.close();
-            IllegalStateException ended = new IllegalStateException("the publisher's scope '" + scope.name()
-                    + "' no longer accepts subscriptions: its body has returned");
-            Stage.drain(pending, sub -> sub.refuse(ended));
+            refusePending();
         }
     }
 
@@ -76,8 +87,11 @@ final class FlowPublisher<T> implements Publisher<T> {
         try {
             pending.trySend(sub);
         } catch (ChannelClosedException e) {
-            sub.refuse(new IllegalStateException("the publisher's scope no longer accepts subscriptions:"
-                    + " its body has returned"));
+            sub.refuse(ended());
+            return;
+        }
+        if (host.isDone()) {
+            refusePending(); // the host may have been cancelled before it ever ran
         }
     }
 
