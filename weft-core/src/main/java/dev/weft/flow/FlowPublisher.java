@@ -182,21 +182,28 @@ final class FlowPublisher<T> implements Publisher<T> {
             }
         }
 
-        /** Delivers elements while there is demand; true if the flow ended, false if the subscription stopped. */
+        /**
+         * Delivers elements while there is demand; true if the flow ended, false if the
+         * subscription stopped. Each element is pulled before waiting for demand for it, so
+         * the end and failures are signalled without demand (rules 1.4, 1.5).
+         */
         private boolean deliver(Cursor<T> c, Subscriber<? super T> s) throws Exception {
             while (true) {
-                while (demand.get() == 0 && !cancelled && badRequest == null) {
-                    poke.receive();
-                }
-                if (badRequest != null) {
-                    throw badRequest;
-                }
-                if (cancelled) {
-                    return false;
-                }
                 T x = c.next();
                 if (x == null) {
                     return true;
+                }
+                try {
+                    while (demand.get() == 0 && !cancelled && badRequest == null) {
+                        poke.receive();
+                    }
+                } catch (RuntimeException | Error e) {
+                    c.undelivered(x);
+                    throw e;
+                }
+                if (badRequest != null) {
+                    c.undelivered(x);
+                    throw badRequest;
                 }
                 if (cancelled) {
                     c.undelivered(x);
