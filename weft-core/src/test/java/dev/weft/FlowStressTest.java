@@ -186,15 +186,20 @@ class FlowStressTest {
         };
     }
 
+    /** Runs a source through mapPar (ordered or not) with hooks on both sides, and checks the ledger. */
+    static void runMapPar(Case c, Ledger l, boolean ordered) throws Exception {
+        Flow<Integer> in = source(c, l, 0).onUndelivered(x -> l.undelivered.incrementAndGet());
+        Flow<Integer> out = ordered ? in.mapPar(c.concurrency(), mapper(c, l)) : in.mapParUnordered(c.concurrency(), mapper(c, l));
+        run(c, l, out.onUndelivered(x -> l.undelivered.incrementAndGet()));
+        l.check(c.seed());
+    }
+
     @Test
     void mapParOrderedIsAPrefixInOrderAndLosesNothing() {
         Seeds.forEach("mapPar stress", Seeds.scaled(CASES), seed -> {
             Case c = Case.of(seed);
             Ledger l = new Ledger();
-            run(c, l, source(c, l, 0).onUndelivered(x -> l.undelivered.incrementAndGet())
-                    .mapPar(c.concurrency(), mapper(c, l))
-                    .onUndelivered(x -> l.undelivered.incrementAndGet()));
-            l.check(seed);
+            runMapPar(c, l, true);
             assertPrefix(c, expected(c, 0, x -> x * 2), l.delivered, l);
         });
     }
@@ -204,10 +209,7 @@ class FlowStressTest {
         Seeds.forEach("mapParUnordered stress", Seeds.scaled(CASES), seed -> {
             Case c = Case.of(seed);
             Ledger l = new Ledger();
-            run(c, l, source(c, l, 0).onUndelivered(x -> l.undelivered.incrementAndGet())
-                    .mapParUnordered(c.concurrency(), mapper(c, l))
-                    .onUndelivered(x -> l.undelivered.incrementAndGet()));
-            l.check(seed);
+            runMapPar(c, l, false);
             List<Integer> all = new ArrayList<>();
             for (int i = 0; i < c.n(); i++) {
                 all.add(i * 2);
