@@ -94,7 +94,7 @@ public final class Flow<T> {
      * through operators that keep the element type, and stops at those that change it.
      */
 
-    /** The buffer of {@link #merge} and {@link #flatMap}'s output. */
+    /** The buffer of {@link #merge}'s output. */
     static final int MERGE_BUFFER = 16;
 
     /** Opens one run of a flow. */
