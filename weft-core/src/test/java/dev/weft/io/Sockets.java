@@ -36,8 +36,9 @@ final class Sockets {
 
     /** Reads one frame's payload. */
     static byte[] receive(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        return in.readNBytes(n);
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        return b;
     }
 
     /** The echo handler: every frame is sent back as it came. */
