@@ -48,7 +48,7 @@ class ResourceReacquireTest {
     @Test
     void anExclusiveFileLockIsFreeOnTheNextStatement() {
         Path file = dir.resolve("lock");
-        int iterations = Seeds.scaled(3_000);
+        int iterations = Seeds.scaled(2_000);
         Seeds.forEach("file lock reacquire", 1, seed -> {
             SplittableRandom rnd = Seeds.random(seed);
             for (int i = 0; i < iterations; i++) {

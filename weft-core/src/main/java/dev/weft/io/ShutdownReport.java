@@ -11,9 +11,9 @@ import java.util.List;
  * was parked. Returned by {@link TcpServer#serve(ConnectionHandler)}.
  *
  * @param grace the grace period the connections were given
- * @param openAtDrain connections open when the server stopped accepting
- * @param finishedInGrace of those (and any accepted while the listener closed), how many
- *     finished on their own within the grace period
+ * @param openAtDrain connections open when the drain began (with any accepted while the
+ *     listener closed): {@code finishedInGrace} plus the stragglers
+ * @param finishedInGrace of those, how many finished within the grace period
  * @param stragglers the connections still running when the grace period ran out; each was
  *     cancelled
  */

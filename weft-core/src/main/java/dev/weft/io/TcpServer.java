@@ -106,6 +106,8 @@ public final class TcpServer implements AutoCloseable {
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicLong accepted = new AtomicLong();
+    /** Connections that ended after the drain began. */
+    private final AtomicInteger endedWhileDraining = new AtomicInteger();
     private volatile boolean draining;
 
     private TcpServer(ServerSocket listener, ServerOptions options) {
@@ -276,6 +278,9 @@ public final class TcpServer implements AutoCloseable {
         } finally {
             connections.remove(c);
             permits.tryReceive();
+            if (draining) {
+                endedWhileDraining.incrementAndGet();
+            }
             if (open.decrementAndGet() == 0 && draining) {
                 allGone.complete(null);
             }
@@ -306,7 +311,6 @@ public final class TcpServer implements AutoCloseable {
         listener.close(); // stop accepting: the acceptor's accept() fails and it returns
         acceptor.cancel("the server is draining"); // in case it waits for a permit
         acceptor.awaitOutcome();
-        int atDrain = open.get();
         long start = clock.nanoTime();
         for (Connection c : connections) {
             c.drainIfIdle();
@@ -320,6 +324,7 @@ public final class TcpServer implements AutoCloseable {
         } finally {
             grace.cancel();
         }
+        int finished = endedWhileDraining.get();
         List<ShutdownReport.Straggler> stragglers = new ArrayList<>();
         long now = clock.nanoTime();
         for (Connection c : connections) {
@@ -332,7 +337,7 @@ public final class TcpServer implements AutoCloseable {
             t.cancel("the server's drain grace of " + options.drainGrace() + " ran out");
             stragglers.add(new ShutdownReport.Straggler(c.name(), c.remoteAddress(), Duration.ofNanos(now - c.openedAt), at));
         }
-        ShutdownReport report = new ShutdownReport(options.drainGrace(), atDrain, atDrain - stragglers.size(), stragglers);
+        ShutdownReport report = new ShutdownReport(options.drainGrace(), finished + stragglers.size(), finished, stragglers);
         if (!stragglers.isEmpty()) {
             LOG.log(System.Logger.Level.WARNING, "server '" + options.name() + "' cancelled connections that ignored its drain: " + report);
         }

@@ -186,6 +186,13 @@ class TcpDrainTest {
         }
     }
 
+    /** Announces a 100-byte request and sends three bytes of it. */
+    private static void sendHalfARequest(Connection c) throws IOException {
+        DataOutputStream out = new DataOutputStream(c.output());
+        out.writeInt(100);
+        out.write(new byte[] {ECHO, 1, 2});
+    }
+
     private static byte[] bigRequest(int size) {
         return ByteBuffer.allocate(5).put(BIG).putInt(size).array();
     }
@@ -205,18 +212,14 @@ class TcpDrainTest {
                 });
                 cs.fork("sends half a message and waits", () -> {
                     try (Connection c = Connection.connect(server.localAddress())) {
-                        DataOutputStream out = new DataOutputStream(c.output());
-                        out.writeInt(100);
-                        out.write(new byte[] {ECHO, 1, 2});
+                        sendHalfARequest(c);
                         awaitClosedByServer(c); // the read timeout closes it
                     }
                     return null;
                 });
                 cs.fork("sends half a message and disconnects", () -> {
                     try (Connection c = Connection.connect(server.localAddress())) {
-                        DataOutputStream out = new DataOutputStream(c.output());
-                        out.writeInt(100);
-                        out.write(new byte[] {ECHO, 1, 2});
+                        sendHalfARequest(c);
                     }
                     return null;
                 });
@@ -262,9 +265,7 @@ class TcpDrainTest {
             Task<Void> clients = scope.fork("faulty clients", () -> Weft.run(cs -> {
                 Connection silent = cs.own(Connection.connect(server.localAddress()));
                 Connection half = cs.own(Connection.connect(server.localAddress()));
-                DataOutputStream out = new DataOutputStream(half.output());
-                out.writeInt(100);
-                out.write(new byte[] {ECHO, 1, 2});
+                sendHalfARequest(half);
                 Connection deaf = cs.own(Connection.connect(server.localAddress()));
                 send(new DataOutputStream(deaf.output()), bigRequest(64 << 20));
                 synchronized (held) {

@@ -17,7 +17,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -231,16 +230,5 @@ class TcpServerTest {
                 assertArrayEquals("ok".getBytes(UTF_8), receive(new DataInputStream(c.input())));
             }
         });
-    }
-
-    /** Reads until the server closes: end of stream, or a reset if it closed with unread bytes. */
-    static void awaitClosedByServer(Connection c) throws IOException {
-        try {
-            while (c.input().read() >= 0) {
-                // drain anything the server sent
-            }
-        } catch (SocketException e) {
-            // connection reset: closed by the server too
-        }
     }
 }
