@@ -7,6 +7,8 @@
  *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
  *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
  *   <li>{@link dev.weft.channel} — channels and promises; {@link dev.weft.Select} waits on them.</li>
+ *   <li>{@link dev.weft.io} — structured TCP: a server whose connections are tasks, and connections
+ *       whose blocking calls are cancellation points.</li>
  * </ul>
  *
  * <p>This module has no dependencies beyond {@code java.base}.
@@ -17,4 +19,5 @@ module dev.weft {
     exports dev.weft.time;
     exports dev.weft.channel;
     exports dev.weft.flow;
+    exports dev.weft.io;
 }
