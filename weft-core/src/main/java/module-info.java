@@ -7,6 +7,8 @@
  *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
  *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
  *   <li>{@link dev.weft.channel} — channels and promises; {@link dev.weft.Select} waits on them.</li>
+ *   <li>{@link dev.weft.io} — structured TCP: a server whose connections are tasks, and connections
+ *       whose blocking calls are cancellation points.</li>
  *   <li>{@link dev.weft.diag} — task-tree snapshots (text and JSON), deadlock detection, the
  *       starvation probe; JFR events.</li>
  * </ul>
@@ -20,6 +22,8 @@ module dev.weft {
     exports dev.weft.poll;
     exports dev.weft.time;
     exports dev.weft.channel;
+    exports dev.weft.flow;
+    exports dev.weft.io;
     exports dev.weft.diag;
 
     requires static jdk.jfr; // lifecycle events when present; see TaskEvents

@@ -8,6 +8,7 @@ import java.io.InterruptedIOException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileLockInterruptionException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -540,7 +541,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
 
     /**
      * Whether {@code e} (or a cause of it) is the JDK reporting an interrupt: an
-     * {@link InterruptedException}, an interrupted channel or stream, or the
+     * {@link InterruptedException}, an interrupted channel, file lock or stream, or the
      * {@code SocketException("Closed by interrupt")} a socket on a virtual thread throws.
      */
     static boolean isInterruptUnwind(Throwable e) {
@@ -555,6 +556,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     private static boolean isInterruptSignal(Throwable e) {
         return e instanceof InterruptedException
                 || e instanceof ClosedByInterruptException
+                || e instanceof FileLockInterruptionException
                 || (e instanceof InterruptedIOException && !(e instanceof SocketTimeoutException))
                 || (e instanceof SocketException && "Closed by interrupt".equals(e.getMessage()));
     }

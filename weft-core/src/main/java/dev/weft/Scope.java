@@ -1,5 +1,6 @@
 package dev.weft;
 
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -26,6 +27,11 @@ import java.util.concurrent.Callable;
  * {@linkplain Task.State#CANCELLED cancelled} and never runs. Clean-up that needs
  * concurrency after a cancellation opens a nested scope inside
  * {@link Weft#shield(Callable)}.
+ *
+ * <p><b>Resources.</b> A scope can own resources ({@link #own(AutoCloseable)}): they are
+ * released when the scope ends, after its body and all its tasks, in reverse order of
+ * acquisition, exactly once, shielded from cancellation and bounded by a grace period, and
+ * before {@link Weft#run} returns, so the next statement can reopen them.
  *
  * <p><b>Memory consistency:</b> actions before {@code fork} <em>happen-before</em> the
  * task's body starts; actions in a task <em>happen-before</em> its join returns, and
@@ -96,6 +102,78 @@ public sealed interface Scope permits ScopeImpl {
      * @throws WrongThreadException if the caller is not in the scope's tree
      */
     <U> Task<U> forkDaemon(String name, Callable<? extends U> body);
+
+    /**
+     * Makes the scope the owner of {@code resource} and returns it: {@code resource.close()}
+     * runs when the scope ends. Equivalent to {@code own(resource, Duration.ofSeconds(10))}.
+     * {@snippet lang=java :
+     * Weft.run(scope -> {
+     *     FileChannel file = scope.own(FileChannel.open(path, READ, WRITE));
+     *     FileLock lock = scope.own(file.lock());      // released first, then the file is closed
+     *     scope.fork(() -> writeHeader(file));
+     *     return append(file);
+     * });
+     * // the lock is free here, whatever happened above: reopen(path) works on the next line
+     * }
+     *
+     * @param resource the resource to release when the scope ends
+     * @param <R> the resource's type
+     * @return {@code resource}
+     * @throws NullPointerException if {@code resource} is null
+     * @throws IllegalStateException if the scope has finished (the resource is closed first)
+     * @throws WrongThreadException if the caller is not in the scope's tree (the resource
+     *     is closed first)
+     * @see #own(AutoCloseable, Duration)
+     */
+    <R extends AutoCloseable> R own(R resource);
+
+    /**
+     * Makes the scope the owner of {@code resource} and returns it: when the scope ends,
+     * {@code resource.close()} runs with at most {@code grace} to complete. Never blocks; not
+     * a checkpoint. Any task of the scope's tree may call it while the scope is open; a
+     * resource that is not {@code AutoCloseable} is owned through a lambda:
+     * {@code scope.own(() -> pool.giveBack(conn))}.
+     *
+     * <p><b>Release.</b> Once the body and every task of the scope have finished, and
+     * before {@link Weft#run} returns or throws, the owner thread closes the scope's
+     * resources one at a time, in reverse order of {@code own} calls (the last owned is
+     * released first), each exactly once, whatever happened: success, failure, cancellation,
+     * timeout. A release that throws does not stop the others.
+     *
+     * <p><b>Cancellation:</b> each release runs shielded ({@link Weft#shield(Duration, Callable)}):
+     * the scope's cancellation does not interrupt it and its checkpoints do not throw. It
+     * runs in a scope of its own, nested in the ending scope and named
+     * {@code "release #N of scope '...'"}, whose timeout is {@code grace}: the release may
+     * block, fork, or use Weft's waits, and {@link Weft#timeLeft()} answers its remaining
+     * grace. When the grace period runs out, Weft logs a warning (logger {@code dev.weft})
+     * with the stack of the blocked release, then cancels it: the thread is interrupted, so
+     * interruptible blocking calls (socket and channel I/O, Weft's waits) end. A release that
+     * ignores even the interrupt still delays the scope: Weft never abandons a thread.
+     *
+     * <p><b>Exceptions.</b> Release failures are added to the scope's outcome: if the scope
+     * fails, they are suppressed onto its failure; if it succeeded, or ended by cancellation,
+     * {@link Weft#run} throws the first release failure (the cancellation, if any, suppressed
+     * onto it, so no enclosing code mistakes a lost release for its own unwinding), with
+     * later ones suppressed. An overrun is reported as the release scope's
+     * {@link DeadlineExceededException}, carrying a suppressed exception whose stack trace is
+     * where the release was blocked when its grace period ran out.
+     *
+     * <p><b>Memory consistency:</b> actions in the scope's tasks <em>happen-before</em> the
+     * releases, which <em>happen-before</em> {@link Weft#run} returns.
+     *
+     * @param resource the resource to release when the scope ends
+     * @param grace how long its release may take, on the scope's clock
+     * @param <R> the resource's type
+     * @return {@code resource}
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code grace} is not positive or longer than about
+     *     146 years (the resource is closed first)
+     * @throws IllegalStateException if the scope has finished: its releases have begun (the
+     *     resource is closed first, so it never leaks)
+     * @throws WrongThreadException if the caller is not in the scope's tree (the resource
+     *     is closed first)
+     */
+    <R extends AutoCloseable> R own(R resource, Duration grace);
 
     /**
      * Cancels the scope: its body, all its tasks and the scopes nested in them, with reason

@@ -121,7 +121,11 @@ public final class TaskTree {
         if (t == null) {
             return "(no thread)";
         }
-        StackTraceElement[] st = t.getStackTrace();
+        return frames(t.getStackTrace(), max);
+    }
+
+    /** The top {@code max} frames of {@code st}, one per line. */
+    static String frames(StackTraceElement[] st, int max) {
         StringBuilder sb = new StringBuilder();
         int shown = 0;
         for (StackTraceElement e : st) {

@@ -113,7 +113,7 @@ public final class Weft {
         return runIn(new ScopeImpl(options, Node.current(), Thread.currentThread()), body);
     }
 
-    private static <T> T runIn(ScopeImpl scope, ScopeBody<? extends T> body) throws Exception {
+    static <T> T runIn(ScopeImpl scope, ScopeBody<? extends T> body) throws Exception {
         scope.open();
         T value = null;
         Throwable failure = null;

@@ -54,7 +54,8 @@ class ApiBoundaryTest {
         assertEquals(Set.of("java.base", "jdk.jfr"), requires);
         assertTrue(d.requires().stream().anyMatch(r -> r.name().equals("jdk.jfr")
                 && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC)), "jdk.jfr must stay optional");
-        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.diag"),
+        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.flow", "dev.weft.io",
+                "dev.weft.diag"),
                 d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     }
 
