@@ -2,6 +2,7 @@ package dev.weft;
 
 import jdk.jfr.Category;
 import jdk.jfr.Description;
+import jdk.jfr.Enabled;
 import jdk.jfr.Event;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
@@ -11,7 +12,10 @@ import jdk.jfr.Timespan;
 /**
  * JDK Flight Recorder events of the task lifecycle: {@code dev.weft.TaskStart},
  * {@code dev.weft.TaskEnd} and {@code dev.weft.Cancelled}, in category "Weft". They cost a
- * check per call while no recording asks for them.
+ * check per call while no recording asks for them. TaskStart and TaskEnd are off unless a
+ * recording enables them by name (like the JDK's own virtual-thread start/end events): with
+ * them on, fork+join of tiny tasks runs several times slower (docs/benchmarks.md), mostly
+ * because every new virtual thread that emits an event is registered with JFR.
  */
 final class TaskEvents {
     /* Nothing here touches a jdk.jfr type unless Jfr.available(): the events live in the nested class Jfr, loaded on first use only. */
@@ -75,6 +79,7 @@ final class TaskEvents {
     }
 
     @Name("dev.weft.TaskStart")
+    @Enabled(false)
     @Label("Weft Task Start")
     @Category("Weft")
     @Description("A Weft task's thread started running its body")
@@ -88,6 +93,7 @@ final class TaskEvents {
     }
 
     @Name("dev.weft.TaskEnd")
+    @Enabled(false)
     @Label("Weft Task End")
     @Category("Weft")
     @Description("A Weft task finished: its outcome is published")
