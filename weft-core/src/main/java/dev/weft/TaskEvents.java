@@ -18,25 +18,24 @@ import jdk.jfr.Timespan;
  * because every new virtual thread that emits an event is registered with JFR.
  */
 final class TaskEvents {
-    /* Nothing here touches a jdk.jfr type unless Jfr.available(): the events live in the nested class Jfr, loaded on first use only. */
-    private static final boolean ON = dev.weft.internal.Jfr.available();
+    /* Nothing here touches a jdk.jfr event type unless Jfr.active(): the events live in the nested class Jfr, loaded on first use only. */
 
     private TaskEvents() {}
 
     static void started(TaskImpl<?> t) {
-        if (ON) {
+        if (dev.weft.internal.Jfr.active()) {
             Jfr.started(t);
         }
     }
 
     static void ended(TaskImpl<?> t, Outcome<?> outcome) {
-        if (ON) {
+        if (dev.weft.internal.Jfr.active()) {
             Jfr.ended(t, outcome);
         }
     }
 
     static void cancelled(Node n, CancelReason reason) {
-        if (ON) {
+        if (dev.weft.internal.Jfr.active()) {
             Jfr.cancelled(n, reason);
         }
     }

@@ -47,7 +47,8 @@ import java.util.concurrent.TimeUnit;
  * you trust, since the console has no authentication.
  *
  * <p><b>Cancellation:</b> none of these methods is a Weft checkpoint. The console's threads
- * are its own (virtual threads outside any scope), so it never appears in the trees it shows.
+ * are its own daemon platform threads, outside any scope: it never appears in the trees it
+ * shows, and it keeps serving while hogging tasks starve the virtual-thread carriers.
  */
 public final class Console implements AutoCloseable {
     /** How often the page is updated unless told otherwise. */
@@ -117,7 +118,8 @@ public final class Console implements AutoCloseable {
                     + ": each update takes a snapshot of every task");
         }
         HttpServer server = HttpServer.create(address, 0);
-        ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("weft-console-", 0).factory());
+        // Platform threads: the page must keep updating while the virtual-thread carriers are starved.
+        ExecutorService threads = Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("weft-console-", 0).factory());
         Console c = new Console(server, threads, period);
         server.setExecutor(threads);
         server.createContext("/", c::serve);

@@ -10,6 +10,7 @@ import dev.weft.Task;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
+import dev.weft.diag.StarvationProbe;
 import java.io.File;
 import java.net.URI;
 import java.net.HttpURLConnection;
@@ -141,6 +142,51 @@ class ConsoleBrowserTest {
             release.complete("done");
             root.cancel("test over");
             ended.handle((v, e) -> null).get();
+        }
+    }
+
+    private static volatile boolean stopHogs;
+
+    /** Spins without a checkpoint until told to stop: keeps one carrier to itself. */
+    private static long hog() {
+        long n = 0;
+        while (!stopHogs) {
+            n++;
+        }
+        return n;
+    }
+
+    @Test
+    void thePageKeepsUpdatingWhileTasksHogTheCarriersAndShowsThem() throws Exception {
+        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+        stopHogs = false;
+        WebDriver driver = null;
+        try (Console console = Console.start();
+                StarvationProbe probe = StarvationProbe.start(Duration.ofMillis(20), Duration.ofMillis(200), null)) {
+            driver = browser();
+            driver.get(console.uri().toString());
+            WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+            wait.ignoring(StaleElementReferenceException.class);
+            WebDriver d = driver;
+            Weft.run(ScopeOptions.named("busy"), scope -> {
+                try {
+                    for (int i = 0; i < carriers; i++) {
+                        scope.fork("hog-" + i, ConsoleBrowserTest::hog);
+                    }
+                    wait.until(x -> textOf(x, By.cssSelector(".alert.starvation")).contains("task 'hog-0'"));
+                    wait.until(x -> x.findElement(node("hog-0")).getAttribute("class").contains("starving"));
+                    Files.copy(((ChromeDriver) d).getScreenshotAs(OutputType.FILE).toPath(),
+                            Path.of("target", "console-starvation.png"), StandardCopyOption.REPLACE_EXISTING);
+                } finally {
+                    stopHogs = true;
+                }
+                return null;
+            });
+        } finally {
+            stopHogs = true;
+            if (driver != null) {
+                driver.quit();
+            }
         }
     }
 

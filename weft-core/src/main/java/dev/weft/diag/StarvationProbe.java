@@ -195,7 +195,7 @@ public final class StarvationProbe implements AutoCloseable {
                 hogs.subList(0, Math.min(MAX_HOGS, hogs.size())));
         last = r;
         LOG.log(System.Logger.Level.WARNING, r.describe());
-        if (Jfr.available()) {
+        if (Jfr.active()) {
             Events.starvation(r);
         }
         if (listener != null) {
@@ -210,8 +210,9 @@ public final class StarvationProbe implements AutoCloseable {
     /** Adds the nodes under {@code n} whose thread runs code (not parked in Weft, not in a nested scope). */
     private void collectRunning(TreeNode n, long now, List<StarvationReport.Hog> out) {
         Thread t = n.thread();
-        if (t != null && n.waitingOn() == null && n.nestedScope() == null && !(n instanceof Task<?> task && task.isDone())
-                && t.getState() == Thread.State.RUNNABLE) {
+        // Only virtual threads hold carriers: a scope body on a platform thread is no hog.
+        if (t != null && t.isVirtual() && n.waitingOn() == null && n.nestedScope() == null
+                && !(n instanceof Task<?> task && task.isDone()) && t.getState() == Thread.State.RUNNABLE) {
             long since = now - Math.max(n.lastCheckpoint(), startedAt);
             String label = n instanceof Task<?> task ? "task '" + task.name() + "'" : "scope '" + ((Scope) n).name() + "'";
             out.add(new StarvationReport.Hog(label, Duration.ofNanos(Math.max(0, since)), Snapshotter.frames(t)));

@@ -12,7 +12,7 @@ import java.util.List;
  * @param lag how long the probe's virtual thread had waited for a carrier when the report
  *     was made (at least the threshold; it may still be waiting)
  * @param threshold the probe's threshold
- * @param hogs the tasks (or scope bodies) running, not parked in Weft, longest since their
+ * @param hogs the tasks (or scope bodies) running on virtual threads, not parked in Weft, longest since their
  *     last checkpoint first; at most five
  */
 public record StarvationReport(Instant at, Duration lag, Duration threshold, List<Hog> hogs) {

@@ -16,8 +16,13 @@ public final class Jfr {
         return ModuleLayer.boot().findModule("jdk.jfr").map(m -> !self.isNamed() || self.canRead(m)).orElse(false);
     }
 
-    /** Whether jdk.jfr is present and readable by Weft. */
-    public static boolean available() {
-        return AVAILABLE;
+    /**
+     * Whether an event may be recorded now: jdk.jfr is present and readable, and the Flight
+     * Recorder has been initialized (some recording was started in this JVM). Until then no
+     * event class is even loaded: loading the first one initializes part of JFR, which took
+     * the first task of a JVM hundreds of milliseconds.
+     */
+    public static boolean active() {
+        return AVAILABLE && jdk.jfr.FlightRecorder.isInitialized();
     }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import jdk.jfr.Configuration;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
@@ -56,6 +57,32 @@ class JfrEventsTest {
         assertEquals("cancelled: no longer needed", cancelled.getString("reason"));
         assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
                 && e.getString("task").equals("sleepy") && e.getString("outcome").equals("CANCELLED")), events::toString);
+    }
+
+    @Test
+    void aRecordingWithDefaultSettingsGetsCancellationsButNotThePerTaskEvents() throws Exception {
+        Path file = Path.of("target", "jfr-default-test.jfr");
+        try (Recording rec = new Recording(Configuration.getConfiguration("default"))) {
+            rec.start();
+            Weft.run(ScopeOptions.named("default-settings"), scope -> {
+                scope.fork("plain", () -> 1).join();
+                Task<?> t = scope.fork("doomed", () -> {
+                    Weft.sleep(Duration.ofHours(1));
+                    return null;
+                });
+                t.cancel("not wanted");
+                t.awaitOutcome();
+                return null;
+            });
+            rec.stop();
+            rec.dump(file);
+        }
+        List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+        Files.deleteIfExists(file);
+        assertTrue(events.stream().noneMatch(e -> e.getEventType().getName().startsWith("dev.weft.Task")),
+                "TaskStart/TaskEnd are off unless enabled by name");
+        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.Cancelled")
+                && e.getString("node").equals("task 'doomed'")), "Cancelled is on by default");
     }
 
     private static boolean has(List<RecordedEvent> events, String type, String task) {
