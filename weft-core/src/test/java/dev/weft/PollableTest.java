@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -241,6 +242,11 @@ class PollableTest {
             assertTrue(t.poll(w).isPending()); // same waker twice: one registration
             release.countDown();
             assertEquals("v", t.join());
+            // join can return before the finishing task has run the wakers: wait for the wake (hang bound only).
+            long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (wakes.get() == 0 && System.nanoTime() < giveUp) {
+                Thread.sleep(1);
+            }
             assertEquals(1, wakes.get());
             assertEquals(new Poll.Ready<>("v"), t.poll(w));
             assertEquals(Task.State.SUCCEEDED, t.state());

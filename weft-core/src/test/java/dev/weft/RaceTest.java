@@ -23,14 +23,20 @@ class RaceTest {
     @Test
     void theFirstSuccessWinsAndLosersAreCancelledAndAwaitedBeforeRaceReturns() throws Exception {
         AtomicInteger losersUnwound = new AtomicInteger();
+        // The winner waits until both losers run: a loser cancelled before it starts never enters its try.
+        CountDownLatch losersRunning = new CountDownLatch(2);
         Callable<String> loser = () -> {
             try {
+                losersRunning.countDown();
                 return blockForever();
             } finally {
                 losersUnwound.incrementAndGet();
             }
         };
-        String v = Weft.race(loser, () -> "fast", loser);
+        String v = Weft.race(loser, () -> {
+            losersRunning.await();
+            return "fast";
+        }, loser);
         assertEquals("fast", v);
         assertEquals(2, losersUnwound.get(), "losers finished before race returned");
     }
