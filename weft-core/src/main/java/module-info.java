@@ -7,6 +7,7 @@
  *   <li>{@link dev.weft.poll} — the readiness protocol every waitable thing implements.</li>
  *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
  *   <li>{@link dev.weft.channel} — channels and promises; {@link dev.weft.Select} waits on them.</li>
+ *   <li>{@link dev.weft.interop} — {@code CompletableFuture}s and {@code ExecutorService}s in and out.</li>
  * </ul>
  *
  * <p>This module has no dependencies beyond {@code java.base}.
@@ -16,4 +17,5 @@ module dev.weft {
     exports dev.weft.poll;
     exports dev.weft.time;
     exports dev.weft.channel;
+    exports dev.weft.interop;
 }

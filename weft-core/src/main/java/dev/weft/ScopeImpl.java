@@ -128,6 +128,9 @@ final class ScopeImpl extends Node implements Scope {
             this.driver = c instanceof VirtualClock vc ? VirtualDriver.start(this, vc) : null;
         }
         this.waker = new NodeWaker(this, driver); // taskDone wakes the owner from task threads
+        if (parent != null) {
+            this.locals = parent.locals; // task-local values: a nested scope starts from a copy
+        }
     }
 
     @Override
@@ -218,7 +221,13 @@ final class ScopeImpl extends Node implements Scope {
                     + Thread.currentThread() + "', which is not in its tree: only the scope's body and its"
                     + " tasks may fork into it. Pass data to other threads, not scopes.");
         }
+        Object[] carried = ThreadContextBridges.capture(); // may throw: then nothing was created
         TaskImpl<U> task = new TaskImpl<>(this, taskName, body, daemon);
+        Object[] locals = caller.locals;
+        if (locals != null) {
+            task.locals = locals; // the fork's copy of the caller's task-local values
+        }
+        task.carried = carried;
         CancelReason startCancelled;
         synchronized (this) {
             if (closed) {

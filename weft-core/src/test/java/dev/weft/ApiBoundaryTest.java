@@ -49,7 +49,7 @@ class ApiBoundaryTest {
         assertEquals("dev.weft", d.name());
         Set<String> requires = d.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
         assertEquals(Set.of("java.base"), requires);
-        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel"),
+        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.interop"),
                 d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     }
 
