@@ -123,7 +123,12 @@ public final class Futures {
         if (stage == null) {
             throw new NullPointerException("stage must not be null");
         }
-        return new StagePollable<>(stage, !(stage instanceof WeftFuture<?>));
+        return new StagePollable<>(stage, !(stage instanceof WeftFuture<?>), false);
+    }
+
+    /** A pollable that is ready (with null) once {@code stage} completes, however it completes. */
+    static Pollable<Object> completion(CompletionStage<?> stage) {
+        return new StagePollable<>(stage, !(stage instanceof WeftFuture<?>), true);
     }
 
     /**
@@ -175,27 +180,34 @@ public final class Futures {
      * cancellation cancels the task it follows (if any yet).
      */
     static class WeftFuture<T> extends CompletableFuture<T> {
-        private volatile Task<?> task; // the task whose cancel this future's cancel requests
+        /** The task whose cancel this future's cancel requests; null until there is one. */
+        volatile Task<?> task;
 
         WeftFuture(Task<?> task) {
             this.task = task;
         }
 
-        /** Completes this future when {@code t} finishes (now, if it has). */
-        final void follow(Task<? extends T> t) {
+        /** Calls {@link #taskEnded} when {@code t} finishes (now, if it has). */
+        final <U> void follow(Task<U> t) {
             this.task = t;
             Waker w = new Waker() {
                 @Override
                 public void wake() {
                     // The task wakes its pollers only when it has finished; poll again to be sure.
                     if (!t.poll(this).isPending()) {
-                        completeFrom(WeftFuture.this, t.name(), t.outcome());
+                        taskEnded(t);
                     }
                 }
             };
             if (!t.poll(w).isPending()) {
-                completeFrom(this, t.name(), t.outcome());
+                taskEnded(t);
             }
+        }
+
+        /** The followed task has finished: completes this future from its outcome, unless done. */
+        @SuppressWarnings("unchecked")
+        void taskEnded(Task<?> t) {
+            completeFrom(this, t.name(), (Outcome<? extends T>) t.outcome());
         }
 
         @Override
@@ -216,17 +228,21 @@ public final class Futures {
     /** A pollable over a stage; see {@link #pollable(CompletionStage)}. */
     private static final class StagePollable<T> implements Pollable<T> {
         private final boolean outside;
+        private final boolean anyOutcome; // ready with null however the stage completes
         private final java.util.List<Waker> waiters = new java.util.ArrayList<>(2); // guarded by this
         private Poll<T> result; // guarded by this; null until the stage completes
 
-        StagePollable(CompletionStage<? extends T> stage, boolean outside) {
+        StagePollable(CompletionStage<? extends T> stage, boolean outside, boolean anyOutcome) {
             this.outside = outside;
+            this.anyOutcome = anyOutcome;
             stage.whenComplete(this::settle);
         }
 
         private void settle(T value, Throwable failure) {
             Poll<T> r;
-            if (failure == null) {
+            if (anyOutcome) {
+                r = Poll.ready(null);
+            } else if (failure == null) {
                 r = Poll.ready(value);
             } else {
                 Throwable cause = failure;
