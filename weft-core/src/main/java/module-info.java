@@ -8,6 +8,7 @@
  *   <li>{@link dev.weft.time} — clocks (system and virtual) and timers.</li>
  *   <li>{@link dev.weft.channel} — channels and promises; {@link dev.weft.Select} waits on them.</li>
  *   <li>{@link dev.weft.interop} — {@code CompletableFuture}s and {@code ExecutorService}s in and out.</li>
+ *   <li>{@link dev.weft.retry} — retry with backoff and jitter, and repeat on a schedule.</li>
  * </ul>
  *
  * <p>This module has no dependencies beyond {@code java.base}.
@@ -18,4 +19,5 @@ module dev.weft {
     exports dev.weft.time;
     exports dev.weft.channel;
     exports dev.weft.interop;
+    exports dev.weft.retry;
 }

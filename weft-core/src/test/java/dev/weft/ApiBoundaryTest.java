@@ -49,7 +49,8 @@ class ApiBoundaryTest {
         assertEquals("dev.weft", d.name());
         Set<String> requires = d.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
         assertEquals(Set.of("java.base"), requires);
-        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.interop"),
+        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.interop",
+                        "dev.weft.retry"),
                 d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     }
 

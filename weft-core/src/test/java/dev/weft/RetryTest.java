@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.time.Repeat;
-import dev.weft.time.Retry;
+import dev.weft.retry.Repeat;
+import dev.weft.retry.Retry;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
 import java.time.Duration;

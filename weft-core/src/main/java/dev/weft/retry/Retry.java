@@ -1,7 +1,8 @@
-package dev.weft.time;
+package dev.weft.retry;
 
 import dev.weft.CancelledException;
 import dev.weft.Weft;
+import dev.weft.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +31,7 @@ import java.util.random.RandomGenerator;
  * {@code max}, then jittered: a random fraction of up to {@code jitter} of it is taken off
  * (jitter 0 waits exactly; 1 waits anywhere between 0 and the full delay, "full jitter").
  * Delays are waited with {@link Weft#sleep} on the clock in force, so under a
- * {@link VirtualClock} they take no real time.
+ * {@link dev.weft.time.VirtualClock} they take no real time.
  *
  * <h2>Deadlines, cancellation and errors</h2>
  * <ul>

@@ -1,7 +1,8 @@
-package dev.weft.time;
+package dev.weft.retry;
 
 import dev.weft.CancelledException;
 import dev.weft.Weft;
+import dev.weft.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -20,7 +21,7 @@ import java.util.concurrent.Callable;
  * them all), a failure stops the schedule and reaches the scope like any task failure, and
  * the schedule ends with its task — a daemon's at the end of its scope's body.
  *
- * <p>Time is read from the clock in force, so under a {@link VirtualClock} a schedule of
+ * <p>Time is read from the clock in force, so under a {@link dev.weft.time.VirtualClock} a schedule of
  * days runs in no real time.
  *
  * <p><b>Cancellation:</b> the waits between runs are checkpoints; cancellation (a scope's
