@@ -23,9 +23,6 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60) // only to catch hangs
 class RetryTest {
 
-    private static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {
-        return Weft.run(ScopeOptions.named("vt").withClock(clock), body);
-    }
 
     private static Duration at(VirtualClock clock) {
         return Duration.ofNanos(clock.nanoTime());
@@ -47,7 +44,7 @@ class RetryTest {
     void attemptsHappenAtTheExpectedVirtualTimes() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
-        String r = virtual(clock, scope -> EXACT.maxAttempts(4).call(() -> {
+        String r = TimeTest.virtual(clock, scope -> EXACT.maxAttempts(4).call(() -> {
             calls.add(at(clock));
             if (calls.size() < 4) {
                 throw new IOException("flaky");
@@ -63,7 +60,7 @@ class RetryTest {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
         Retry policy = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(4)).jitter(0).multiplier(3).maxAttempts(5);
-        assertThrows(IOException.class, () -> virtual(clock, scope -> policy.call(() -> {
+        assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope -> policy.call(() -> {
             calls.add(at(clock));
             throw new IOException("down");
         })));
@@ -74,7 +71,7 @@ class RetryTest {
     void afterTheLastAttemptTheLastFailureIsThrownWithTheEarlierOnesSuppressedInOrder() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<IOException> thrown = new ArrayList<>();
-        IOException last = assertThrows(IOException.class, () -> virtual(clock, scope -> EXACT.maxAttempts(3).call(() -> {
+        IOException last = assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope -> EXACT.maxAttempts(3).call(() -> {
             IOException e = new IOException("attempt " + (thrown.size() + 1));
             thrown.add(e);
             throw e;
@@ -90,7 +87,7 @@ class RetryTest {
         AtomicInteger calls = new AtomicInteger();
         IllegalArgumentException bad = new IllegalArgumentException("bad request");
         Retry policy = EXACT.maxAttempts(5).retryOn(e -> e instanceof IOException);
-        assertSame(bad, assertThrows(IllegalArgumentException.class, () -> virtual(clock, scope -> policy.call(() -> {
+        assertSame(bad, assertThrows(IllegalArgumentException.class, () -> TimeTest.virtual(clock, scope -> policy.call(() -> {
             calls.incrementAndGet();
             throw bad;
         }))));
@@ -103,7 +100,7 @@ class RetryTest {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
         Retry policy = Retry.backoff(Duration.ofSeconds(2), Duration.ofMinutes(1)).jitter(0).maxAttempts(10);
-        IOException e = assertThrows(IOException.class, () -> virtual(clock, scope ->
+        IOException e = assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope ->
                 Weft.timeout(Duration.ofSeconds(5), inner -> policy.call(() -> {
                     calls.add(at(clock));
                     throw new IOException("down");
@@ -120,7 +117,7 @@ class RetryTest {
     void aCancelledCallerStopsRetryingAtOnce() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
-        Outcome<Object> o = virtual(clock, scope -> {
+        Outcome<Object> o = TimeTest.virtual(clock, scope -> {
             Task<Object> retrier = scope.fork("retrier", () -> EXACT.maxAttempts(100).call(() -> {
                 calls.add(at(clock));
                 throw new IOException("down");
@@ -151,7 +148,7 @@ class RetryTest {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
         Retry policy = EXACT.maxAttempts(3).attemptTimeout(Duration.ofSeconds(2));
-        String r = virtual(clock, scope -> policy.call(() -> {
+        String r = TimeTest.virtual(clock, scope -> policy.call(() -> {
             calls.add(at(clock));
             if (calls.size() < 3) {
                 Weft.sleep(Duration.ofHours(1));
@@ -172,7 +169,7 @@ class RetryTest {
             List<Long> calls = new ArrayList<>();
             Retry policy = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(8)).jitter(jitter).maxAttempts(6)
                     .random(new SplittableRandom(randomSeed));
-            assertThrows(IOException.class, () -> virtual(clock, scope -> policy.call(() -> {
+            assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope -> policy.call(() -> {
                 calls.add(clock.nanoTime());
                 throw new IOException("down");
             })));
@@ -208,7 +205,7 @@ class RetryTest {
     void atFixedRateRunsAtEveryTickUntilTheBodySaysStop() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        long n = virtual(clock, scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
+        long n = TimeTest.virtual(clock, scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
             runs.add(at(clock));
             Weft.sleep(Duration.ofSeconds(3)); // work inside the period does not shift the ticks
             return runs.size() < 4;
@@ -221,7 +218,7 @@ class RetryTest {
     void atFixedRateSkipsTheTicksARunOverranInsteadOfBursting() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        virtual(clock, scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
+        TimeTest.virtual(clock, scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
             runs.add(at(clock));
             if (runs.size() == 1) {
                 Weft.sleep(Duration.ofSeconds(25));
@@ -235,7 +232,7 @@ class RetryTest {
     void withFixedDelayWaitsAfterEachRunEnds() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        virtual(clock, scope -> Repeat.withFixedDelay(Duration.ofSeconds(3), () -> {
+        TimeTest.virtual(clock, scope -> Repeat.withFixedDelay(Duration.ofSeconds(3), () -> {
             runs.add(at(clock));
             Weft.sleep(Duration.ofSeconds(2));
             return runs.size() < 3;
@@ -247,7 +244,7 @@ class RetryTest {
     void aScheduleStopsAtTheDeadlineAndWhenCancelledAndOnAFailure() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        assertThrows(DeadlineExceededException.class, () -> virtual(clock, scope ->
+        assertThrows(DeadlineExceededException.class, () -> TimeTest.virtual(clock, scope ->
                 Weft.timeout(Duration.ofSeconds(25), inner -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
                     runs.add(at(clock));
                     return true;
@@ -257,7 +254,7 @@ class RetryTest {
 
         VirtualClock clock2 = new VirtualClock();
         AtomicInteger count = new AtomicInteger();
-        Outcome<Long> o = virtual(clock2, scope -> {
+        Outcome<Long> o = TimeTest.virtual(clock2, scope -> {
             Task<Long> daemon = scope.forkDaemon("refresh", () -> Repeat.withFixedDelay(Duration.ofSeconds(1), () -> {
                 count.incrementAndGet();
                 return true;

@@ -37,9 +37,6 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60) // only to catch hangs
 class ScopeExecutorTest {
 
-    private static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {
-        return Weft.run(ScopeOptions.named("vt").withClock(clock), body);
-    }
 
     private static Duration now(VirtualClock clock) {
         return Duration.ofNanos(clock.nanoTime());
@@ -164,7 +161,7 @@ class ScopeExecutorTest {
     @Test
     void submitAfterShutdownIsRejectedAndAcceptedWorkStillRuns() throws Exception {
         VirtualClock clock = new VirtualClock();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             ScopeExecutor ex = ScopeExecutor.open(scope);
             Future<String> accepted = ex.submit(after(Duration.ofSeconds(3), "ran"));
             ex.shutdown();
@@ -199,7 +196,7 @@ class ScopeExecutorTest {
     @Test
     void shutdownNowReturnsExactlyWhatNeverRanInSubmissionOrderAndCancelsTheRest() throws Exception {
         VirtualClock clock = new VirtualClock();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             ScopeExecutor ex = ScopeExecutor.open(scope, 1);
             AtomicInteger ran = new AtomicInteger();
             CountDownLatch started = new CountDownLatch(1);
@@ -228,7 +225,7 @@ class ScopeExecutorTest {
     @Test
     void closeWaitsForEverythingAccepted() throws Exception {
         VirtualClock clock = new VirtualClock();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             List<Future<Integer>> fs = new ArrayList<>();
             try (ScopeExecutor ex = ScopeExecutor.open(scope, 2)) {
                 for (int i = 1; i <= 4; i++) {
@@ -331,7 +328,7 @@ class ScopeExecutorTest {
         VirtualClock clock = new VirtualClock();
         AtomicInteger running = new AtomicInteger();
         AtomicInteger peak = new AtomicInteger();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope, 3)) {
                 for (int i = 0; i < 12; i++) {
                     ex.submit(() -> {
@@ -354,7 +351,7 @@ class ScopeExecutorTest {
     void invokeAllWaitsForEveryTaskAndReturnsDoneFuturesInOrder() throws Exception {
         VirtualClock clock = new VirtualClock();
         IOException boom = new IOException("boom");
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 List<Future<String>> fs = ex.invokeAll(List.of(after(Duration.ofSeconds(2), "a"), () -> {
                     throw boom;
@@ -373,7 +370,7 @@ class ScopeExecutorTest {
     @Test
     void timedInvokeAllCancelsWhatDidNotFinishInTime() throws Exception {
         VirtualClock clock = new VirtualClock();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 List<Future<String>> fs = ex.invokeAll(
                         List.of(after(Duration.ofSeconds(1), "fast"), after(Duration.ofSeconds(5), "slow")), 2, TimeUnit.SECONDS);
@@ -390,7 +387,7 @@ class ScopeExecutorTest {
     void invokeAnyReturnsTheFirstSuccessAndCancelsTheRest() throws Exception {
         VirtualClock clock = new VirtualClock();
         AtomicBoolean slowFinished = new AtomicBoolean();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 String r = ex.invokeAny(List.of(() -> {
                     throw new IOException("fails first");
@@ -429,7 +426,7 @@ class ScopeExecutorTest {
     @Test
     void timedInvokeAnyThrowsTimeoutExceptionAtTheDeadline() throws Exception {
         VirtualClock clock = new VirtualClock();
-        virtual(clock, scope -> {
+        TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 assertThrows(TimeoutException.class,
                         () -> ex.invokeAny(List.of(after(Duration.ofMinutes(1), "late")), 3, TimeUnit.SECONDS));

@@ -4,11 +4,13 @@ import dev.weft.CancelledException;
 import dev.weft.Outcome;
 import dev.weft.Task;
 import dev.weft.Weft;
+import dev.weft.channel.Promise;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -225,12 +227,11 @@ public final class Futures {
         }
     }
 
-    /** A pollable over a stage; see {@link #pollable(CompletionStage)}. */
+    /** A pollable over a stage (see {@link #pollable(CompletionStage)}): a promise the stage completes. */
     private static final class StagePollable<T> implements Pollable<T> {
+        private final Promise<T> promise = new Promise<>();
         private final boolean outside;
         private final boolean anyOutcome; // ready with null however the stage completes
-        private final java.util.List<Waker> waiters = new java.util.ArrayList<>(2); // guarded by this
-        private Poll<T> result; // guarded by this; null until the stage completes
 
         StagePollable(CompletionStage<? extends T> stage, boolean outside, boolean anyOutcome) {
             this.outside = outside;
@@ -239,43 +240,23 @@ public final class Futures {
         }
 
         private void settle(T value, Throwable failure) {
-            Poll<T> r;
-            if (anyOutcome) {
-                r = Poll.ready(null);
-            } else if (failure == null) {
-                r = Poll.ready(value);
+            if (anyOutcome || failure == null) {
+                promise.complete(anyOutcome ? null : value);
+            } else if (failure instanceof CompletionException && failure.getCause() != null) {
+                promise.fail(failure.getCause());
             } else {
-                Throwable cause = failure;
-                if (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
-                    cause = cause.getCause();
-                }
-                r = Poll.failed(cause);
-            }
-            Waker[] toWake;
-            synchronized (this) {
-                result = r;
-                toWake = waiters.toArray(new Waker[0]);
-                waiters.clear();
-            }
-            for (Waker w : toWake) {
-                w.wake();
+                promise.fail(failure);
             }
         }
 
         @Override
-        public synchronized Poll<T> poll(Waker waker) {
-            if (result != null) {
-                return result;
-            }
-            if (!waiters.contains(waker)) {
-                waiters.add(waker);
-            }
-            return Poll.pending();
+        public Poll<T> poll(Waker waker) {
+            return promise.poll(waker);
         }
 
         @Override
-        public synchronized void withdraw(Waker waker) {
-            waiters.remove(waker);
+        public void withdraw(Waker waker) {
+            promise.withdraw(waker);
         }
 
         @Override
@@ -284,9 +265,8 @@ public final class Futures {
         }
 
         @Override
-        public synchronized String toString() {
-            return "CompletionStage[" + (result == null ? "pending" : result instanceof Poll.Ready<?> ? "done" : "failed")
-                    + (outside ? ", completed outside Weft]" : "]");
+        public String toString() {
+            return "CompletionStage[" + (promise.isDone() ? "done" : "pending") + (outside ? ", completed outside Weft]" : "]");
         }
     }
 }
