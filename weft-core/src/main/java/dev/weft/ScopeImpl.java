@@ -221,13 +221,12 @@ final class ScopeImpl extends Node implements Scope {
                     + Thread.currentThread() + "', which is not in its tree: only the scope's body and its"
                     + " tasks may fork into it. Pass data to other threads, not scopes.");
         }
-        Object[] carried = ThreadContextBridges.capture(); // may throw: then nothing was created
-        TaskImpl<U> task = new TaskImpl<>(this, taskName, body, daemon);
+        // Thread context bridges capture on this thread; may throw, and then nothing was created.
+        TaskImpl<U> task = new TaskImpl<>(this, taskName, ThreadContextBridges.carrying(body), daemon);
         Object[] locals = caller.locals;
         if (locals != null) {
             task.locals = locals; // the fork's copy of the caller's task-local values
         }
-        task.carried = carried;
         CancelReason startCancelled;
         synchronized (this) {
             if (closed) {

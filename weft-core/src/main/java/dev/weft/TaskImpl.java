@@ -49,22 +49,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         }
     }
 
-    /** What the thread context bridges captured at fork ([bridge, context, ...]), or null. Written before start. */
-    Object[] carried;
-
     /** The task's body, run with the task bound as the current node (saves a method reference). */
     @Override
     public T call() throws Exception {
-        Object[] c = carried;
-        if (c == null) {
-            return body.call();
-        }
-        try {
-            ThreadContextBridges.restore(c);
-            return body.call();
-        } finally {
-            ThreadContextBridges.clear(c, name());
-        }
+        return body.call();
     }
 
     /** Set once anyone has been handed this task's failure; read when a COLLECT scope ends. */
@@ -145,7 +133,6 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             outcome = result;
             detached = true;
             body = null;
-            carried = null;
         }
         wakeAll(WAITERS.getAndSet(this, DONE));
         ScopeImpl.LIVE_TASKS.decrement();

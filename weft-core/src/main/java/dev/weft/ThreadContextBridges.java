@@ -1,6 +1,7 @@
 package dev.weft;
 
 import java.util.Arrays;
+import java.util.concurrent.Callable;
 
 /**
  * The installed {@link ThreadContextBridge}s, and what a fork carries through them: an array
@@ -45,10 +46,28 @@ final class ThreadContextBridges {
     }
 
     /**
-     * On the forking thread: what the installed bridges capture, as [bridge, captured, ...]
-     * for those that captured something, or null if nothing is carried.
+     * On the forking thread: {@code body} itself if no bridge captures anything (no bridge
+     * installed costs one volatile read), else a body that restores the captured contexts
+     * on the task's thread, runs {@code body}, and clears them.
      */
-    static Object[] capture() {
+    static <T> Callable<? extends T> carrying(Callable<? extends T> body) {
+        Object[] carried = capture();
+        if (carried == null) {
+            return body;
+        }
+        return () -> {
+            try {
+                restore(carried);
+                return body.call();
+            } finally {
+                Node n = Node.current();
+                clear(carried, n != null ? n.name() : Thread.currentThread().getName());
+            }
+        };
+    }
+
+    /** What the installed bridges capture, as [bridge, captured, ...] for those that captured something, or null. */
+    private static Object[] capture() {
         ThreadContextBridge<?>[] bridges = installed;
         if (bridges.length == 0) {
             return null;
@@ -70,14 +89,14 @@ final class ThreadContextBridges {
 
     /** On the task's thread, before its body: restores each captured context in install order. */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    static void restore(Object[] carried) {
+    private static void restore(Object[] carried) {
         for (int i = 0; i < carried.length; i += 2) {
             ((ThreadContextBridge) carried[i]).restore(carried[i + 1]);
         }
     }
 
     /** On the task's thread, after its body: clears in reverse order; failures are logged. */
-    static void clear(Object[] carried, String task) {
+    private static void clear(Object[] carried, String task) {
         for (int i = carried.length - 2; i >= 0; i -= 2) {
             try {
                 ((ThreadContextBridge<?>) carried[i]).clear();
