@@ -32,9 +32,10 @@ import java.util.Optional;
  *   <li><b>Nested scopes copy.</b> {@link Weft#run} inside a task or scope starts the new
  *       scope with a copy of the enclosing values; what its body sets lasts until that scope
  *       returns, and the enclosing code sees its own values again afterwards.</li>
- *   <li><b>Everything built on forks inherits.</b> Tasks that Weft forks for you (the
- *       entrants of {@link Weft#race}, a channel's producer task, a flow's concurrent stages)
- *       start from the values of the code that forked them.</li>
+ *   <li><b>Everything built on forks inherits.</b> Tasks that Weft or a library forks for
+ *       you (the entrants of {@link Weft#race}, the tasks of a
+ *       {@code dev.weft.interop.ScopeExecutor}) start from the values of the code that
+ *       forked them.</li>
  * </ul>
  * Thread-bound state that other libraries keep (SLF4J's MDC, a tracing library's current
  * span) is not a task-local value; {@link ThreadContextBridge} carries it into forks.
