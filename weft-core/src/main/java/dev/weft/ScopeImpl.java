@@ -128,8 +128,9 @@ final class ScopeImpl extends Node implements Scope {
             this.driver = c instanceof VirtualClock vc ? VirtualDriver.start(this, vc) : null;
         }
         this.waker = new NodeWaker(this, driver); // taskDone wakes the owner from task threads
-        if (parent != null) {
-            this.locals = parent.locals; // task-local values: a nested scope starts from a copy
+        Object[] inheritedLocals = parent != null ? parent.locals : null;
+        if (inheritedLocals != null) {
+            this.locals = inheritedLocals; // task-local values: a nested scope starts from a copy
         }
     }
 

@@ -233,7 +233,7 @@ public final class Retry {
     }
 
     /** The jittered delay after attempt {@code attempt} (1-based), in nanoseconds. */
-    long delayNanos(int attempt) {
+    private long delayNanos(int attempt) {
         double base = initial.toNanos() * Math.pow(multiplier, attempt - 1);
         double capped = Math.min(base, max.toNanos());
         if (jitter > 0) {
