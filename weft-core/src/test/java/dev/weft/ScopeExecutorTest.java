@@ -509,6 +509,7 @@ class ScopeExecutorTest {
             AtomicInteger duplicates = new AtomicInteger();
             List<Runnable> returned = new ArrayList<>();
             List<Runnable> commands = new ArrayList<>();
+            Set<Integer> executed = ConcurrentHashMap.newKeySet(); // by execute(): no future to cancel them
             Weft.run(scope -> {
                 ScopeExecutor ex = ScopeExecutor.open(scope, limit);
                 List<Future<?>> fs = new ArrayList<>();
@@ -531,6 +532,7 @@ class ScopeExecutorTest {
                     commands.add(r);
                     if (rnd.nextBoolean()) {
                         ex.execute(r);
+                        executed.add(id);
                         fs.add(null);
                     } else {
                         fs.add(ex.submit(r));
@@ -553,12 +555,15 @@ class ScopeExecutorTest {
                 return null;
             });
             assertEquals(0, duplicates.get());
-            // What shutdownNow returned never ran.
+            // What shutdownNow returned never ran; what execute() accepted either ran or was returned.
             for (Runnable r : returned) {
                 int idx = commands.indexOf(r);
                 if (idx >= 0) {
                     assertFalse(ran.contains(idx), "returned by shutdownNow and ran: " + idx);
                 }
+            }
+            for (int id : executed) {
+                assertTrue(ran.contains(id) || returned.contains(commands.get(id)), "neither ran nor returned: " + id);
             }
         });
     }

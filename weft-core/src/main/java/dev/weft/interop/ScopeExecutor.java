@@ -250,7 +250,14 @@ public final class ScopeExecutor implements ExecutorService {
             permits.tryReceive();
             return;
         }
-        Task<Object> t = scope.fork(null, s::runInTask);
+        Task<Object> t;
+        try {
+            t = scope.fork(null, s::runInTask);
+        } catch (RuntimeException | Error e) { // no thread could be started: the scope has the failure
+            permits.tryReceive();
+            s.failToStart(e);
+            throw e;
+        }
         s.follow(t);
         if (stopping || s.isCancelled()) {
             t.cancel(stopping ? "the executor was shut down now" : "cancelled through its Future");
@@ -394,16 +401,23 @@ public final class ScopeExecutor implements ExecutorService {
     @Override
     public List<Runnable> shutdownNow() {
         shutdown();
-        stopping = true;
+        // First drop everything not started, then cancel the rest. Cancelling first would
+        // free permits, and the dispatcher would start the next submission before we dropped
+        // it; and `stopping` makes the dispatcher cancel what it forks, which must not happen
+        // to a submission we have yet to drop (its task would end unstarted and unreturned).
         List<Submission<?>> dropped = new ArrayList<>();
         for (Submission<?> s : pending) {
             if (s.drop()) {
                 dropped.add(s);
-            } else {
-                Task<?> t = s.task;
-                if (t != null) {
-                    t.cancel("the executor was shut down now");
-                }
+            }
+        }
+        // The dispatcher sets a submission's task, then reads `stopping`; we write `stopping`,
+        // then read the tasks: one of us sees the other, so no started task escapes.
+        stopping = true;
+        for (Submission<?> s : pending) {
+            Task<?> t = s.task;
+            if (t != null) {
+                t.cancel("the executor was shut down now");
             }
         }
         dropped.sort(Comparator.comparingLong(s -> s.seq));
@@ -722,6 +736,14 @@ public final class ScopeExecutor implements ExecutorService {
                 }
                 completeExceptionally(e);
                 return null;
+            }
+        }
+
+        /** Its task could not be started: it will never run; its future fails with {@code e}. */
+        void failToStart(Throwable e) {
+            if (STATE.compareAndSet(this, NEW, DROPPED)) {
+                completeExceptionally(e);
+                owner.ended(this);
             }
         }
 
