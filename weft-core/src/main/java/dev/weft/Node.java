@@ -121,6 +121,12 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      */
     long lastCheckpoint;
 
+    /**
+     * The node's {@link TaskLocal} values: an immutable [key, value, ...] array, or null.
+     * Written only by the node's own thread (and before it starts); see TaskLocal.
+     */
+    volatile Object[] locals;
+
     /** Grace period of the outermost shield in force. Guarded by this; written by the node's thread. */
     private long graceNanos;
 
@@ -519,6 +525,22 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     @Override
     public final long lastCheckpoint() {
         return lastCheckpoint;
+    }
+
+    /**
+     * The node's task-local values, name to value, in the order they were first set; empty
+     * if none. Never blocks; callable from any thread (for diagnostics snapshots).
+     */
+    final java.util.Map<String, Object> localsSnapshot() {
+        Object[] l = locals;
+        if (l == null) {
+            return java.util.Map.of();
+        }
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < l.length; i += 2) {
+            m.put(((TaskLocal<?>) l[i]).name(), l[i + 1]);
+        }
+        return m;
     }
 
     /** "task 'x'" or "scope 'x'", for messages. */

@@ -25,10 +25,16 @@ final class NodeWaker implements Waker {
      * thread that parks in a Weft wait stops counting as busy; whoever wakes it (a waker,
      * or a cancellation's interrupt) counts it busy again *before* unparking it, so the
      * count never reads zero while a wake-up is in flight.
+     *
+     * A wait on a pollable that threads outside the tree may complete
+     * (Pollable.completedOutsideWeft) parks in PARKED_OUTSIDE instead: the thread keeps
+     * counting busy, so the clock neither jumps nor reports a deadlock while the outside
+     * thread works, and the wake-up from PARKED_OUTSIDE changes no count.
      */
     private static final int RUNNING = 0;
     private static final int PARKED = 1;
     private static final int NOTIFIED = 2;
+    private static final int PARKED_OUTSIDE = 3;
     private static final VarHandle STATE;
     static {
         try {
@@ -92,6 +98,10 @@ final class NodeWaker implements Waker {
                 if (driver != null) {
                     driver.idle();
                 }
+            } else if (s == PARKED_OUTSIDE) {
+                if (STATE.compareAndSet(this, PARKED_OUTSIDE, RUNNING)) {
+                    return true;
+                }
             } else if (s == RUNNING) {
                 if (STATE.compareAndSet(this, RUNNING, NOTIFIED)) {
                     return false;
@@ -118,10 +128,23 @@ final class NodeWaker implements Waker {
      * caller polls again).
      */
     void park(Object blocker) {
+        park(blocker, false);
+    }
+
+    /**
+     * As {@link #park(Object)}; with {@code outside}, the thread keeps counting busy for a
+     * virtual clock while parked (it waits for a thread outside the tree).
+     */
+    void park(Object blocker, boolean outside) {
         if (node != null) {
             node.waitingOn = blocker;
         }
-        if (STATE.compareAndSet(this, RUNNING, PARKED)) {
+        if (outside) {
+            if (STATE.compareAndSet(this, RUNNING, PARKED_OUTSIDE)) {
+                LockSupport.park(blocker);
+                STATE.compareAndSet(this, PARKED_OUTSIDE, RUNNING); // woken without a waker: no count to fix
+            }
+        } else if (STATE.compareAndSet(this, RUNNING, PARKED)) {
             if (driver != null) {
                 driver.idle();
             }

@@ -157,6 +157,10 @@ final class ScopeImpl extends Node implements Scope {
             this.driver = c instanceof VirtualClock vc ? VirtualDriver.start(this, vc) : null;
         }
         this.waker = new NodeWaker(this, driver); // taskDone wakes the owner from task threads
+        Object[] inheritedLocals = parent != null ? parent.locals : null;
+        if (inheritedLocals != null) {
+            this.locals = inheritedLocals; // task-local values: a nested scope starts from a copy
+        }
     }
 
     @Override
@@ -247,7 +251,12 @@ final class ScopeImpl extends Node implements Scope {
                     + Thread.currentThread() + "', which is not in its tree: only the scope's body and its"
                     + " tasks may fork into it. Pass data to other threads, not scopes.");
         }
-        TaskImpl<U> task = new TaskImpl<>(this, taskName, body, daemon);
+        // Thread context bridges capture on this thread; may throw, and then nothing was created.
+        TaskImpl<U> task = new TaskImpl<>(this, taskName, ThreadContextBridges.carrying(body), daemon);
+        Object[] locals = caller.locals;
+        if (locals != null) {
+            task.locals = locals; // the fork's copy of the caller's task-local values
+        }
         CancelReason startCancelled;
         synchronized (this) {
             if (closed) {

@@ -8,7 +8,8 @@ package dev.weft;
  * scope or a task with its state, its cancellation reason if any, and either the Weft
  * object it is parked on ("waiting on Task[...]", "waiting on Timer[...]") or, for a
  * thread that is not parked in a Weft wait, its thread state and top stack frames
- * ("busy outside Weft").
+ * ("busy outside Weft"). A node with {@link TaskLocal} values shows them as
+ * {@code {name=value, ...}} after its state.
  *
  * <p><b>Cost:</b> counting is O(1); rendering walks the tree under each node's monitor in
  * turn (never two at once) and takes a stack trace only of threads that are not parked in
@@ -75,6 +76,10 @@ public final class TaskTree {
         sb.append(indent).append(node instanceof TaskImpl<?> ? "task '" : "scope '").append(node.name()).append('\'');
         if (node instanceof TaskImpl<?> t) {
             sb.append(' ').append(t.state());
+        }
+        java.util.Map<String, Object> locals = node.localsSnapshot();
+        if (!locals.isEmpty()) {
+            sb.append(' ').append(locals);
         }
         CancelReason r = node.cancelReason;
         if (r != null) {

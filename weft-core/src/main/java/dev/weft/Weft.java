@@ -161,10 +161,11 @@ public final class Weft {
         if (p.completesWaiters()) {
             return awaitClaimed(p, n, nw, new Claim(nw));
         }
+        boolean outside = p.completedOutsideWeft();
         beforePoll(nw);
         Poll<T> r = p.poll(nw);
         while (r.isPending()) {
-            park(nw, p);
+            nw.park(p, outside);
             if (Node.stopWaiting(n)) {
                 p.withdraw(nw);
                 Node.checkpoint(n);
@@ -190,7 +191,7 @@ public final class Weft {
             if (spinUntilClosed(claim)) {
                 continue; // a partner committed while we spun: collect without parking
             }
-            park(nw, p);
+            nw.park(p, p.completedOutsideWeft());
             if (Node.stopWaiting(n) && claim.withdraw()) {
                 p.withdraw(claim);
                 Node.checkpoint(n);
@@ -243,10 +244,6 @@ public final class Weft {
 
     private static void beforePoll(NodeWaker nw) {
         nw.beforePoll();
-    }
-
-    private static void park(NodeWaker nw, Object blocker) {
-        nw.park(blocker);
     }
 
     static <T> T unwrap(Poll<T> r) {
@@ -309,11 +306,13 @@ public final class Weft {
         Node n = Node.current();
         Node.checkpoint(n);
         boolean claimed = false;
+        boolean outside = false;
         for (Pollable<?> p : alts) {
             if (p instanceof TaskImpl<?> t) {
                 t.checkNotJoiningSelf(n);
             }
             claimed |= p.completesWaiters();
+            outside |= p.completedOutsideWeft();
         }
         NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
         // Racing a pollable that can be completed by a partner needs a commit-once claim;
@@ -376,7 +375,7 @@ public final class Weft {
             if (claim != null && spinUntilClosed(claim)) {
                 continue; // a partner committed one of ours while we spun: the next round collects it
             }
-            park(nw, alts);
+            nw.park(alts, outside);
             if (Node.stopWaiting(n)) {
                 if (claim == null || claim.withdraw()) {
                     withdrawAll(alts, failures, w, -1);

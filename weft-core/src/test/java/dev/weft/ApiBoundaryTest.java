@@ -55,7 +55,7 @@ class ApiBoundaryTest {
         assertTrue(d.requires().stream().anyMatch(r -> r.name().equals("jdk.jfr")
                 && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC)), "jdk.jfr must stay optional");
         assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.flow", "dev.weft.io",
-                "dev.weft.diag"),
+                "dev.weft.diag", "dev.weft.interop", "dev.weft.retry"),
                 d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     }
 

@@ -38,7 +38,8 @@ class TimeTest {
         LOG.stop();
     }
 
-    private static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {
+    /** Runs {@code body} as a root scope on {@code clock}; shared with the other virtual-time tests here. */
+    static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {
         return Weft.run(ScopeOptions.named("test").withClock(clock), body);
     }
 

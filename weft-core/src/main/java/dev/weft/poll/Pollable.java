@@ -112,4 +112,24 @@ public interface Pollable<T> {
     default boolean completesWaiters() {
         return false;
     }
+
+    /**
+     * Whether this pollable may be made ready by a thread outside Weft's task tree: a JDK
+     * executor, an I/O library's callback thread, whoever completes a
+     * {@link java.util.concurrent.CompletableFuture}. Weft's waits consult it only under a
+     * {@linkplain dev.weft.time.VirtualClock virtual clock}, which moves time forward (and
+     * reports a deadlock) only when every task is parked on something inside Weft: a task
+     * parked on a pollable that answers true counts as busy outside Weft, so the clock holds
+     * still while an outside thread may still complete it. The clock's watchdog still reports
+     * a wait that no outside thread ends. Under the system clock the answer has no effect.
+     *
+     * <p>The default is false: only Weft tasks (or the clock's timers) make the pollable
+     * ready. A pollable woken from outside that answers false lets a virtual clock jump past
+     * pending timers, or report a false deadlock, while the outside work is in flight.
+     *
+     * @return true if threads outside Weft may make this pollable ready
+     */
+    default boolean completedOutsideWeft() {
+        return false;
+    }
 }

@@ -1,0 +1,12 @@
+/**
+ * Interop with {@code java.util.concurrent}: {@link java.util.concurrent.CompletionStage}s
+ * awaited from tasks and tasks handed out as {@link java.util.concurrent.CompletableFuture}s
+ * ({@link dev.weft.interop.Futures}), and an {@link java.util.concurrent.ExecutorService}
+ * whose submissions become tasks of a scope ({@link dev.weft.interop.ScopeExecutor}).
+ *
+ * <p>This package sits above {@code dev.weft}, {@code dev.weft.poll} and
+ * {@code dev.weft.channel}, and nothing in the core depends on it. See
+ * {@code docs/interop.md} for migrating {@code CompletableFuture} chains and
+ * {@code ExecutorService} fan-outs to Weft.
+ */
+package dev.weft.interop;
