@@ -45,7 +45,7 @@ final class TaskEvents {
             TaskStart e = new TaskStart();
             if (e.shouldCommit()) {
                 e.task = t.name();
-                e.scope = t.scope.name();
+                e.scope = t.scope().name();
                 e.commit();
             }
         }
@@ -54,7 +54,7 @@ final class TaskEvents {
             TaskEnd e = new TaskEnd();
             if (e.shouldCommit()) {
                 e.task = t.name();
-                e.scope = t.scope.name();
+                e.scope = t.scope().name();
                 e.outcome = switch (outcome) {
                     case Outcome.Success<?> s -> "SUCCEEDED";
                     case Outcome.Failure<?> f -> "FAILED";
