@@ -527,11 +527,8 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
         return lastCheckpoint;
     }
 
-    /**
-     * The node's task-local values, name to value, in the order they were first set; empty
-     * if none. Never blocks; callable from any thread (for diagnostics snapshots).
-     */
-    final java.util.Map<String, Object> localsSnapshot() {
+    @Override
+    public final java.util.Map<String, Object> locals() {
         Object[] l = locals;
         if (l == null) {
             return java.util.Map.of();

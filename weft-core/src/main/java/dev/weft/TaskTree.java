@@ -77,7 +77,7 @@ public final class TaskTree {
         if (node instanceof TaskImpl<?> t) {
             sb.append(' ').append(t.state());
         }
-        java.util.Map<String, Object> locals = node.localsSnapshot();
+        java.util.Map<String, Object> locals = node.locals();
         if (!locals.isEmpty()) {
             sb.append(' ').append(locals);
         }

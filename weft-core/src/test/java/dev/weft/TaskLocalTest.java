@@ -35,6 +35,19 @@ class TaskLocalTest {
     }
 
     @Test
+    void flowStagesSeeTheValuesOfTheTaskThatRunsTheTerminal() throws Exception {
+        List<String> seen = Weft.run(scope -> {
+            REQUEST.set("r-flow");
+            return dev.weft.flow.Flow.generate((dev.weft.flow.Flow.Emitter<String> out) -> {
+                for (int i = 0; i < 4; i++) {
+                    out.emit(REQUEST.get().orElse("none"));
+                }
+            }).mapPar(2, v -> v + "/" + REQUEST.get().orElse("none")).toList();
+        });
+        assertEquals(List.of("r-flow/r-flow", "r-flow/r-flow", "r-flow/r-flow", "r-flow/r-flow"), seen);
+    }
+
+    @Test
     void aForkGetsACopyAtForkTimeAndSiblingsAreIsolated() throws Exception {
         Weft.run(scope -> {
             REQUEST.set("parent");
@@ -137,7 +150,12 @@ class TaskLocalTest {
             } while (!text.contains("depth=1"));
             assertTrue(text.contains("scope 'svc' {request=r-9}"), text);
             assertTrue(text.contains("task 'worker' RUNNING {request=r-9, depth=1}"), text);
-            assertEquals(Map.of("request", "r-9"), ((ScopeImpl) scope).localsSnapshot());
+            assertEquals(Map.of("request", "r-9"), ((ScopeImpl) scope).locals());
+            var worker = dev.weft.diag.Diagnostics.snapshot(scope).find("worker").orElseThrow();
+            assertEquals(List.of("request", "depth"), List.copyOf(worker.locals().keySet()));
+            assertEquals("1", worker.locals().get("depth"));
+            assertTrue(dev.weft.diag.Diagnostics.snapshot(scope).toJson()
+                    .contains("\"locals\":{\"request\":\"r-9\",\"depth\":\"1\"}"));
             release.countDown();
             return null;
         });

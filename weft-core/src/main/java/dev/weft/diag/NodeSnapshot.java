@@ -3,7 +3,10 @@ package dev.weft.diag;
 import dev.weft.CancelReason;
 import dev.weft.Task;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One scope or task in a {@link TreeSnapshot}, with its children. Values are as read at the
@@ -23,11 +26,13 @@ import java.util.List;
  * @param shielded whether a shield holds cancellation back on the node's thread now
  * @param parked whether the node's thread is parked in a Weft wait, not yet woken
  * @param blockedOn what the node waits for
+ * @param locals the node's task-local values ({@link dev.weft.TaskLocal}), name to the value's
+ *     {@code String.valueOf}, in the order they were first set; empty if none
  * @param children the scopes a task opened; the tasks and nested scopes of a scope
  */
 public record NodeSnapshot(String id, Kind kind, String name, Task.State state, boolean daemon, Duration age,
         CancelReason cancelReason, Duration timeLeft, boolean shielded, boolean parked, BlockedOn blockedOn,
-        List<NodeSnapshot> children) {
+        Map<String, String> locals, List<NodeSnapshot> children) {
 
     /** Whether a node is a scope or a task. */
     public enum Kind {
@@ -37,8 +42,9 @@ public record NodeSnapshot(String id, Kind kind, String name, Task.State state, 
         TASK
     }
 
-    /** Copies the children. */
+    /** Copies the locals and the children. */
     public NodeSnapshot {
+        locals = Collections.unmodifiableMap(new LinkedHashMap<>(locals));
         children = List.copyOf(children);
     }
 

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -82,7 +83,13 @@ final class Snapshotter {
         looked.put(id, new Looked(n, waitingOn, root));
         return new NodeSnapshot(id, task != null ? NodeSnapshot.Kind.TASK : NodeSnapshot.Kind.SCOPE, name, state,
                 task != null && task.isDaemon(), Duration.ofNanos(now - n.createdAt()), (CancelReason) n.cancellation(),
-                timeLeft, n.isShielded(), n.isParked(), blocked, kids);
+                timeLeft, n.isShielded(), n.isParked(), blocked, locals(n), kids);
+    }
+
+    private static Map<String, String> locals(TreeNode n) {
+        Map<String, String> out = new LinkedHashMap<>();
+        n.locals().forEach((k, v) -> out.put(k, String.valueOf(v)));
+        return out;
     }
 
     private BlockedOn blockedOn(String id, TreeNode n, Object waitingOn, List<String> liveTasks) {

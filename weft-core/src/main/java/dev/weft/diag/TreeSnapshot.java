@@ -174,6 +174,9 @@ public final class TreeSnapshot {
             sb.append(", shielded");
         }
         sb.append(']');
+        if (!n.locals().isEmpty()) {
+            sb.append(' ').append(n.locals());
+        }
         if (n.cancelReason() != null) {
             sb.append(' ').append(n.cancelReason().describe());
         }
@@ -238,6 +241,9 @@ public final class TreeSnapshot {
             j.nullField("timeLeftMillis");
         }
         j.field("shielded", n.shielded()).field("parked", n.parked());
+        j.key("locals").open();
+        n.locals().forEach(j::field);
+        j.close();
         j.key("blockedOn");
         blocked(n.blockedOn(), j);
         j.openArray("children");

@@ -58,4 +58,10 @@ public interface TreeNode {
      * wake-up (0 if none was seen while the clock ran).
      */
     long lastCheckpoint();
+
+    /**
+     * The node's task-local values, name to value, in the order they were first set; empty if
+     * none. Never blocks.
+     */
+    java.util.Map<String, Object> locals();
 }

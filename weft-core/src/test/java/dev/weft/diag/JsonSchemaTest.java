@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.weft.Scope;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
+import dev.weft.TaskLocal;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
@@ -40,6 +41,7 @@ class JsonSchemaTest {
         Promise<String> release = new Promise<>();
         CompletableFuture<Object> ended = new CompletableFuture<>();
         Scope root = DeadlockTest.startRoot("json-root", scope -> {
+            TaskLocal.named("request").set("r-1");
             Task<?> sleeper = scope.fork("sleeper", () -> {
                 Weft.sleep(Duration.ofHours(1));
                 return null;
