@@ -6,6 +6,7 @@
 module dev.weft.demo {
     requires dev.weft;
     requires jdk.httpserver;
+    requires java.net.http;
     requires java.sql;
     requires org.xerial.sqlitejdbc;
     requires com.fasterxml.jackson.core;
