@@ -1,0 +1,73 @@
+package dev.weft.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.weft.Weft;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The graceful shutdown protocol, with the service in this JVM. */
+@Timeout(120) // only catches hangs
+class ShutdownTest {
+
+    @Test
+    void jobsGetTheGracePeriodThenTheRestAreCancelledAndTheDatabaseClosesLast(@TempDir Path data) throws Exception {
+        long quick;
+        long endless;
+        List<String> lines;
+        try (ServiceRun run = new ServiceRun(data, Duration.ofSeconds(3))) {
+            quick = run.client.submit("{\"waitSteps\": 2, \"waitMillis\": 150, \"forks\": 1}").get("id").asLong();
+            endless = run.client.submit(JobServiceTest.ENDLESS).get("id").asLong();
+            run.close();
+            lines = run.lines();
+        }
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("stopping (test finished): no new jobs, listener closed")), lines::toString);
+        assertTrue(lines.stream().anyMatch(l -> l.endsWith(" 1 cancelled (reason: shutdown); all recorded")), lines::toString);
+        assertTrue(lines.getLast().startsWith("database closed: "), "the database closes last: " + lines);
+
+        try (ServiceRun again = new ServiceRun(data, Duration.ofSeconds(1))) {
+            JsonNode q = again.client.get("jobs/" + quick).json();
+            assertEquals("succeeded", q.get("state").asText(), "a job that finishes within the grace period is kept: " + q);
+            JsonNode e = again.client.get("jobs/" + endless).json();
+            assertEquals("cancelled", e.get("state").asText());
+            assertEquals("shutdown", e.get("reason").asText());
+            assertEquals(0, again.client.get("jobs?state=running").json().get("jobs").size());
+            assertTrue(again.lines().stream().noneMatch(l -> l.startsWith("recovered")), "nothing was left running");
+        }
+    }
+
+    @Test
+    void onceShuttingDownNoJobIsAdmitted(@TempDir Path data) throws Exception {
+        try (JobStore store = JobStore.open(data)) {
+            Weft.run(scope -> {
+                Jobs jobs = new Jobs(store, scope);
+                assertEquals(List.of(), jobs.close());
+                ApiError refused = assertThrows(ApiError.class,
+                        () -> jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes())));
+                assertEquals(503, refused.status());
+                assertTrue(refused.getMessage().startsWith("the service is shutting down and takes no new jobs"));
+                return null;
+            });
+            assertEquals(List.of(), store.list(null, 10), "nothing was stored");
+        }
+    }
+
+    @Test
+    void aSecondServiceOnTheSameDataDirectoryFailsToStartAndSaysWhy(@TempDir Path data) throws Exception {
+        try (ServiceRun run = new ServiceRun(data, Duration.ofSeconds(1))) {
+            var second = new JobService(new JobService.Config(data, new java.net.InetSocketAddress(
+                    java.net.InetAddress.getLoopbackAddress(), 0), Duration.ZERO), System.out);
+            var failure = assertThrows(java.io.IOException.class, second::run);
+            assertTrue(failure.getMessage().contains("is locked by another process"), failure.getMessage());
+            assertThrows(java.io.IOException.class, second::awaitStarted);
+            assertEquals(200, run.client.get("jobs").status(), "the first one is unaffected");
+        }
+    }
+}
