@@ -3,7 +3,9 @@ package dev.weft.demo;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.weft.CancelledException;
+import dev.weft.DeadlineExceededException;
 import dev.weft.Select;
+import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +41,8 @@ final class Api implements HttpHandler {
     private static final System.Logger LOG = System.getLogger("dev.weft.demo");
     /** A comment line sent on an idle event stream, so a client that went away is noticed. */
     static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+    /** How long a client may take to send a request body. */
+    static final Duration BODY_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_LIMIT = 1000;
     private static final int MAX_REASON = 500;
 
@@ -224,15 +228,22 @@ final class Api implements HttpHandler {
         return reason;
     }
 
-    /** Reads the body, refusing more than {@link JobSpec#MAX_BODY_BYTES}. */
-    private static byte[] body(HttpExchange ex) throws IOException, ApiError {
+    /**
+     * Reads the body, refusing more than {@link JobSpec#MAX_BODY_BYTES}, within
+     * {@link #BODY_TIMEOUT}: a client that stops sending does not hold its task (the deadline
+     * interrupts the read, which closes the connection).
+     */
+    private static byte[] body(HttpExchange ex) throws Exception {
+        byte[] b;
         try (InputStream in = ex.getRequestBody()) {
-            byte[] b = in.readNBytes(JobSpec.MAX_BODY_BYTES + 1);
-            if (b.length > JobSpec.MAX_BODY_BYTES) {
-                throw ApiError.tooLarge("the body is larger than " + JobSpec.MAX_BODY_BYTES + " bytes");
-            }
-            return b;
+            b = Weft.timeout(BODY_TIMEOUT, deadline -> in.readNBytes(JobSpec.MAX_BODY_BYTES + 1));
+        } catch (DeadlineExceededException e) {
+            throw ApiError.timeout("the body did not arrive within " + BODY_TIMEOUT.toSeconds() + " s");
         }
+        if (b.length > JobSpec.MAX_BODY_BYTES) {
+            throw ApiError.tooLarge("the body is larger than " + JobSpec.MAX_BODY_BYTES + " bytes");
+        }
+        return b;
     }
 
     private static Map<String, String> query(String raw) throws ApiError {

@@ -31,6 +31,11 @@ final class ApiError extends Exception {
         return new ApiError(405, method + " is not allowed on " + path + "; allowed: " + allow, allow);
     }
 
+    /** 408: the client did not send its request in time. */
+    static ApiError timeout(String message) {
+        return new ApiError(408, message, null);
+    }
+
     /** 409: the request conflicts with the job's state (cancelling a finished job). */
     static ApiError conflict(String message) {
         return new ApiError(409, message, null);

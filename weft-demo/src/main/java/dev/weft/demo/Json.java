@@ -2,14 +2,19 @@ package dev.weft.demo;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The service's JSON: one strict Jackson factory (a field given twice is malformed), and
- * writing a document to bytes. Reading request bodies is {@link JobSpec#parse}'s job.
+ * writing a document to bytes, and reading the scalar fields of an answer (for
+ * {@link LoadDriver}). Reading request bodies is {@link JobSpec#parse}'s job.
  */
 final class Json {
     /** Strict: duplicate fields are a parse error, not "last one wins". */
@@ -43,5 +48,24 @@ final class Json {
             g.writeStringField("error", message);
             g.writeEndObject();
         });
+    }
+
+    /** The top-level scalar fields of a JSON object, as text; nested values are skipped. */
+    static Map<String, String> scalars(byte[] json) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        try (JsonParser p = FACTORY.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("not a JSON object: " + new String(json, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (p.nextToken().isScalarValue()) {
+                    out.put(name, p.getText());
+                } else {
+                    p.skipChildren();
+                }
+            }
+        }
+        return out;
     }
 }

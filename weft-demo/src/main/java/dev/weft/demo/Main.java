@@ -12,12 +12,14 @@ import java.util.Arrays;
 /**
  * The README's main job: {@code ./weft run [--port N] [--host ADDR] [--data DIR] [--grace SECONDS]}
  * starts the {@link JobService} and stops it gracefully on SIGTERM or Ctrl-C;
- * {@code ./weft run first-look} runs {@link FirstLook} instead.
+ * {@code ./weft run first-look} runs {@link FirstLook} instead, and {@code ./weft run load ...}
+ * the {@link LoadDriver}.
  */
 public final class Main {
     private static final String USAGE = """
             usage: ./weft run [--port N] [--host ADDR] [--data DIR] [--grace SECONDS]
                    ./weft run first-look
+                   ./weft run load [--url URL] [--clients N] [--jobs N] [--cancel SHARE] [--disconnect SHARE] [--seed N]
               --port   port to listen on (default 8080; 0 picks a free one)
               --host   address to listen on (default: loopback)
               --data   data directory, created on first run (default: weft-data)
@@ -35,6 +37,10 @@ public final class Main {
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("first-look")) {
             FirstLook.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
+        if (args.length > 0 && args[0].equals("load")) {
+            LoadDriver.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
         JobService.Config config;
