@@ -205,7 +205,7 @@ public final class JobService {
             }
         }
         for (Job j : running) {
-            j.task.awaitOutcome();
+            jobs.awaitEnd(j);
         }
         say((running.size() - cancelled) + " job(s) finished within the grace period, " + cancelled
                 + " cancelled (reason: shutdown); all recorded");

@@ -3,6 +3,7 @@ package dev.weft.demo;
 import dev.weft.CancelReason;
 import dev.weft.CancelledException;
 import dev.weft.DeadlineExceededException;
+import dev.weft.Outcome;
 import dev.weft.Scope;
 import dev.weft.Task;
 import dev.weft.Weft;
@@ -91,17 +92,38 @@ final class Jobs {
             throw ApiError.conflict("job " + id + " already " + stored.state().label()
                     + "; only a running job can be cancelled");
         }
-        Task<Void> task;
-        synchronized (this) {   // submit sets the task while holding this lock
-            task = job.task;
-        }
-        task.cancel(reason);
-        task.awaitOutcome();    // the job's task records its end before it finishes
-        JobView end = job.view();
+        taskOf(job).cancel(reason);
+        JobView end = awaitEnd(job);
         if (end.state() != JobState.CANCELLED) {
             throw ApiError.conflict("job " + id + " " + end.state().label() + " before it could be cancelled");
         }
         return end;
+    }
+
+    /**
+     * Waits until {@code job}'s task has finished and returns how the job ended, as stored.
+     * A task cancelled before its body started never runs its body (Weft's rule: a cancelled
+     * task does not start), so it cannot record its own end: this records it, with the
+     * task's cancellation reason.
+     *
+     * <p><b>Cancellation:</b> a checkpoint while waiting.
+     */
+    JobView awaitEnd(Job job) {
+        Task<Void> task = taskOf(job);
+        task.awaitOutcome();
+        synchronized (job) {    // two callers (a DELETE and the shutdown) record it once
+            JobView now = job.view();
+            if (now.state() != JobState.RUNNING) {
+                return now;     // the body ran and recorded its end before its task finished
+            }
+            String why = task.outcome() instanceof Outcome.Cancelled<Void>(CancelReason r) ? reason(r)
+                    : "the job's task ended before it started";
+            return record(job, job.ending(JobState.CANCELLED, null, why));
+        }
+    }
+
+    private synchronized Task<Void> taskOf(Job job) {
+        return job.task;   // submit sets it while holding this lock
     }
 
     /** Closes admission (new jobs get 503) and returns the jobs still running. */
@@ -125,23 +147,32 @@ final class Jobs {
         } catch (Exception e) {
             end = job.ending(JobState.FAILED, null, e.getMessage() != null ? e.getMessage() : e.toString());
         }
-        JobView stored = end;
+        record(job, end);
+        if (cancelled != null) {
+            throw cancelled;   // the task ends CANCELLED, as the task tree should show
+        }
+        return null;
+    }
+
+    /**
+     * Stores how the job ended (shielded: a cancelled task still writes it), then publishes
+     * it to its watchers and forgets the live job; returns what was published.
+     */
+    private JobView record(Job job, JobView ending) {
+        JobView end = ending;
         try {
             Weft.shield(() -> {
-                store.finish(stored);
+                store.finish(ending);
                 return null;
             });
-        } catch (SQLException e) {
+        } catch (Exception e) {
             // Not stored: tell nobody it succeeded. The row stays "running" and the next start records it as cancelled.
             LOG.log(Level.ERROR, "could not record the end of job " + job.id, e);
             end = job.ending(JobState.FAILED, null, "the job ended but its end could not be stored: " + e.getMessage());
         }
         job.ended(end);
         live.remove(job.id);
-        if (cancelled != null) {
-            throw cancelled;   // the task ends CANCELLED, as the task tree should show
-        }
-        return null;
+        return end;
     }
 
     /** The text stored for a cancellation: the message given to {@code cancel}, or the reason's description. */

@@ -106,6 +106,9 @@ public final class LoadDriver {
         }
     }
 
+    /** How long a client polls one job before it reports it as stuck. */
+    static final Duration POLL_LIMIT = Duration.ofSeconds(90);
+
     private final Options options;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
     private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
@@ -196,7 +199,12 @@ public final class LoadDriver {
                     outcomes.put(id, r.statusCode() == 200 ? "cancelled" : "running");
                 }
             }
+            long giveUp = System.nanoTime() + POLL_LIMIT.toNanos();
             while (outcomes.get(id).equals("running")) {
+                if (System.nanoTime() - giveUp > 0) {
+                    stuck(id);
+                    break;
+                }
                 long g0 = System.nanoTime();
                 HttpResponse<byte[]> r = send("GET", "jobs/" + id, null);
                 if (r == null) {
@@ -230,6 +238,14 @@ public final class LoadDriver {
             error(method + " " + path, e);
             return null;
         }
+    }
+
+    /** A job still running after {@link #POLL_LIMIT} of polling: counted as an error, with its view. */
+    private void stuck(long id) throws InterruptedException {
+        errors.increment();
+        HttpResponse<byte[]> r = send("GET", "jobs/" + id, null);
+        errorSamples.add("job " + id + " still running after " + POLL_LIMIT + ": "
+                + (r == null ? "no answer" : new String(r.body(), StandardCharsets.UTF_8)));
     }
 
     private void error(String request, IOException e) {

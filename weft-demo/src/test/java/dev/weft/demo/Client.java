@@ -74,6 +74,11 @@ final class Client {
         }
     }
 
+    /** Submits a job and returns its final view, once it is no longer running. */
+    JsonNode runToEnd(String spec) throws IOException, InterruptedException {
+        return pollUntilEnded(submit(spec).get("id").asLong()).getLast();
+    }
+
     /** One server-sent event. */
     record Event(String name, JsonNode data) {}
 

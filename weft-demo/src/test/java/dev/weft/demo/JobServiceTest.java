@@ -128,8 +128,7 @@ class JobServiceTest {
 
     @Test
     void aFailingStepFailsTheJobAndCancelsItsOtherForks() throws Exception {
-        long id = client.submit("{\"waitSteps\": 40, \"waitMillis\": 60000, \"forks\": 4, \"failAtStep\": 0}").get("id").asLong();
-        JsonNode end = client.pollUntilEnded(id).getLast();
+        JsonNode end = client.runToEnd("{\"waitSteps\": 40, \"waitMillis\": 60000, \"forks\": 4, \"failAtStep\": 0}");
         assertEquals("failed", end.get("state").asText());
         assertEquals("step 0 failed, as the request asked (failAtStep)", end.get("error").asText());
         assertEquals(0, end.at("/progress/done").asInt(), "the other forks were cancelled in their first minute-long wait");
@@ -137,16 +136,14 @@ class JobServiceTest {
 
     @Test
     void aJobPastItsDeadlineFails() throws Exception {
-        long id = client.submit("{\"waitSteps\": 4, \"waitMillis\": 60000, \"timeoutMillis\": 50}").get("id").asLong();
-        JsonNode end = client.pollUntilEnded(id).getLast();
+        JsonNode end = client.runToEnd("{\"waitSteps\": 4, \"waitMillis\": 60000, \"timeoutMillis\": 50}");
         assertEquals("failed", end.get("state").asText());
         assertEquals("timed out: the job's deadline of 50 ms expired before it finished", end.get("error").asText());
     }
 
     @Test
     void theListShowsJobsNewestFirstWithTheirState() throws Exception {
-        long done = client.submit("{\"cpuSteps\": 1}").get("id").asLong();
-        client.pollUntilEnded(done);
+        long done = client.runToEnd("{\"cpuSteps\": 1}").get("id").asLong();
         long running = client.submit(ENDLESS).get("id").asLong();
 
         JsonNode all = client.get("jobs?limit=1000").json().get("jobs");

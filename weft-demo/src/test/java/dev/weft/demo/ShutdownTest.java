@@ -59,6 +59,39 @@ class ShutdownTest {
         }
     }
 
+    /**
+     * A job cancelled before its task's body starts never runs its body (a cancelled task does
+     * not start), so the body cannot record the cancellation: awaiting its end records it.
+     * Found by the load test: a DELETE right after the POST left the job "running" forever.
+     */
+    @Test
+    void aJobCancelledBeforeItsTaskStartsIsStillRecordedCancelled(@TempDir Path data) throws Exception {
+        var gate = new java.util.concurrent.CountDownLatch(1);
+        var first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.ThreadFactory gated = r -> Thread.ofVirtual().unstarted(first.getAndSet(false) ? () -> {
+            try {
+                gate.await();   // the job's thread does not reach its body until the test says so
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            r.run();
+        } : r);
+        try (JobStore store = JobStore.open(data)) {
+            Weft.run(dev.weft.ScopeOptions.named("service").withThreadFactory(gated), scope -> {
+                Jobs jobs = new Jobs(store, scope);
+                long id = jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes())).id();
+                jobs.running(id).orElseThrow().task.cancel("before it started");
+                gate.countDown();
+                JobView end = jobs.cancel(id, "again");
+                assertEquals(JobState.CANCELLED, end.state());
+                assertEquals("before it started", end.detail(), "the first reason stands");
+                assertEquals(end, store.find(id).orElseThrow(), "and it is stored");
+                assertTrue(jobs.running(id).isEmpty(), "and no longer live");
+                return null;
+            });
+        }
+    }
+
     @Test
     void aSecondServiceOnTheSameDataDirectoryFailsToStartAndSaysWhy(@TempDir Path data) throws Exception {
         try (ServiceRun run = new ServiceRun(data, Duration.ofSeconds(1))) {
