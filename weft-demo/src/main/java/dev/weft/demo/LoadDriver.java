@@ -305,7 +305,7 @@ public final class LoadDriver {
 
     /**
      * Runs the load, against {@code --url} or a service it starts on a temporary data
-     * directory, and prints the report. Options: {@code --url URL --clients N --jobs N
+     * directory, after a warm-up round of 2 jobs per client, and prints the report. Options: {@code --url URL --clients N --jobs N
      * --cancel SHARE --disconnect SHARE --seed N}.
      *
      * @param args the options
@@ -340,7 +340,6 @@ public final class LoadDriver {
         var options = new Options(base, Integer.parseInt(o.get("--clients")), Integer.parseInt(o.get("--jobs")),
                 Double.parseDouble(o.get("--cancel")), Double.parseDouble(o.get("--disconnect")), Long.parseLong(o.get("--seed")));
         System.out.println("load: " + options);
-        long cpu0 = System.nanoTime();
         long[] step = new long[50];
         for (int i = 0; i < step.length; i++) {
             long t = System.nanoTime();
@@ -348,10 +347,12 @@ public final class LoadDriver {
             step[i] = System.nanoTime() - t;
         }
         Arrays.sort(step);
+        run(new Options(base, options.clients(), 2, options.cancelShare(), options.disconnectShare(), options.seed() - 1));
+        System.out.println("warm-up done (2 jobs per client); measuring");
         Report report = run(options);
         System.out.println(report);
-        System.out.printf("one CPU step alone (the first step of a watched job), unloaded: p50=%.2f ms (%d ms to measure)%n",
-                step[step.length / 2] / 1e6, (System.nanoTime() - cpu0) / 1_000_000 - report.elapsed().toMillis());
+        System.out.printf("baseline: one CPU step alone (the only step of a watched job), before the load: p50=%.2f ms%n",
+                step[step.length / 2] / 1e6);
         if (own != null) {
             own.stop("load finished");
             own.awaitStopped(Duration.ofMinutes(1));

@@ -19,14 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
  * was told was created is stored in a final state, nothing is left running, and the heap
  * after GC does not grow from the first round to the second.
  *
- * <p>Default: 4 jobs per client per round (about 3,000 requests per round). The stress
+ * <p>Default: 3 jobs per client per round (about 2,000 requests per round). The stress
  * profile multiplies the jobs by {@code weft.stress.factor}. The seed is printed on failure;
  * replay with {@code -Dweft.seed=N}.
  */
 @Timeout(900) // only catches hangs
 class LoadTest {
     static final int CLIENTS = 200;
-    static final int JOBS_PER_CLIENT = 4 * Integer.getInteger("weft.stress.factor", 1);
+    static final int JOBS_PER_CLIENT = 3 * Integer.getInteger("weft.stress.factor", 1);
     /** Growth of the heap after GC from round 1 to round 2 that counts as a leak: far above noise. */
     static final long HEAP_GROWTH_LIMIT = 16L << 20;
     /** How long one round may take before it counts as hung. Only catches hangs. */
