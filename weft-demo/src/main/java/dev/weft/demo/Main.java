@@ -43,6 +43,10 @@ public final class Main {
             LoadDriver.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.print(USAGE);
+            return;
+        }
         JobService.Config config;
         try {
             config = parse(args);
