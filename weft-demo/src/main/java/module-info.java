@@ -5,6 +5,7 @@
  */
 module dev.weft.demo {
     requires dev.weft;
+    requires dev.weft.console;
     requires jdk.httpserver;
     requires java.net.http;
     requires java.sql;

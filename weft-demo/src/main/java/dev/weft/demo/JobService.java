@@ -4,17 +4,15 @@ import com.sun.net.httpserver.HttpServer;
 import dev.weft.Scope;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
-import dev.weft.TaskTree;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
+import dev.weft.console.Console;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -85,6 +83,9 @@ public final class JobService {
         }
     }
 
+    /** How long closing the database (checkpointing its log) may take before it is reported as stuck. */
+    private static final Duration DATABASE_GRACE = Duration.ofSeconds(30);
+
     private final Config config;
     private final PrintStream out;
     private final Promise<String> stopRequested = new Promise<>();
@@ -123,22 +124,22 @@ public final class JobService {
             throw new IllegalStateException("a JobService runs once: create a new one");
         }
         try {
-            // Integration point 2 (the database's lifetime): to become a resource owned by the
-            // service scope, released last. Until then: opened before the scope, closed after
-            // it, shielded.
-            JobStore store = JobStore.open(config.dataDir());
+            Promise<Path> opened = new Promise<>();
             try {
-                if (store.recovered() > 0) {
-                    say("recovered: " + store.recovered() + " job(s) were running when the service last stopped abruptly;"
-                            + " recorded as cancelled");
-                }
-                Weft.run(ScopeOptions.named("job-service"), service -> serve(service, store));
-            } finally {
-                Weft.shield(() -> {
-                    store.close();
-                    return null;
+                Weft.run(ScopeOptions.named("job-service"), service -> {
+                    // The database is the service scope's first resource, so it is released
+                    // last: after every task (jobs record their end in it) and after the
+                    // console; shielded, exactly once, also on failure or cancellation.
+                    JobStore store = service.own(JobStore.open(config.dataDir()), DATABASE_GRACE);
+                    opened.complete(store.file());
+                    if (store.recovered() > 0) {
+                        say("recovered: " + store.recovered() + " job(s) were running when the service last stopped"
+                                + " abruptly; recorded as cancelled");
+                    }
+                    return serve(service, store);
                 });
-                say("database closed: " + store.file());
+            } finally {
+                opened.value().ifPresent(file -> say("database closed: " + file));
             }
         } catch (Exception | Error e) {
             started.fail(e);
@@ -157,7 +158,11 @@ public final class JobService {
         Channel<Runnable> exchanges = Channel.buffered(256);
         server.setExecutor(exchanges::send);
         server.createContext("/", new Api(jobs));
-        mountConsole(server, service);
+        // The web console (weft-console) listens on its own port, next to the service; the
+        // service scope owns it, so it closes when the service ends, before the database.
+        Console console = service.own(Console.start(new InetSocketAddress(config.address().getAddress(), 0),
+                Console.DEFAULT_PERIOD));
+        mountConsole(server, console);
         server.start();
         Task<Void> http = service.fork("http", () -> Weft.run(ScopeOptions.named("http"), requests -> {
             for (Runnable exchange : exchanges) {
@@ -215,11 +220,10 @@ public final class JobService {
     }
 
     /**
-     * Integration point 1 (the console): serves the live task tree of the service at
-     * {@code /console}. For now, the text rendering of {@link TaskTree}; the web console
-     * ({@code weft-console}) will be mounted here instead, with the same scope.
+     * {@code GET /console} redirects (303) to the web console of this process, which shows
+     * the service's live task tree: the jobs, their forks and what each waits on.
      */
-    private static void mountConsole(HttpServer server, Scope service) {
+    private static void mountConsole(HttpServer server, Console console) {
         server.createContext("/console", ex -> {
             try (ex) {
                 if (!ex.getRequestMethod().equals("GET")) {
@@ -227,12 +231,8 @@ public final class JobService {
                     Api.send(ex, 405, Json.error(ex.getRequestMethod() + " is not allowed on /console; allowed: GET"));
                     return;
                 }
-                byte[] body = TaskTree.render(service).getBytes(StandardCharsets.UTF_8);
-                ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-                ex.sendResponseHeaders(200, body.length);
-                try (OutputStream o = ex.getResponseBody()) {
-                    o.write(body);
-                }
+                ex.getResponseHeaders().set("Location", console.uri().toString());
+                ex.sendResponseHeaders(303, -1);
             }
         });
     }
