@@ -10,9 +10,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Cancellation storm: many root scopes run at once on platform and virtual caller threads,
@@ -36,17 +35,8 @@ class CancellationStormTest {
     private static final int CHAOS_THREADS = 2;
     private static final int CHAOS_ACTIONS = 150;
 
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
-
-    @BeforeAll
-    static void captureLog() {
-        LOG.start();   // collecting roots leave failures unread on purpose; keep Weft's warnings quiet
-    }
-
-    @AfterAll
-    static void releaseLog() {
-        LOG.stop();
-    }
 
     @Test
     void everyRootReturnsAndEveryOutcomeIsStable() {

@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Channel stress under cancellation: channel operations are <b>atomic under cancellation</b>.
@@ -71,19 +71,14 @@ class ChannelStressTest {
     private static final int CONFLATED = CAPACITIES.length + 1;
     private static final int KINDS = CAPACITIES.length + 2;
 
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
 
     /** Counters over all cases of a run, printed at the end: shows that the chaos bites. */
     private static final Map<String, LongAdder> STATS = new ConcurrentHashMap<>();
 
-    @BeforeAll
-    static void captureLog() {
-        LOG.start(); // scopes fail and get cancelled on purpose; keep Weft's warnings quiet
-    }
-
     @AfterAll
     static void releaseLog() {
-        LOG.stop();
         StringBuilder sb = new StringBuilder("ChannelStressTest stats (factor " + Seeds.FACTOR + "):");
         STATS.entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(e -> sb.append("\n  ").append(e.getKey()).append(" = ").append(e.getValue().sum()));

@@ -8,9 +8,8 @@ import dev.weft.channel.Channel;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An {@code onUndelivered} callback that throws, when a conflated channel's send replaces an
@@ -22,17 +21,8 @@ import org.junit.jupiter.api.Test;
  */
 class ChannelUndeliveredCallbackTest {
 
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
-
-    @BeforeAll
-    static void captureLog() {
-        LOG.start(); // a fix may log the callback's failure; keep it out of the build output
-    }
-
-    @AfterAll
-    static void releaseLog() {
-        LOG.stop();
-    }
 
     private static Channel<Integer> throwingConflated(List<Integer> dropped) {
         return Channel.conflated(v -> {

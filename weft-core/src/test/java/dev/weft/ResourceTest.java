@@ -18,25 +18,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Resources owned by a scope: released after its tasks, in reverse order, exactly once, shielded, bounded. */
 @Timeout(60)
 class ResourceTest {
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
-
-    @BeforeAll
-    static void capture() {
-        LOG.start();
-    }
-
-    @AfterAll
-    static void release() {
-        LOG.stop();
-    }
 
     /** A resource that records its releases in a shared log and counts them. */
     static final class Res implements AutoCloseable {

@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Property-style scenarios: from a seed, a random tree of nested scopes (depth ≤ 3, fan-out
@@ -50,11 +51,11 @@ class ScopeTreeScenarioTest {
 
     private static ScheduledExecutorService releaser;
 
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
 
     @BeforeAll
     static void start() {
-        LOG.start();
         releaser = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "scenario-releaser");
             t.setDaemon(true);
@@ -64,7 +65,6 @@ class ScopeTreeScenarioTest {
 
     @AfterAll
     static void stop() throws InterruptedException {
-        LOG.stop();
         releaser.shutdownNow();
         releaser.awaitTermination(10, TimeUnit.SECONDS);
     }

@@ -18,25 +18,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Sleep, timers, clocks, timeouts and the virtual clock's reports: the unit semantics. */
 @Timeout(60) // only to catch hangs
 class TimeTest {
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
-
-    @BeforeAll
-    static void capture() {
-        LOG.start();
-    }
-
-    @AfterAll
-    static void release() {
-        LOG.stop();
-    }
 
     /** Runs {@code body} as a root scope on {@code clock}; shared with the other virtual-time tests here. */
     static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {

@@ -27,10 +27,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Timers and deadlines under chaos, seeded ({@link Seeds}: {@code -Dweft.seed=N} replays a
@@ -58,19 +57,10 @@ import org.junit.jupiter.api.Timeout;
  */
 class TimerChaosTest {
 
+    @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
 
     private static final long NO_DEADLINE = Long.MAX_VALUE;
-
-    @BeforeAll
-    static void captureLog() {
-        LOG.start(); // COLLECT scopes leave failures unread and shields overrun their grace, on purpose
-    }
-
-    @AfterAll
-    static void releaseLog() {
-        LOG.stop();
-    }
 
     private static Duration ns(long n) {
         return Duration.ofNanos(n);

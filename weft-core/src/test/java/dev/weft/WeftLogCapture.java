@@ -6,17 +6,20 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Captures what Weft logs (logger {@code dev.weft}) while stress tests run, keeping it off the
  * console, so that tests can check what was reported and print nothing on success.
+ * As an extension it captures for the whole test class:
  * {@snippet lang=java :
- * static final WeftLogCapture LOG = new WeftLogCapture();
- * @BeforeAll static void capture() { LOG.start(); }
- * @AfterAll static void release() { LOG.stop(); }
+ * @RegisterExtension static final WeftLogCapture LOG = new WeftLogCapture();
  * }
+ * or call {@link #start()} and {@link #stop()} around one stretch of a test.
  */
-final class WeftLogCapture {
+final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback {
     /** Held strongly: a JUL logger that nobody references may be collected with its settings. */
     private final Logger logger = Logger.getLogger("dev.weft");
     private final ConcurrentLinkedQueue<LogRecord> records = new ConcurrentLinkedQueue<>();
@@ -39,6 +42,16 @@ final class WeftLogCapture {
         parentHandlers = logger.getUseParentHandlers();
         logger.setUseParentHandlers(false);
         logger.addHandler(handler);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        start();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        stop();
     }
 
     /** Stops capturing and restores the logger. */
