@@ -4,8 +4,12 @@ import dev.weft.poll.Pollable;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
 import java.time.Duration;
+import java.util.AbstractList;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.RandomAccess;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -63,8 +67,8 @@ public final class Select<R> {
     }
 
     private final boolean fair;
-    private final List<Pollable<?>> ops = new ArrayList<>();
-    private final List<Handler<Object, ? extends R>> handlers = new ArrayList<>();
+    private final Clauses ops = new Clauses();
+    private Handler<?, ? extends R>[] handlers = newHandlers(4);
     private Duration timeout;
     private Callable<? extends R> onTimeout;
     private Callable<? extends R> orElse;
@@ -111,14 +115,17 @@ public final class Select<R> {
         if (then == null) {
             throw new NullPointerException("then must not be null: pass the handler of this clause");
         }
-        for (Pollable<?> p : ops) {
-            if (p == operation) {
+        for (int i = 0; i < ops.size; i++) {
+            if (ops.items[i] == operation) {
                 throw new IllegalArgumentException("the same operation object is already a clause of this select:"
                         + " make a new one per clause (channel.receiving() returns a fresh one per call)");
             }
         }
-        ops.add(operation);
-        handlers.add((Handler<Object, ? extends R>) (Handler<?, ? extends R>) then);
+        if (ops.size == handlers.length) {
+            handlers = Arrays.copyOf(handlers, handlers.length * 2);
+        }
+        handlers[ops.size] = then;
+        ops.append(operation);
         return this;
     }
 
@@ -177,7 +184,7 @@ public final class Select<R> {
      * @throws Exception a clause's failure, or what the handler threw
      */
     public R await() throws Exception {
-        if (ops.isEmpty() && timeout == null) {
+        if (ops.size == 0 && timeout == null) {
             if (orElse != null) {
                 Weft.checkpoint();
                 return orElse.call();
@@ -198,14 +205,49 @@ public final class Select<R> {
             if (winner < 0) {
                 return orElse.call();
             }
-            if (winner == ops.size()) {
+            if (winner == ops.size) {
                 return onTimeout.call();
             }
-            return handlers.get(winner).apply(value[0]);
+            @SuppressWarnings("unchecked")
+            Handler<Object, ? extends R> h = (Handler<Object, ? extends R>) handlers[winner];
+            return h.apply(value[0]);
         } finally {
             if (timer != null) {
                 timer.cancel();
             }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <R> Handler<?, ? extends R>[] newHandlers(int n) {
+        return (Handler<?, ? extends R>[]) new Handler<?, ?>[n];
+    }
+
+    /**
+     * The clauses' operations, as the list a wait races (and a task's diagnostics show as
+     * what it waits for). A select is built per wait, often in a loop, so this is an array
+     * sized for the usual handful of clauses rather than an ArrayList's ten.
+     */
+    private static final class Clauses extends AbstractList<Pollable<?>> implements RandomAccess {
+        Pollable<?>[] items = new Pollable<?>[4];
+        int size;
+
+        void append(Pollable<?> p) {
+            if (size == items.length) {
+                items = Arrays.copyOf(items, size * 2);
+            }
+            items[size++] = p;
+        }
+
+        @Override
+        public Pollable<?> get(int i) {
+            Objects.checkIndex(i, size);
+            return items[i];
+        }
+
+        @Override
+        public int size() {
+            return size;
         }
     }
 }

@@ -319,14 +319,14 @@ public final class Weft {
         // the others are polled holding it, so that at most one alternative ever commits.
         Claim claim = claimed ? new Claim(nw) : null;
         Waker w = claim != null ? claim : nw;
-        Throwable[] failures = new Throwable[size];
+        Throwable[] failures = null; // made at the first failed answer: most waits have none
         int failed = 0;
         boolean stopping = false;
         while (true) {
             beforePoll(nw);
             for (int k = 0; k < size; k++) {
-                int i = (start + k) % size;
-                if (failures[i] != null) {
+                int i = start + k < size ? start + k : start + k - size;
+                if (failures != null && failures[i] != null) {
                     continue;
                 }
                 Pollable<?> p = alts.get(i);
@@ -350,6 +350,9 @@ public final class Weft {
                     return i;
                 }
                 if (r instanceof Poll.Failed<?>(Throwable cause)) {
+                    if (failures == null) {
+                        failures = new Throwable[size];
+                    }
                     failures[i] = cause;
                     if (firstAnswer || ++failed == size) {
                         if (claim == null || claim.withdraw()) {
@@ -400,7 +403,7 @@ public final class Weft {
 
     private static void withdrawAll(List<? extends Pollable<?>> alts, Throwable[] failures, Waker w, int except) {
         for (int i = 0; i < alts.size(); i++) {
-            if (i != except && failures[i] == null) {
+            if (i != except && (failures == null || failures[i] == null)) {
                 alts.get(i).withdraw(w);
             }
         }

@@ -185,6 +185,19 @@ class ChannelLincheckTest {
         }
     }
 
+    /**
+     * Buffered channels above {@code weft.channel.ringMax} (4096 by default) keep their
+     * elements in a deque under the lock instead of the lock-free ring: this one checks that
+     * path.
+     */
+    public static class BufferedLargeOps extends Ops {
+        public BufferedLargeOps() {
+            super(u -> Channel.buffered(LARGE, u), LARGE);
+        }
+    }
+
+    static final int LARGE = 5000;
+
     public static class UnboundedOps extends Ops {
         public UnboundedOps() {
             super(Channel::unbounded, Integer.MAX_VALUE);
@@ -302,6 +315,12 @@ class ChannelLincheckTest {
         }
     }
 
+    public static class BufferedLargeModel extends Model {
+        public BufferedLargeModel() {
+            super(LARGE, false);
+        }
+    }
+
     public static class UnboundedModel extends Model {
         public UnboundedModel() {
             super(Integer.MAX_VALUE, false);
@@ -372,6 +391,16 @@ class ChannelLincheckTest {
     }
 
     @Test
+    void bufferedLargeModelChecked() {
+        modelCheck(BufferedLargeOps.class, BufferedLargeModel.class);
+    }
+
+    @Test
+    void bufferedLargeStressed() {
+        stress(BufferedLargeOps.class, BufferedLargeModel.class);
+    }
+
+    @Test
     void unboundedModelChecked() {
         modelCheck(UnboundedOps.class, UnboundedModel.class);
     }
@@ -400,8 +429,10 @@ class ChannelLincheckTest {
     void theModelAgreesWithTheChannelsSequentially() {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
         for (int round = 0; round < 200 * Seeds.FACTOR; round++) {
-            Ops[] ops = {new RendezvousOps(), new Buffered1Ops(), new Buffered2Ops(), new UnboundedOps(), new ConflatedOps()};
-            Model[] models = {new RendezvousModel(), new Buffered1Model(), new Buffered2Model(), new UnboundedModel(), new ConflatedModel()};
+            Ops[] ops = {new RendezvousOps(), new Buffered1Ops(), new Buffered2Ops(), new BufferedLargeOps(),
+                new UnboundedOps(), new ConflatedOps()};
+            Model[] models = {new RendezvousModel(), new Buffered1Model(), new Buffered2Model(), new BufferedLargeModel(),
+                new UnboundedModel(), new ConflatedModel()};
             for (int k = 0; k < ops.length; k++) {
                 StringBuilder trace = new StringBuilder();
                 for (int step = 0; step < 12; step++) {

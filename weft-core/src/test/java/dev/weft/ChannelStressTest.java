@@ -66,7 +66,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ChannelStressTest {
 
     /** Channel kinds: buffered capacities, then unbounded, then conflated. */
-    private static final int[] CAPACITIES = {0, 1, 2, 10, 100};
+    private static final int[] CAPACITIES = {0, 1, 2, 10, 100, 5000}; // 5000: above the lock-free ring's bound
     private static final int UNBOUNDED = CAPACITIES.length;
     private static final int CONFLATED = CAPACITIES.length + 1;
     private static final int KINDS = CAPACITIES.length + 2;

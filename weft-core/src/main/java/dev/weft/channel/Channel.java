@@ -84,19 +84,36 @@ public final class Channel<T> implements Iterable<T> {
 
     private static final System.Logger LOG = System.getLogger("dev.weft");
 
+    /**
+     * Buffered channels up to this capacity keep their elements in a {@link Ring}, whose slots
+     * are allocated up front; larger ones (and unbounded and conflated channels) in a deque
+     * under the lock, which grows as needed. {@code -Dweft.channel.ringMax=N} changes the
+     * bound (0 turns the ring off, so that tests can run both buffers).
+     */
+    static final int RING_MAX = Math.max(0, Integer.getInteger("weft.channel.ringMax", 4096));
+
     private final ReentrantLock lock = new ReentrantLock();
     private final int capacity;
     private final Consumer<? super T> onUndelivered;
+    /** The buffer of a buffered channel of capacity up to RING_MAX; null otherwise. */
+    private final Ring ring;
+    /** The buffer of every other kind (empty for rendezvous); null when {@link #ring} is used. */
     private final ArrayDeque<T> buffer;
     private final OpQueue senders = new OpQueue();
     private final OpQueue receivers = new OpQueue();
-    private boolean closed;      // guarded by this
-    private Throwable failure;   // guarded by this
+    private boolean closed;               // guarded by the lock
+    private volatile Throwable failure;   // written under the lock; read without it by error paths
 
     private Channel(int capacity, Consumer<? super T> onUndelivered) {
         this.capacity = capacity;
         this.onUndelivered = onUndelivered;
-        this.buffer = new ArrayDeque<>(capacity > 0 && capacity <= 1024 ? capacity : 16);
+        if (capacity > 0 && capacity != UNBOUNDED && capacity <= RING_MAX) {
+            this.ring = new Ring(capacity);
+            this.buffer = null;
+        } else {
+            this.ring = null;
+            this.buffer = new ArrayDeque<>(capacity > 0 && capacity <= 1024 ? capacity : 16);
+        }
     }
 
     // ---- creation -------------------------------------------------------------------------
@@ -204,6 +221,15 @@ public final class Channel<T> implements Iterable<T> {
     public void send(T value) {
         requireElement(value);
         Weft.checkpoint();
+        if (ring != null) {
+            // Behind waiting senders a newcomer queues up (they are served in arrival order).
+            if (senders.size == 0 && ring.offer(value) == Ring.Offer.ADDED) {
+                afterAdd();
+                return;
+            }
+            await(new SendOp(value));
+            return;
+        }
         List<T> dropped;
         lock.lock();
         try {
@@ -245,6 +271,15 @@ public final class Channel<T> implements Iterable<T> {
      */
     public T receive() {
         Weft.checkpoint();
+        if (ring != null) {
+            @SuppressWarnings("unchecked")
+            T v = (T) ring.poll();
+            if (v != null) {
+                afterTake();
+                return v;
+            }
+            return await(new ReceiveOp());
+        }
         lock.lock();
         try {
             T v = takeLocked(null);
@@ -284,6 +319,18 @@ public final class Channel<T> implements Iterable<T> {
      */
     public boolean trySend(T value) {
         requireElement(value);
+        if (ring != null) {
+            switch (ring.offer(value)) {
+                case ADDED -> {
+                    afterAdd();
+                    return true;
+                }
+                case CLOSED -> throw closedForSend();
+                default -> {
+                    return false;
+                }
+            }
+        }
         List<T> dropped;
         lock.lock();
         try {
@@ -312,6 +359,18 @@ public final class Channel<T> implements Iterable<T> {
      * @throws ChannelClosedException if the channel is closed and drained, or failed
      */
     public Optional<T> tryReceive() {
+        if (ring != null) {
+            @SuppressWarnings("unchecked")
+            T v = (T) ring.poll();
+            if (v != null) {
+                afterTake();
+                return Optional.of(v);
+            }
+            if (failure != null || ring.isClosedAndDrained()) {
+                throw closedForReceive();
+            }
+            return Optional.empty();
+        }
         lock.lock();
         try {
             T v = takeLocked(null);
@@ -344,6 +403,9 @@ public final class Channel<T> implements Iterable<T> {
                 return false;
             }
             closed = true;
+            if (ring != null) {
+                ring.close();
+            }
             toWake = wakeAllLocked();
         } finally {
             unlockAndWake();
@@ -374,8 +436,19 @@ public final class Channel<T> implements Iterable<T> {
             }
             closed = true;
             failure = cause;
-            dropped = new ArrayList<>(buffer);
-            buffer.clear();
+            if (ring != null) {
+                ring.close();
+                // Offers that claimed a slot before the close may still be writing it; the
+                // drain waits for them (a few instructions each, never a lock or a park).
+                List<T> all = new ArrayList<>();
+                @SuppressWarnings("unchecked")
+                Consumer<Object> sink = v -> all.add((T) v);
+                ring.drainClosed(sink);
+                dropped = all;
+            } else {
+                dropped = new ArrayList<>(buffer);
+                buffer.clear();
+            }
             toWake = wakeAllLocked();
         } finally {
             unlockAndWake();
@@ -401,7 +474,7 @@ public final class Channel<T> implements Iterable<T> {
     public boolean isClosedForReceive() {
         lock.lock();
         try {
-            return closed && (failure != null || buffer.isEmpty());
+            return closed && (failure != null || (ring != null ? ring.isClosedAndDrained() : buffer.isEmpty()));
         } finally {
             unlockAndWake();
         }
@@ -409,6 +482,12 @@ public final class Channel<T> implements Iterable<T> {
 
     /** The number of buffered elements (for a rendezvous channel, always 0). */
     public int size() {
+        if (ring != null) {
+            // Read before the failure: if the channel had not failed by then, the count is of
+            // a state before fail() began dropping elements (which it does under the lock).
+            int n = ring.size();
+            return failure != null ? 0 : n;
+        }
         lock.lock();
         try {
             return buffer.size();
@@ -510,7 +589,7 @@ public final class Channel<T> implements Iterable<T> {
                 case CONFLATED -> "conflated";
                 default -> "buffered(" + capacity + ")";
             };
-            return "Channel[" + kind + ", size=" + buffer.size() + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
+            return "Channel[" + kind + ", size=" + (ring != null ? ring.size() : buffer.size()) + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
         } finally {
             unlockAndWake();
         }
@@ -671,6 +750,110 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
+    /** After adding to the ring: hand elements to receivers that wait, if any do. */
+    private void afterAdd() {
+        if (receivers.size != 0) {
+            lock.lock();
+            try {
+                serveLocked();
+            } finally {
+                unlockAndWake();
+            }
+        }
+    }
+
+    /** After taking from the ring: move waiting senders' elements into the room, if any wait. */
+    private void afterTake() {
+        if (senders.size != 0) {
+            lock.lock();
+            try {
+                serveLocked();
+            } finally {
+                unlockAndWake();
+            }
+        }
+    }
+
+    /**
+     * Completes waiting operations from the ring until none can be: receivers take elements,
+     * senders' elements move into the room that makes. Each round completes at least one
+     * operation or ends the loop.
+     */
+    private void serveLocked() {
+        boolean moved;
+        do {
+            moved = receivers.size != 0 && serveReceiversLocked();
+            moved |= senders.size != 0 && serveSendersLocked();
+        } while (moved);
+    }
+
+    /**
+     * Completes waiting receivers, in order, with elements from the ring, while both last;
+     * returns whether it completed any. A receiver busy polling another alternative is woken
+     * to look again, and finds the element itself.
+     */
+    private boolean serveReceiversLocked() {
+        boolean moved = false;
+        for (Op r = receivers.first; r != null; ) {
+            Op next = r.next;
+            if (!r.claim.tryLock()) {
+                if (r.claim.isOpen()) {
+                    r.claim.wake();
+                } else {
+                    receivers.remove(r);
+                }
+                r = next;
+                continue;
+            }
+            Object v = ring.poll();
+            if (v == null) {
+                r.claim.unlock();
+                break;
+            }
+            receivers.remove(r);
+            r.value = v;
+            r.completed = true;
+            r.claim.commit();
+            wakeAfterUnlock(r.claim);
+            moved = true;
+            r = next;
+        }
+        return moved;
+    }
+
+    /**
+     * Moves waiting senders' elements into the ring, in their arrival order, while there is
+     * room, and completes their sends; returns whether it completed any. A sender busy
+     * polling another alternative is woken to look again.
+     */
+    private boolean serveSendersLocked() {
+        boolean added = false;
+        for (Op s = senders.first; s != null; ) {
+            Op next = s.next;
+            if (!s.claim.tryLock()) {
+                if (s.claim.isOpen()) {
+                    s.claim.wake();
+                } else {
+                    senders.remove(s);
+                }
+                s = next;
+                continue;
+            }
+            if (ring.offer(s.value) != Ring.Offer.ADDED) {
+                s.claim.unlock(); // full again (a newcomer took the room), or closed: nothing to do
+                break;
+            }
+            senders.remove(s);
+            s.value = null;
+            s.completed = true;
+            s.claim.commit();
+            wakeAfterUnlock(s.claim);
+            added = true;
+            s = next;
+        }
+        return added;
+    }
+
     private List<Claim> wakeAllLocked() {
         List<Claim> all = new ArrayList<>();
         for (Op o = senders.first; o != null; o = o.next) {
@@ -762,10 +945,22 @@ public final class Channel<T> implements Iterable<T> {
         }
 
         public final void withdraw(Waker waker) {
+            if (!queued) {
+                // Never registered, or already unlinked by a partner: no queue to leave. Only
+                // this op's waiter sets queued, so it cannot turn true behind our back, and
+                // with the claim closed no partner completes this op any more.
+                if (!completed) {
+                    value = null; // a send that did not happen: the element stays with the sender
+                }
+                return;
+            }
             lock.lock();
             try {
                 if (queued) {
                     (this instanceof SendOp ? senders : receivers).remove(this);
+                    if (ring != null) {
+                        serveLocked(); // it may have stood first in a line that can now move
+                    }
                 }
                 if (!completed) {
                     value = null; // a send that did not happen: the element stays with the sender
@@ -787,6 +982,9 @@ public final class Channel<T> implements Iterable<T> {
             List<T> dropped = null;
             if (completed) {
                 return Poll.ready(null); // completed by a receiver: no need for the lock
+            }
+            if (ring != null) {
+                return pollRing(c);
             }
             lock.lock();
             try {
@@ -833,6 +1031,72 @@ public final class Channel<T> implements Iterable<T> {
             return Poll.ready(null);
         }
 
+        /**
+         * A send into the ring, under the lock. The first waiting sender (or a newcomer when
+         * none waits) registers before it looks at the ring, so a receiver that makes room
+         * meanwhile either is seen here or sees the registration and moves the element in
+         * itself ({@link #serveSendersLocked}). Later senders queue behind the first.
+         */
+        private Poll<Void> pollRing(Claim c) {
+            // Nobody waits and this op is not registered: try the ring without the lock.
+            // (Only this op's waiter registers it, so a stale "not queued" cannot be read.)
+            if (!queued && senders.size == 0) {
+                if (!c.tryLock()) {
+                    return Poll.pending(); // committed elsewhere or withdrawn: the waiter sees it
+                }
+                if (ring.offer(value) == Ring.Offer.ADDED) {
+                    value = null;
+                    c.commit();
+                    afterAdd();
+                    return Poll.ready(null);
+                }
+                c.unlock();
+            }
+            boolean added = false;
+            lock.lock();
+            try {
+                if (completed) {
+                    return Poll.ready(null);
+                }
+                if (closed) {
+                    senders.remove(this);
+                    return Poll.failed(closedForSend());
+                }
+                if (!c.isOpen()) {
+                    return Poll.pending(); // completed elsewhere (the waiter will find it) or withdrawn
+                }
+                if (!queued) {
+                    boolean first = senders.size == 0;
+                    claim = c;
+                    senders.add(this);
+                    if (!first) {
+                        return Poll.pending(); // behind earlier senders: a receiver moves us in, in turn
+                    }
+                } else if (senders.first != this) {
+                    return Poll.pending();
+                }
+                if (!c.tryLock()) {
+                    return Poll.pending();
+                }
+                if (ring.offer(value) == Ring.Offer.ADDED) {
+                    senders.remove(this);
+                    value = null;
+                    c.commit();
+                    added = true;
+                    serveLocked(); // followers move in while room lasts
+                } else {
+                    c.unlock(); // full (it cannot be closed: that is set under this lock)
+                }
+            } finally {
+                unlockAndWake();
+            }
+            if (added) {
+                afterAdd();
+                return Poll.ready(null);
+            }
+            return Poll.pending();
+        }
+
         @Override
         public String toString() {
             return "send to " + Channel.this;
@@ -845,6 +1109,9 @@ public final class Channel<T> implements Iterable<T> {
             Claim c = requireClaim(w);
             if (completed) {
                 return collect(); // completed by a sender: no need for the lock
+            }
+            if (ring != null) {
+                return pollRing(c);
             }
             lock.lock();
             try {
@@ -874,6 +1141,74 @@ public final class Channel<T> implements Iterable<T> {
             }
         }
 
+        /**
+         * A receive from the ring, under the lock. Registers before it looks at the ring, so a
+         * sender that adds meanwhile either is seen here or sees the registration and hands
+         * the element over itself ({@link #serveReceiversLocked}).
+         */
+        private Poll<T> pollRing(Claim c) {
+            // Try the ring without the lock first; the claim, locked meanwhile, keeps a
+            // partner from completing this op (or another of the same select) as well.
+            if (!c.tryLock()) {
+                return Poll.pending(); // committed elsewhere or withdrawn: the waiter sees it
+            }
+            Object took = ring.poll();
+            if (took != null) {
+                c.commit();
+                if (queued) { // registered by an earlier poll of this waiter: unregister
+                    lock.lock();
+                    try {
+                        receivers.remove(this);
+                    } finally {
+                        unlockAndWake();
+                    }
+                }
+                afterTake();
+                @SuppressWarnings("unchecked")
+                T v = (T) took;
+                return Poll.ready(v);
+            }
+            c.unlock();
+            lock.lock();
+            try {
+                if (completed) {
+                    return collect();
+                }
+                if (failure != null) {
+                    receivers.remove(this);
+                    return Poll.failed(closedForReceive());
+                }
+                if (!c.isOpen()) {
+                    return Poll.pending();
+                }
+                if (!queued) {
+                    claim = c;
+                    receivers.add(this);
+                }
+                if (!c.tryLock()) {
+                    return Poll.pending();
+                }
+                took = ring.poll();
+                if (took != null) {
+                    receivers.remove(this);
+                    c.commit();
+                } else {
+                    c.unlock();
+                    if (ring.isClosedAndDrained()) {
+                        receivers.remove(this);
+                        return Poll.failed(closedForReceive());
+                    }
+                    return Poll.pending();
+                }
+            } finally {
+                unlockAndWake();
+            }
+            afterTake();
+            @SuppressWarnings("unchecked")
+            T v = (T) took;
+            return Poll.ready(v);
+        }
+
         /** The element a sender handed over; only this op's waiter calls it, once completed. */
         private Poll<T> collect() {
             @SuppressWarnings("unchecked")
@@ -892,8 +1227,14 @@ public final class Channel<T> implements Iterable<T> {
     private final class OpQueue {
         Op first;
         Op last;
+        /**
+         * How many operations wait here. Written under the lock; read without it by the ring's
+         * fast paths, which take the lock only when someone waits on the other side.
+         */
+        volatile int size;
 
         void add(Op o) {
+            size = size + 1;
             o.queued = true;
             o.next = null;
             o.prev = last;
@@ -909,6 +1250,7 @@ public final class Channel<T> implements Iterable<T> {
             if (!o.queued) {
                 return;
             }
+            size = size - 1;
             o.queued = false;
             if (o.prev == null) {
                 first = o.next;
@@ -931,6 +1273,7 @@ public final class Channel<T> implements Iterable<T> {
                 o = n;
             }
             first = last = null;
+            size = 0;
         }
     }
 }

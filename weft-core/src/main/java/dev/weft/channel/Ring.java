@@ -1,0 +1,205 @@
+package dev.weft.channel;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
+
+/*
+ * The head and the tail live on different cache lines: in a single-producer single-consumer
+ * pipe the producer writes only the tail and the consumer only the head, so keeping them
+ * apart is what lets the two run without bouncing one line between their cores. Superclass
+ * fields are laid out first, so a class per field with padding in between separates them.
+ */
+abstract class RingPadHead {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+abstract class RingHead extends RingPadHead {
+    volatile long head;
+}
+
+abstract class RingPadMiddle extends RingHead {
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
+}
+
+abstract class RingTail extends RingPadMiddle {
+    volatile long tail;
+}
+
+abstract class RingPadTail extends RingTail {
+    long r00, r01, r02, r03, r04, r05, r06, r07, r08, r09, r10, r11, r12, r13, r14, r15;
+}
+
+/**
+ * The buffer of a {@link Channel#buffered(int) buffered} channel: a bounded multi-producer
+ * multi-consumer queue that needs no lock, with a "closed" bit that stops every later offer.
+ *
+ * <p>Each slot carries a sequence number saying whose turn it is (D. Vyukov's bounded queue):
+ * the slot for position {@code p} is free for the offer at {@code p} when its sequence is
+ * {@code p}, holds that offer's element once it is {@code p + 1}, and is free again for the
+ * offer at {@code p + n} ({@code n} slots) once the poll at {@code p} has set it to {@code p + n}.
+ * An offer claims its position by advancing the tail, then writes the element and publishes
+ * the slot; a poll claims its position by advancing the head. Between the two steps a slot
+ * is "in progress": a poll that meets it answers empty (the offer will publish in a few
+ * instructions, and its owner then looks for waiting receivers).
+ *
+ * <p>The closed bit lives in the tail, so closing and offering race on one word: an offer
+ * either claimed its position before the close (and its element is in the buffer and will be
+ * delivered or dropped) or fails. After a close, the tail never moves again, and "closed and
+ * drained" is simply {@code head == tail}.
+ *
+ * <p>Publications are volatile writes, so a party that publishes and then reads the channel's
+ * count of waiting operations, and a waiting operation that registers (a volatile write of
+ * that count) and then looks at the buffer again, cannot both miss each other: that is how
+ * the lock-free fast paths of {@link Channel} and its locked slow paths never lose a wake-up.
+ */
+final class Ring extends RingPadTail {
+    private static final long CLOSED = Long.MIN_VALUE;
+    private static final VarHandle HEAD;
+    private static final VarHandle TAIL;
+    private static final VarHandle SEQ = MethodHandles.arrayElementVarHandle(long[].class);
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            HEAD = l.findVarHandle(RingHead.class, "head", long.class);
+            TAIL = l.findVarHandle(RingTail.class, "tail", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final int capacity;
+    /**
+     * The number of slots: the capacity, except 2 for a capacity of 1. With one slot, "holds
+     * the element of position p" ({@code p + 1}) and "free for position p + 1" would be the
+     * same sequence number, so a second slot keeps them apart, and {@link #offer} then checks
+     * the capacity against the head.
+     */
+    private final int length;
+    private final long[] seq;
+    private final Object[] slots;
+
+    Ring(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("a ring needs a capacity of at least 1, was " + capacity);
+        }
+        this.capacity = capacity;
+        this.length = Math.max(2, capacity);
+        this.seq = new long[length];
+        this.slots = new Object[length];
+        for (int i = 0; i < length; i++) {
+            seq[i] = i;
+        }
+        VarHandle.releaseFence(); // the initial sequences are visible before the ring is shared
+    }
+
+    private int index(long position) {
+        return (int) (position % length);
+    }
+
+    /** The answer of {@link #offer}. */
+    enum Offer { ADDED, FULL, CLOSED }
+
+    /**
+     * Adds {@code value} at the tail if there is room. Never blocks: {@code FULL} also when
+     * the oldest slot is being emptied by a poll at this very moment.
+     */
+    Offer offer(Object value) {
+        while (true) {
+            long t = tail;
+            if (t < 0) {
+                return Offer.CLOSED;
+            }
+            if (length != capacity && t - head >= capacity) {
+                return Offer.FULL; // only for a capacity of 1 (see length)
+            }
+            int i = index(t);
+            long s = (long) SEQ.getVolatile(seq, i);
+            if (s == t) {
+                if (TAIL.compareAndSet(this, t, t + 1)) {
+                    slots[i] = value;
+                    SEQ.setVolatile(seq, i, t + 1); // volatile, not release: see the class comment
+                    return Offer.ADDED;
+                }
+            } else if (s < t) {
+                return Offer.FULL; // the element of the previous lap is still there
+            }
+            // else another offer took this position: read the tail again
+        }
+    }
+
+    /**
+     * Removes and returns the element at the head, or null if there is none published (the
+     * buffer is empty, or its oldest element is still being written). Never blocks.
+     */
+    Object poll() {
+        while (true) {
+            long h = head;
+            int i = index(h);
+            long s = (long) SEQ.getVolatile(seq, i);
+            if (s == h + 1) {
+                if (HEAD.compareAndSet(this, h, h + 1)) {
+                    Object v = slots[i];
+                    slots[i] = null;
+                    SEQ.setVolatile(seq, i, h + length);
+                    return v;
+                }
+            } else if (s < h + 1) {
+                return null;
+            }
+            // else another poll took this position: read the head again
+        }
+    }
+
+    /** Sets the closed bit: every later offer fails. Returns false if it was already set. */
+    boolean close() {
+        long t = (long) TAIL.getAndBitwiseOr(this, CLOSED);
+        return t >= 0;
+    }
+
+    /** Whether the closed bit is set. */
+    boolean isClosed() {
+        return tail < 0;
+    }
+
+    /**
+     * After {@link #close()}: whether every element that was ever added has been polled, so
+     * none can appear any more.
+     */
+    boolean isClosedAndDrained() {
+        long t = tail;
+        return t < 0 && head == (t & ~CLOSED);
+    }
+
+    /** The number of elements added and not yet polled (including offers still in progress). */
+    int size() {
+        while (true) {
+            long h = head;
+            long t = tail & ~CLOSED;
+            if (h == head) {
+                return (int) Math.max(0, Math.min(capacity, t - h));
+            }
+        }
+    }
+
+    /**
+     * After {@link #close()}: polls every element left, waiting out offers that claimed a
+     * position before the close and are still writing it (a few instructions, never a
+     * blocking call), and hands each to {@code sink}. Concurrent polls may take some of them;
+     * each element goes to exactly one taker.
+     */
+    void drainClosed(Consumer<Object> sink) {
+        long end = tail & ~CLOSED;
+        for (int spins = 1; head < end; spins++) {
+            Object v = poll();
+            if (v != null) {
+                sink.accept(v);
+                spins = 0;
+            } else if ((spins & 63) == 0) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+}
