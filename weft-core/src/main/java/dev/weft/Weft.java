@@ -225,12 +225,6 @@ public final class Weft {
      * if the claim was committed meanwhile.
      */
     private static boolean spinUntilClosed(Claim claim) {
-        for (int i = 0; i < SPIN; i++) {
-            if (!claim.isOpen()) {
-                return true;
-            }
-            Thread.onSpinWait();
-        }
         if (YIELDS > 0 && Thread.currentThread().isVirtual()) {
             for (int i = 0; i < YIELDS; i++) {
                 if (!claim.isOpen()) {
@@ -238,6 +232,12 @@ public final class Weft {
                 }
                 Thread.yield();
             }
+        }
+        for (int i = 0; i < SPIN; i++) {
+            if (!claim.isOpen()) {
+                return true;
+            }
+            Thread.onSpinWait();
         }
         return !claim.isOpen();
     }

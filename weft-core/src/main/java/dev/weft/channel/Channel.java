@@ -437,13 +437,12 @@ public final class Channel<T> implements Iterable<T> {
             closed = true;
             failure = cause;
             if (ring != null) {
-                ring.close();
-                // Offers that claimed a slot before the close may still be writing it; the
-                // drain waits for them (a few instructions each, never a lock or a park).
+                // Offers that claimed a slot before may still be writing it; the drain waits
+                // for them (a few instructions each, never a lock or a park).
                 List<T> all = new ArrayList<>();
                 @SuppressWarnings("unchecked")
                 Consumer<Object> sink = v -> all.add((T) v);
-                ring.drainClosed(sink);
+                ring.failAndDrain(sink);
                 dropped = all;
             } else {
                 dropped = new ArrayList<>(buffer);

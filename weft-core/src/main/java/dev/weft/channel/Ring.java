@@ -40,8 +40,9 @@ abstract class RingPadTail extends RingTail {
  * offer at {@code p + n} ({@code n} slots) once the poll at {@code p} has set it to {@code p + n}.
  * An offer claims its position by advancing the tail, then writes the element and publishes
  * the slot; a poll claims its position by advancing the head. Between the two steps a slot
- * is "in progress": a poll that meets it answers empty (the offer will publish in a few
- * instructions, and its owner then looks for waiting receivers).
+ * is "in progress", and a party that meets it waits the few instructions until it is done:
+ * so "empty" and "full" always agree with {@link #size()}, as a sequential queue's would
+ * (Lincheck found the difference when a poll answered empty meanwhile).
  *
  * <p>The closed bit lives in the tail, so closing and offering race on one word: an offer
  * either claimed its position before the close (and its element is in the buffer and will be
@@ -101,16 +102,17 @@ final class Ring extends RingPadTail {
     enum Offer { ADDED, FULL, CLOSED }
 
     /**
-     * Adds {@code value} at the tail if there is room. Never blocks: {@code FULL} also when
-     * the oldest slot is being emptied by a poll at this very moment.
+     * Adds {@code value} at the tail if there is room. Never blocks; when a poll has taken
+     * the slot's previous element but not yet released the slot (a few instructions), waits
+     * for it, so that "full" always means that the buffer holds {@code capacity} elements.
      */
     Offer offer(Object value) {
-        while (true) {
+        for (int spins = 1; ; spins++) {
             long t = tail;
             if (t < 0) {
                 return Offer.CLOSED;
             }
-            if (length != capacity && t - head >= capacity) {
+            if (length != capacity && t - (head & ~CLOSED) >= capacity) {
                 return Offer.FULL; // only for a capacity of 1 (see length)
             }
             int i = index(t);
@@ -122,19 +124,40 @@ final class Ring extends RingPadTail {
                     return Offer.ADDED;
                 }
             } else if (s < t) {
-                return Offer.FULL; // the element of the previous lap is still there
+                if (t - (head & ~CLOSED) >= capacity) {
+                    return Offer.FULL; // the previous lap's element has not been taken
+                }
+                backOff(spins); // it has been taken, and the slot is being released
             }
             // else another offer took this position: read the tail again
         }
     }
 
+    /*
+     * Waiting for another party to finish the two steps of its offer or poll: it is between
+     * two instructions that cannot block, so this is short, unless its carrier was
+     * descheduled; then yielding now and then lets other virtual threads use this carrier.
+     */
+    private static void backOff(int spins) {
+        if ((spins & 63) == 0) {
+            Thread.yield();
+        } else {
+            Thread.onSpinWait();
+        }
+    }
+
     /**
-     * Removes and returns the element at the head, or null if there is none published (the
-     * buffer is empty, or its oldest element is still being written). Never blocks.
+     * Removes and returns the element at the head, or null if the buffer is empty (or
+     * failed). Never blocks; when an offer has claimed the head's slot but not yet written
+     * it (a few instructions), waits for it, so that "empty" always means that no element
+     * was added and not taken.
      */
     Object poll() {
-        while (true) {
+        for (int spins = 1; ; spins++) {
             long h = head;
+            if (h < 0) {
+                return null; // failed: failAndDrain owns what is left
+            }
             int i = index(h);
             long s = (long) SEQ.getVolatile(seq, i);
             if (s == h + 1) {
@@ -145,7 +168,10 @@ final class Ring extends RingPadTail {
                     return v;
                 }
             } else if (s < h + 1) {
-                return null;
+                if ((tail & ~CLOSED) <= h) {
+                    return null; // nothing added at h yet
+                }
+                backOff(spins); // the offer at h is still writing its element
             }
             // else another poll took this position: read the head again
         }
@@ -168,38 +194,44 @@ final class Ring extends RingPadTail {
      */
     boolean isClosedAndDrained() {
         long t = tail;
-        return t < 0 && head == (t & ~CLOSED);
+        return t < 0 && (head & ~CLOSED) == (t & ~CLOSED);
     }
 
     /** The number of elements added and not yet polled (including offers still in progress). */
     int size() {
         while (true) {
-            long h = head;
+            long h = head & ~CLOSED;
             long t = tail & ~CLOSED;
-            if (h == head) {
+            if (h == (head & ~CLOSED)) {
                 return (int) Math.max(0, Math.min(capacity, t - h));
             }
         }
     }
 
     /**
-     * After {@link #close()}: polls every element left, waiting out offers that claimed a
-     * position before the close and are still writing it (a few instructions, never a
-     * blocking call), and hands each to {@code sink}. Concurrent polls may take some of them;
-     * each element goes to exactly one taker.
+     * Fails the ring: from now on every {@link #poll} answers null and every {@link #offer}
+     * fails, and the elements left (including those of offers that claimed a slot before
+     * and are still writing it: a few instructions, never a blocking call) are handed to
+     * {@code sink}, in order. The poll side is stopped first, with a bit in the head as the
+     * tail has, so that no poll can take an element behind one this drain has already
+     * dropped: to everyone else, the failure happens at one instant.
      */
-    void drainClosed(Consumer<Object> sink) {
+    void failAndDrain(Consumer<Object> sink) {
+        long h = (long) HEAD.getAndBitwiseOr(this, CLOSED);
+        if (h < 0) {
+            return; // already failed
+        }
+        TAIL.getAndBitwiseOr(this, CLOSED);
         long end = tail & ~CLOSED;
-        for (int spins = 1; head < end; spins++) {
-            Object v = poll();
-            if (v != null) {
-                sink.accept(v);
-                spins = 0;
-            } else if ((spins & 63) == 0) {
-                Thread.yield();
-            } else {
-                Thread.onSpinWait();
+        for (long p = h; p < end; p++) {
+            int i = index(p);
+            for (int spins = 1; (long) SEQ.getVolatile(seq, i) != p + 1; spins++) {
+                backOff(spins);
             }
+            Object v = slots[i];
+            slots[i] = null;
+            SEQ.setVolatile(seq, i, p + length);
+            sink.accept(v);
         }
     }
 }
