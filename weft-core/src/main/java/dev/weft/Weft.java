@@ -205,9 +205,10 @@ public final class Weft {
      * claim for a moment before parking looks attractive. Measured on a 2-core machine that
      * other processes kept busy, a blind spin of 256 rounds made rendezvous ping-pong 12x and
      * buffered(16) SPSC 19x slower (the spinner holds the core its partner needs), and no
-     * quiet window was available to show a gain (docs/benchmarks.md, section 4). So it is off
-     * by default; -Dweft.spin=N turns it on for experiments and for tests that want wider or
-     * narrower race windows.
+     * quiet window was available to show a gain (docs/benchmarks.md, section 4). On a quiet
+     * machine later, spins of 64-4000 rounds after the yield, or instead of it, did not beat
+     * the yield alone either (section 4.y). So it is off by default; -Dweft.spin=N turns it
+     * on for experiments and for tests that want wider or narrower race windows.
      */
     private static final int SPIN = Math.max(0, Integer.getInteger("weft.spin", 0));
 
@@ -221,8 +222,8 @@ public final class Weft {
     private static final int YIELDS = Math.max(0, Integer.getInteger("weft.yields", 1));
 
     /**
-     * Spins up to {@link #SPIN} rounds, then yields up to {@link #YIELDS} times; returns true
-     * if the claim was committed meanwhile.
+     * Yields up to {@link #YIELDS} times (a partner queued on this carrier runs meanwhile),
+     * then spins up to {@link #SPIN} rounds; returns true if the claim was committed meanwhile.
      */
     private static boolean spinUntilClosed(Claim claim) {
         if (YIELDS > 0 && Thread.currentThread().isVirtual()) {

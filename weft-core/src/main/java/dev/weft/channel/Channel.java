@@ -482,10 +482,7 @@ public final class Channel<T> implements Iterable<T> {
     /** The number of buffered elements (for a rendezvous channel, always 0). */
     public int size() {
         if (ring != null) {
-            // Read before the failure: if the channel had not failed by then, the count is of
-            // a state before fail() began dropping elements (which it does under the lock).
-            int n = ring.size();
-            return failure != null ? 0 : n;
+            return ring.size(); // 0 once failed, at the instant of the failure (see Ring.failAndDrain)
         }
         lock.lock();
         try {

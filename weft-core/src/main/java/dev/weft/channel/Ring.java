@@ -133,6 +133,13 @@ final class Ring extends RingPadTail {
         }
     }
 
+    /** After seeing the head's failure bit: waits the instant until the tail is closed too. */
+    private void awaitFailed() {
+        for (int spins = 1; tail >= 0; spins++) {
+            backOff(spins);
+        }
+    }
+
     /*
      * Waiting for another party to finish the two steps of its offer or poll: it is between
      * two instructions that cannot block, so this is short, unless its carrier was
@@ -156,6 +163,7 @@ final class Ring extends RingPadTail {
         for (int spins = 1; ; spins++) {
             long h = head;
             if (h < 0) {
+                awaitFailed();
                 return null; // failed: failAndDrain owns what is left
             }
             int i = index(h);
@@ -200,9 +208,13 @@ final class Ring extends RingPadTail {
     /** The number of elements added and not yet polled (including offers still in progress). */
     int size() {
         while (true) {
-            long h = head & ~CLOSED;
+            long h = head;
+            if (h < 0) {
+                awaitFailed();
+                return 0;
+            }
             long t = tail & ~CLOSED;
-            if (h == (head & ~CLOSED)) {
+            if (h == head) {
                 return (int) Math.max(0, Math.min(capacity, t - h));
             }
         }
@@ -212,16 +224,20 @@ final class Ring extends RingPadTail {
      * Fails the ring: from now on every {@link #poll} answers null and every {@link #offer}
      * fails, and the elements left (including those of offers that claimed a slot before
      * and are still writing it: a few instructions, never a blocking call) are handed to
-     * {@code sink}, in order. The poll side is stopped first, with a bit in the head as the
-     * tail has, so that no poll can take an element behind one this drain has already
-     * dropped: to everyone else, the failure happens at one instant.
+     * {@code sink}, in order.
+     *
+     * <p>To everyone else the failure happens at one instant, the closing of the tail:
+     * offers succeed before it and fail after it. Polls are stopped a moment earlier, by a
+     * bit in the head, so that none takes an element behind one this drain has dropped; a
+     * poll (or {@link #size()}) that sees that bit waits for the tail's, and then answers as
+     * after the failure.
      */
     void failAndDrain(Consumer<Object> sink) {
         long h = (long) HEAD.getAndBitwiseOr(this, CLOSED);
         if (h < 0) {
             return; // already failed
         }
-        TAIL.getAndBitwiseOr(this, CLOSED);
+        TAIL.getAndBitwiseOr(this, CLOSED); // the instant of the failure
         long end = tail & ~CLOSED;
         for (long p = h; p < end; p++) {
             int i = index(p);
