@@ -658,11 +658,7 @@ public final class Channel<T> implements Iterable<T> {
             if (own != null && !own.isOpen()) {
                 return false; // we were completed elsewhere or withdrew: stop
             }
-            if (r.claim.isOpen()) {
-                r.claim.wake(); // busy polling another alternative: it will look again
-            } else {
-                receivers.remove(r); // its wait is over: a dead registration
-            }
+            receivers.passOver(r);
             r = next;
         }
         return false;
@@ -708,11 +704,7 @@ public final class Channel<T> implements Iterable<T> {
             if (own != null && !own.isOpen()) {
                 return null;
             }
-            if (s.claim.isOpen()) {
-                s.claim.wake(); // busy polling another alternative: it will look again
-            } else {
-                senders.remove(s);
-            }
+            senders.passOver(s);
             s = next;
         }
         return null;
@@ -726,11 +718,7 @@ public final class Channel<T> implements Iterable<T> {
         for (Op s = senders.first; s != null && buffer.size() < capacity; ) {
             Op next = s.next;
             if (!s.claim.tryLock()) {
-                if (s.claim.isOpen()) {
-                    s.claim.wake(); // busy: it will look again, and find the room
-                } else {
-                    senders.remove(s);
-                }
+                senders.passOver(s);
                 s = next;
                 continue;
             }
@@ -793,11 +781,7 @@ public final class Channel<T> implements Iterable<T> {
         for (Op r = receivers.first; r != null; ) {
             Op next = r.next;
             if (!r.claim.tryLock()) {
-                if (r.claim.isOpen()) {
-                    r.claim.wake();
-                } else {
-                    receivers.remove(r);
-                }
+                receivers.passOver(r);
                 r = next;
                 continue;
             }
@@ -827,11 +811,7 @@ public final class Channel<T> implements Iterable<T> {
         for (Op s = senders.first; s != null; ) {
             Op next = s.next;
             if (!s.claim.tryLock()) {
-                if (s.claim.isOpen()) {
-                    s.claim.wake();
-                } else {
-                    senders.remove(s);
-                }
+                senders.passOver(s);
                 s = next;
                 continue;
             }
@@ -1240,6 +1220,19 @@ public final class Channel<T> implements Iterable<T> {
                 last.next = o;
             }
             last = o;
+        }
+
+        /**
+         * For a partner that could not lock {@code o}'s claim: if its waiter is busy polling
+         * another alternative, wakes it (it will look here again); if its wait is over, the
+         * registration is dead, and is unlinked.
+         */
+        void passOver(Op o) {
+            if (o.claim.isOpen()) {
+                o.claim.wake();
+            } else {
+                remove(o);
+            }
         }
 
         void remove(Op o) {
