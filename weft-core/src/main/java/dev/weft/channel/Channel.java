@@ -645,14 +645,10 @@ public final class Channel<T> implements Iterable<T> {
             }
             boolean locked = own == null ? r.claim.tryLock() : Claim.lockBoth(own, r.claim);
             if (locked) {
-                receivers.remove(r);
-                r.value = value;
-                r.completed = true;
-                r.claim.commit();
+                receivers.complete(r, value);
                 if (own != null) {
                     own.commit();
                 }
-                wakeAfterUnlock(r.claim);
                 return true;
             }
             if (own != null && !own.isOpen()) {
@@ -689,16 +685,12 @@ public final class Channel<T> implements Iterable<T> {
             }
             boolean locked = own == null ? s.claim.tryLock() : Claim.lockBoth(own, s.claim);
             if (locked) {
-                senders.remove(s);
                 @SuppressWarnings("unchecked")
                 T v = (T) s.value;
-                s.value = null;
-                s.completed = true;
-                s.claim.commit();
+                senders.complete(s, null);
                 if (own != null) {
                     own.commit();
                 }
-                wakeAfterUnlock(s.claim);
                 return v;
             }
             if (own != null && !own.isOpen()) {
@@ -722,14 +714,10 @@ public final class Channel<T> implements Iterable<T> {
                 s = next;
                 continue;
             }
-            senders.remove(s);
             @SuppressWarnings("unchecked")
             T v = (T) s.value;
-            s.value = null;
             buffer.add(v);
-            s.completed = true;
-            s.claim.commit();
-            wakeAfterUnlock(s.claim);
+            senders.complete(s, null);
             return;
         }
     }
@@ -790,11 +778,7 @@ public final class Channel<T> implements Iterable<T> {
                 r.claim.unlock();
                 break;
             }
-            receivers.remove(r);
-            r.value = v;
-            r.completed = true;
-            r.claim.commit();
-            wakeAfterUnlock(r.claim);
+            receivers.complete(r, v);
             moved = true;
             r = next;
         }
@@ -819,11 +803,7 @@ public final class Channel<T> implements Iterable<T> {
                 s.claim.unlock(); // full again (a newcomer took the room), or closed: nothing to do
                 break;
             }
-            senders.remove(s);
-            s.value = null;
-            s.completed = true;
-            s.claim.commit();
-            wakeAfterUnlock(s.claim);
+            senders.complete(s, null);
             added = true;
             s = next;
         }
@@ -1220,6 +1200,19 @@ public final class Channel<T> implements Iterable<T> {
                 last.next = o;
             }
             last = o;
+        }
+
+        /**
+         * For a partner that has locked {@code o}'s claim and done its operation: unlinks it,
+         * leaves {@code result} for its waiter (a received element; null for a send), commits
+         * the claim, and wakes the waiter once the channel's lock is released.
+         */
+        void complete(Op o, Object result) {
+            remove(o);
+            o.value = result;
+            o.completed = true; // volatile, after value: the waiter may collect without the lock
+            o.claim.commit();
+            wakeAfterUnlock(o.claim);
         }
 
         /**
