@@ -41,10 +41,27 @@ import java.util.concurrent.TimeUnit;
  * finish; cancel the rest with reason {@code shutdown} (each records that, shielded); wait for
  * every task; then, last, close the database.
  *
+ * <p><b>Kept-alive connections.</b> Once 200 connections are idle, the JDK's HTTP server closes
+ * each further connection right after its answer, without announcing it. A client that
+ * reuses such a connection sees its next request fail unanswered, and clients do not retry a
+ * {@code POST}. Loading this class therefore raises that limit to 10,000
+ * unless {@code sun.net.httpserver.maxIdleConnections} is already set. The JDK reads the
+ * property once, when the first HTTP server of the process starts, so an application that
+ * starts another server before this class loads must set it itself. Idle connections are
+ * still closed after the JDK's idle interval (30 s by default).
+ *
  * <p><b>Errors:</b> {@link #run} throws if the data directory or the address cannot be used,
  * naming which.
  */
 public final class JobService {
+    /** How many idle kept-alive connections the HTTP server keeps open (the JDK's default is 200). */
+    static final int MAX_IDLE_CONNECTIONS = 10_000;
+
+    static {
+        if (System.getProperty("sun.net.httpserver.maxIdleConnections") == null) {
+            System.setProperty("sun.net.httpserver.maxIdleConnections", Integer.toString(MAX_IDLE_CONNECTIONS));
+        }
+    }
 
     /**
      * Where the service keeps its data, where it listens, and how long shutdown waits.

@@ -5,14 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.InputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -239,5 +243,50 @@ class JobServiceTest {
         assertTrue(plain.send(HttpRequest.newBuilder(page).build(), HttpResponse.BodyHandlers.ofString()).body()
                 .contains("<html"), "the console page is served");
         assertEquals(200, client.send("DELETE", "jobs/" + id, null).status());
+    }
+
+    /**
+     * More kept-alive connections than the JDK server's default idle limit (200): each answers
+     * a first request, and, once all are idle, a second one. With the default limit the
+     * server would close every connection past the 200th right after its first answer.
+     */
+    @Test
+    void moreThanTwoHundredKeptAliveConnectionsAllStayUsable() throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < 260; i++) {
+                Socket s = new Socket(client.base.getHost(), client.base.getPort());
+                s.setSoTimeout((int) Client.HANG.toMillis());
+                sockets.add(s);
+                assertEquals(200, exchangeOn(s), "first request on connection " + i);
+            }
+            for (int i = 0; i < sockets.size(); i++) {
+                assertEquals(200, exchangeOn(sockets.get(i)), "second request on kept-alive connection " + i);
+            }
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    /** Sends {@code GET /jobs?limit=1} on a kept-alive connection and reads the whole answer; returns its status. */
+    private static int exchangeOn(Socket s) throws Exception {
+        s.getOutputStream().write("GET /jobs?limit=1 HTTP/1.1\r\nHost: test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        InputStream in = s.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new AssertionError("the server closed the connection without an answer; read: " + head);
+            }
+            head.append((char) b);
+        }
+        int length = head.toString().lines().filter(l -> l.toLowerCase(Locale.ROOT).startsWith("content-length:"))
+                .map(l -> Integer.parseInt(l.substring(l.indexOf(':') + 1).trim())).findFirst()
+                .orElseThrow(() -> new AssertionError("no Content-Length: " + head));
+        assertEquals(length, in.readNBytes(length).length, "the whole body arrives");
+        return Integer.parseInt(head.substring(head.indexOf(" ") + 1, head.indexOf(" ") + 4));
     }
 }
