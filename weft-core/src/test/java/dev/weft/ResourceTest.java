@@ -196,7 +196,11 @@ class ResourceTest {
                 releasing.await();
                 outer.cancel("shut down while releasing");
                 return Weft.shield(() -> {
-                    Thread.sleep(50); // give a wrongly delivered interrupt time to land
+                    // Not needed for the check and harmless when slow: cancel() propagates on this
+                    // thread, so a wrongly sent interrupt has already landed when it returns, and
+                    // letGo.await() throws if interrupted at any moment before the countDown below.
+                    // The sleep only leaves room for one some other path might send later.
+                    Thread.sleep(50);
                     letGo.countDown();
                     return null;
                 });
