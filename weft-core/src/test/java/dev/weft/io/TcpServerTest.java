@@ -13,6 +13,10 @@ import dev.weft.CancelledException;
 import dev.weft.DeadlineExceededException;
 import dev.weft.Task;
 import dev.weft.Weft;
+import dev.weft.diag.BlockedOn;
+import dev.weft.diag.Diagnostics;
+import dev.weft.diag.NodeSnapshot;
+import dev.weft.diag.TreeSnapshot;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -121,7 +125,10 @@ class TcpServerTest {
                 }));
             }
             twoIn.await();
-            Thread.sleep(200); // room for a wrong third accept to show; not a timing assertion
+            // At the limit the acceptor parks sending its next permit before it calls accept():
+            // once it is seen parked there, a third connection cannot have been accepted, nor be
+            // accepted later while both slots are held.
+            awaitAcceptorParkedOnPermit();
             assertEquals(2, server.openConnections(), "at the limit the server does not accept");
             release.countDown();
             for (int i = 0; i < 3; i++) {
@@ -130,6 +137,21 @@ class TcpServerTest {
             return null;
         }));
         assertEquals(2, maxRunning.get());
+    }
+
+    /** Waits until the server's acceptor is parked in its send on the permits channel; bounded only to catch hangs. */
+    private static void awaitAcceptorParkedOnPermit() throws InterruptedException {
+        long giveUp = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            TreeSnapshot s = Diagnostics.snapshot();
+            Optional<NodeSnapshot> acceptor = s.find(ServerOptions.DEFAULTS.name() + " acceptor");
+            if (acceptor.isPresent() && acceptor.get().parked()
+                    && acceptor.get().blockedOn() instanceof BlockedOn.ChannelOp op && op.operation().equals("send")) {
+                return;
+            }
+            assertTrue(System.nanoTime() < giveUp, () -> "the acceptor never waited for a permit:\n" + s.toText());
+            Thread.sleep(1);
+        }
     }
 
     @Test
