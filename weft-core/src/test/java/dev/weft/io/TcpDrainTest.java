@@ -25,6 +25,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -42,13 +43,21 @@ class TcpDrainTest {
     static final byte HANG = 'h';
     static final byte BIG = 'b';
 
-    /** The test service: echo, a slow echo, a request that hangs, and a big reply. */
-    static ConnectionHandler service(CountDownLatch slowInFlight) {
-        return service(slowInFlight, new CountDownLatch(0));
+    /**
+     * The test service: echo, a slow echo, a request that hangs, and a big reply. A slow
+     * request counts {@code slowInFlight} down, then is answered only once {@code draining}
+     * holds: it is in flight when the drain begins, however fast or slow the machine.
+     */
+    static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining) {
+        return service(slowInFlight, draining, new CountDownLatch(0));
     }
 
-    /** The test service; {@code bigWriting} counts down as a big reply starts to be written. */
-    static ConnectionHandler service(CountDownLatch slowInFlight, CountDownLatch bigWriting) {
+    /** The test service, for clients that send no slow request; {@code bigWriting} counts down as a big reply starts to be written. */
+    static ConnectionHandler service(CountDownLatch bigWriting) {
+        return service(new CountDownLatch(0), () -> true, bigWriting);
+    }
+
+    static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining, CountDownLatch bigWriting) {
         return conn -> {
             DataInputStream in = new DataInputStream(conn.input());
             DataOutputStream out = new DataOutputStream(conn.output());
@@ -57,7 +66,9 @@ class TcpDrainTest {
                 switch (msg[0]) {
                     case SLOW -> {
                         slowInFlight.countDown();
-                        Weft.sleep(Duration.ofMillis(300)); // in flight when the drain begins
+                        while (!draining.getAsBoolean()) { // polling only to wait; the test's timeout catches a hang
+                            Weft.sleep(Duration.ofMillis(1));
+                        }
                     }
                     case HANG -> Weft.sleep(Duration.ofHours(1)); // ignores the drain
                     case BIG -> {
@@ -86,7 +97,7 @@ class TcpDrainTest {
                 .withBacklog(clients).withDrainGrace(Duration.ofSeconds(3)));
         ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(slowInFlight)));
+            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(slowInFlight, server::draining)));
             Task<Void> traffic = scope.fork("clients", () -> Weft.run(cs -> {
                 for (int i = 0; i < clients; i++) {
                     byte kind = i < hanging ? HANG : i < hanging + slow ? SLOW : ECHO;
@@ -160,7 +171,7 @@ class TcpDrainTest {
                     slowReplied = true;
                 }
                 if (n >= 1) {
-                    Weft.sleep(Duration.ofMillis(rnd.nextInt(5)));
+                    Weft.sleep(Duration.ofMillis(rnd.nextInt(5))); // paces the traffic; no assertion depends on it
                 }
             }
         }
@@ -261,7 +272,7 @@ class TcpDrainTest {
         AtomicInteger openAtShutdown = new AtomicInteger();
         List<Connection> held = new ArrayList<>();
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(new CountDownLatch(0), bigWriting)));
+            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(bigWriting)));
             Task<Void> clients = scope.fork("faulty clients", () -> Weft.run(cs -> {
                 Connection silent = cs.own(Connection.connect(server.localAddress()));
                 Connection half = cs.own(Connection.connect(server.localAddress()));
@@ -278,7 +289,7 @@ class TcpDrainTest {
                 return null;
             }));
             connected.await();
-            while (server.openConnections() < 3) {
+            while (server.openConnections() < 3) { // polling only to wait; the test's timeout catches a hang
                 Weft.sleep(Duration.ofMillis(5));
             }
             bigWriting.await(); // the reply to the deaf client is being written
