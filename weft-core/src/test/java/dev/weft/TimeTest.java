@@ -412,10 +412,14 @@ class TimeTest {
             Task<?> joiner = scope.fork("joiner", sleeper::join);
             scope.fork("observer", () -> {
                 // Runs while the others are parked: the clock cannot move while this task is busy.
-                while (sleeper.state() == Task.State.RUNNING && !String.valueOf(TaskTree.render()).contains("waiting on Task[sleeper")) {
-                    Thread.onSpinWait();
-                }
+                // Waits until both are seen in a Weft wait: the joiner may park before the sleeper
+                // has even started.
                 String tree = TaskTree.render();
+                while (sleeper.state() == Task.State.RUNNING
+                        && !(tree.contains("task 'sleeper' RUNNING — waiting on") && tree.contains("task 'joiner' RUNNING — waiting on"))) {
+                    Thread.onSpinWait();
+                    tree = TaskTree.render();
+                }
                 assertTrue(tree.contains("task 'sleeper' RUNNING — waiting on Timer[deadline=5000000000]"), tree);
                 assertTrue(tree.contains("task 'joiner' RUNNING — waiting on Task[sleeper, RUNNING]"), tree);
                 assertTrue(tree.contains("task 'observer' RUNNING — busy outside Weft"), tree);
