@@ -347,7 +347,7 @@ class CancellationStormTest {
                     for (int i = 0; i < 64; i++) {
                         Weft.checkpoint();
                         if ((i & 7) == 7) {
-                            LockSupport.parkNanos(5_000);
+                            LockSupport.parkNanos(5_000); // lets others run; how long it takes does not matter
                         }
                     }
                     yield "worked";
@@ -410,7 +410,7 @@ class CancellationStormTest {
                     }
                 }
                 if (cr.nextInt(4) == 0) {
-                    LockSupport.parkNanos(cr.nextInt(50_000));
+                    LockSupport.parkNanos(cr.nextInt(50_000)); // jitter only: the invariants hold for any interleaving
                 } else {
                     Thread.onSpinWait();
                 }

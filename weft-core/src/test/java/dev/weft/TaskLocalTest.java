@@ -144,7 +144,7 @@ class TaskLocalTest {
                 return null;
             });
             String text;
-            do {
+            do { // polling until the worker has set its value; the class's timeout catches a hang
                 Thread.sleep(1);
                 text = TaskTree.render(scope);
             } while (!text.contains("depth=1"));

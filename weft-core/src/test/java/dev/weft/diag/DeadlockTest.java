@@ -175,7 +175,7 @@ class DeadlockTest {
         }, ended);
         TreeSnapshot s;
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        do {
+        do { // polling until every task has parked; the 60 s bound only catches a hang
             Thread.sleep(20);
             s = Diagnostics.snapshot(root);
             if (System.nanoTime() > deadline) {

@@ -78,7 +78,7 @@ class ExtensionReportsTest {
         void naps() throws Exception {
             Weft.run(scope -> {
                 scope.fork("napper", () -> {
-                    Thread.sleep(60_000);
+                    Thread.sleep(60_000); // real time: the stall's cancellation interrupts it
                     return null;
                 });
                 Weft.sleep(Duration.ofHours(1));
@@ -129,7 +129,7 @@ class ExtensionReportsTest {
         @Timeout(value = 200, unit = TimeUnit.MILLISECONDS)
         void napsPastItsTimeout() throws Exception {
             Weft.run(scope -> scope.fork("napper", () -> {
-                Thread.sleep(60_000);
+                Thread.sleep(60_000); // real time, far past the 200 ms timeout, which ends it
                 return null;
             }).join());
         }
