@@ -49,19 +49,25 @@ class TcpDrainTest {
      * holds: it is in flight when the drain begins, however fast or slow the machine.
      */
     static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining) {
-        return service(slowInFlight, draining, new CountDownLatch(0));
+        return service(slowInFlight, draining, new CountDownLatch(0), new CountDownLatch(0));
     }
 
-    /** The test service, for clients that send no slow request; {@code bigWriting} counts down as a big reply starts to be written. */
-    static ConnectionHandler service(CountDownLatch bigWriting) {
-        return service(new CountDownLatch(0), () -> true, bigWriting);
+    /**
+     * The test service, for clients that send no slow request; {@code begun} counts down as
+     * each request begins (its first byte arrived, so it is mid-request from then on), and
+     * {@code bigWriting} as a big reply starts to be written.
+     */
+    static ConnectionHandler service(CountDownLatch begun, CountDownLatch bigWriting) {
+        return service(new CountDownLatch(0), () -> true, begun, bigWriting);
     }
 
-    static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining, CountDownLatch bigWriting) {
+    static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining, CountDownLatch begun,
+                                     CountDownLatch bigWriting) {
         return conn -> {
             DataInputStream in = new DataInputStream(conn.input());
             DataOutputStream out = new DataOutputStream(conn.output());
             while (conn.nextRequest()) {
+                begun.countDown();
                 byte[] msg = receive(in);
                 switch (msg[0]) {
                     case SLOW -> {
@@ -213,7 +219,7 @@ class TcpDrainTest {
         TcpServer server = TcpServer.bind(LOOPBACK, ServerOptions.DEFAULTS.withIdleTimeout(Duration.ofMillis(300))
                 .withReadTimeout(Duration.ofMillis(300)).withWriteTimeout(Duration.ofMillis(300)));
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(new CountDownLatch(0))));
+            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(new CountDownLatch(0), new CountDownLatch(0))));
             scope.fork("faulty clients", () -> Weft.run(cs -> {
                 cs.fork("connects and sends nothing", () -> {
                     try (Connection c = Connection.connect(server.localAddress())) {
@@ -269,10 +275,11 @@ class TcpDrainTest {
         TcpServer server = TcpServer.bind(LOOPBACK, ServerOptions.DEFAULTS.withDrainGrace(Duration.ofMillis(200)));
         CountDownLatch connected = new CountDownLatch(3);
         CountDownLatch bigWriting = new CountDownLatch(1);
+        CountDownLatch twoBegun = new CountDownLatch(2); // the half-sent and the deaf client's requests
         AtomicInteger openAtShutdown = new AtomicInteger();
         List<Connection> held = new ArrayList<>();
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(bigWriting)));
+            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(twoBegun, bigWriting)));
             Task<Void> clients = scope.fork("faulty clients", () -> Weft.run(cs -> {
                 Connection silent = cs.own(Connection.connect(server.localAddress()));
                 Connection half = cs.own(Connection.connect(server.localAddress()));
@@ -292,6 +299,9 @@ class TcpDrainTest {
             while (server.openConnections() < 3) { // polling only to wait; the test's timeout catches a hang
                 Weft.sleep(Duration.ofMillis(5));
             }
+            // Both requests have begun, so the drain must treat them as in flight (a handler
+            // that had not yet seen the half-sent bytes would end cleanly instead).
+            twoBegun.await();
             bigWriting.await(); // the reply to the deaf client is being written
             openAtShutdown.set(server.openConnections());
             server.shutdown();
