@@ -74,14 +74,20 @@ class RaceTest {
     void raceTasksCancelsAndAwaitsTheLosingTasks() throws Exception {
         Weft.run(scope -> {
             AtomicBoolean loserUnwound = new AtomicBoolean();
+            // The winner waits until the loser runs: a loser cancelled before it starts never enters its try.
+            CountDownLatch slowRunning = new CountDownLatch(1);
             Task<String> slow = scope.fork("slow", () -> {
                 try {
+                    slowRunning.countDown();
                     return blockForever();
                 } finally {
                     loserUnwound.set(true);
                 }
             });
-            Task<String> fast = scope.fork("fast", () -> "won");
+            Task<String> fast = scope.fork("fast", () -> {
+                slowRunning.await();
+                return "won";
+            });
             assertEquals("won", Weft.raceTasks(List.of(slow, fast)));
             assertTrue(slow.isDone());
             assertTrue(loserUnwound.get());
