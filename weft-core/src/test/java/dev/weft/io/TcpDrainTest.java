@@ -44,12 +44,13 @@ class TcpDrainTest {
     static final byte BIG = 'b';
 
     /**
-     * The test service: echo, a slow echo, a request that hangs, and a big reply. A slow
-     * request counts {@code slowInFlight} down, then is answered only once {@code draining}
-     * holds: it is in flight when the drain begins, however fast or slow the machine.
+     * The test service: echo, a slow echo, a request that hangs, and a big reply. A slow or
+     * hanging request counts {@code heldInFlight} down; a slow one is then answered only once
+     * {@code draining} holds: it is in flight when the drain begins, however fast or slow the
+     * machine.
      */
-    static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining) {
-        return service(slowInFlight, draining, new CountDownLatch(0), new CountDownLatch(0));
+    static ConnectionHandler service(CountDownLatch heldInFlight, BooleanSupplier draining) {
+        return service(heldInFlight, draining, new CountDownLatch(0), new CountDownLatch(0));
     }
 
     /**
@@ -61,7 +62,7 @@ class TcpDrainTest {
         return service(new CountDownLatch(0), () -> true, begun, bigWriting);
     }
 
-    static ConnectionHandler service(CountDownLatch slowInFlight, BooleanSupplier draining, CountDownLatch begun,
+    static ConnectionHandler service(CountDownLatch heldInFlight, BooleanSupplier draining, CountDownLatch begun,
                                      CountDownLatch bigWriting) {
         return conn -> {
             DataInputStream in = new DataInputStream(conn.input());
@@ -71,12 +72,15 @@ class TcpDrainTest {
                 byte[] msg = receive(in);
                 switch (msg[0]) {
                     case SLOW -> {
-                        slowInFlight.countDown();
+                        heldInFlight.countDown();
                         while (!draining.getAsBoolean()) { // polling only to wait; the test's timeout catches a hang
                             Weft.sleep(Duration.ofMillis(1));
                         }
                     }
-                    case HANG -> Weft.sleep(Duration.ofHours(1)); // ignores the drain
+                    case HANG -> {
+                        heldInFlight.countDown();
+                        Weft.sleep(Duration.ofHours(1)); // ignores the drain
+                    }
                     case BIG -> {
                         msg = new byte[ByteBuffer.wrap(msg, 1, 4).getInt()];
                         bigWriting.countDown();
@@ -97,13 +101,14 @@ class TcpDrainTest {
         int hanging = 5;
         int slow = 20;
         long socketsBefore = Sockets.openSockets();
-        CountDownLatch slowInFlight = new CountDownLatch(slow);
+        // Slow and hanging requests: one not yet begun when the drain starts would end at once.
+        CountDownLatch heldInFlight = new CountDownLatch(slow + hanging);
         CountDownLatch servedOnce = new CountDownLatch(clients);
         TcpServer server = TcpServer.bind(LOOPBACK, ServerOptions.DEFAULTS.withMaxConnections(clients + 10)
                 .withBacklog(clients).withDrainGrace(Duration.ofSeconds(3)));
         ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(slowInFlight, server::draining)));
+            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(heldInFlight, server::draining)));
             Task<Void> traffic = scope.fork("clients", () -> Weft.run(cs -> {
                 for (int i = 0; i < clients; i++) {
                     byte kind = i < hanging ? HANG : i < hanging + slow ? SLOW : ECHO;
@@ -116,7 +121,7 @@ class TcpDrainTest {
                 return null;
             }));
             servedOnce.await();
-            slowInFlight.await();
+            heldInFlight.await();
             server.shutdown(); // in the middle of traffic: the echo clients keep sending
             ShutdownReport r = serving.join();
             traffic.join();
