@@ -224,7 +224,7 @@ public final class Channel<T> implements Iterable<T> {
         if (ring != null) {
             // Behind waiting senders a newcomer queues up (they are served in arrival order).
             if (senders.size == 0 && ring.offer(value) == Ring.Offer.ADDED) {
-                afterAdd();
+                serveIfWaiting(receivers);
                 return;
             }
             await(new SendOp(value));
@@ -275,7 +275,7 @@ public final class Channel<T> implements Iterable<T> {
             @SuppressWarnings("unchecked")
             T v = (T) ring.poll();
             if (v != null) {
-                afterTake();
+                serveIfWaiting(senders);
                 return v;
             }
             return await(new ReceiveOp());
@@ -322,7 +322,7 @@ public final class Channel<T> implements Iterable<T> {
         if (ring != null) {
             switch (ring.offer(value)) {
                 case ADDED -> {
-                    afterAdd();
+                    serveIfWaiting(receivers);
                     return true;
                 }
                 case CLOSED -> throw closedForSend();
@@ -363,7 +363,7 @@ public final class Channel<T> implements Iterable<T> {
             @SuppressWarnings("unchecked")
             T v = (T) ring.poll();
             if (v != null) {
-                afterTake();
+                serveIfWaiting(senders);
                 return Optional.of(v);
             }
             if (failure != null || ring.isClosedAndDrained()) {
@@ -722,21 +722,13 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** After adding to the ring: hand elements to receivers that wait, if any do. */
-    private void afterAdd() {
-        if (receivers.size != 0) {
-            lock.lock();
-            try {
-                serveLocked();
-            } finally {
-                unlockAndWake();
-            }
-        }
-    }
-
-    /** After taking from the ring: move waiting senders' elements into the room, if any wait. */
-    private void afterTake() {
-        if (senders.size != 0) {
+    /**
+     * After adding to the ring ({@code waiting} = receivers: hand them elements) or taking
+     * from it ({@code waiting} = senders: move their elements into the room): serves the
+     * waiting operations, if any wait; the lock is taken only then.
+     */
+    private void serveIfWaiting(OpQueue waiting) {
+        if (waiting.size != 0) {
             lock.lock();
             try {
                 serveLocked();
@@ -754,60 +746,42 @@ public final class Channel<T> implements Iterable<T> {
     private void serveLocked() {
         boolean moved;
         do {
-            moved = receivers.size != 0 && serveReceiversLocked();
-            moved |= senders.size != 0 && serveSendersLocked();
+            moved = receivers.size != 0 && serveLocked(receivers);
+            moved |= senders.size != 0 && serveLocked(senders);
         } while (moved);
     }
 
     /**
-     * Completes waiting receivers, in order, with elements from the ring, while both last;
-     * returns whether it completed any. A receiver busy polling another alternative is woken
-     * to look again, and finds the element itself.
+     * Completes the operations waiting in {@code line}, in arrival order, while the ring
+     * lets them: a receiver takes the next element, a sender's element moves into the room.
+     * Returns whether it completed any. An operation whose waiter is busy polling another
+     * alternative is woken to look again (a receiver then finds the element itself).
      */
-    private boolean serveReceiversLocked() {
+    private boolean serveLocked(OpQueue line) {
         boolean moved = false;
-        for (Op r = receivers.first; r != null; ) {
-            Op next = r.next;
-            if (!r.claim.tryLock()) {
-                receivers.passOver(r);
-                r = next;
+        for (Op o = line.first; o != null; ) {
+            Op next = o.next;
+            if (!o.claim.tryLock()) {
+                line.passOver(o);
+                o = next;
                 continue;
             }
-            Object v = ring.poll();
-            if (v == null) {
-                r.claim.unlock();
+            Object result = null; // a send completes with no result
+            if (line == receivers) {
+                result = ring.poll();
+                if (result == null) {
+                    o.claim.unlock(); // empty
+                    break;
+                }
+            } else if (ring.offer(o.value) != Ring.Offer.ADDED) {
+                o.claim.unlock(); // full again (a newcomer took the room), or closed: nothing to do
                 break;
             }
-            receivers.complete(r, v);
+            line.complete(o, result);
             moved = true;
-            r = next;
+            o = next;
         }
         return moved;
-    }
-
-    /**
-     * Moves waiting senders' elements into the ring, in their arrival order, while there is
-     * room, and completes their sends; returns whether it completed any. A sender busy
-     * polling another alternative is woken to look again.
-     */
-    private boolean serveSendersLocked() {
-        boolean added = false;
-        for (Op s = senders.first; s != null; ) {
-            Op next = s.next;
-            if (!s.claim.tryLock()) {
-                senders.passOver(s);
-                s = next;
-                continue;
-            }
-            if (ring.offer(s.value) != Ring.Offer.ADDED) {
-                s.claim.unlock(); // full again (a newcomer took the room), or closed: nothing to do
-                break;
-            }
-            senders.complete(s, null);
-            added = true;
-            s = next;
-        }
-        return added;
     }
 
     private List<Claim> wakeAllLocked() {
@@ -991,7 +965,7 @@ public final class Channel<T> implements Iterable<T> {
          * A send into the ring, under the lock. The first waiting sender (or a newcomer when
          * none waits) registers before it looks at the ring, so a receiver that makes room
          * meanwhile either is seen here or sees the registration and moves the element in
-         * itself ({@link #serveSendersLocked}). Later senders queue behind the first.
+         * itself ({@link #serveLocked(OpQueue)}). Later senders queue behind the first.
          */
         private Poll<Void> pollRing(Claim c) {
             // Nobody waits and this op is not registered: try the ring without the lock.
@@ -1003,7 +977,7 @@ public final class Channel<T> implements Iterable<T> {
                 if (ring.offer(value) == Ring.Offer.ADDED) {
                     value = null;
                     c.commit();
-                    afterAdd();
+                    serveIfWaiting(receivers);
                     return Poll.ready(null);
                 }
                 c.unlock();
@@ -1047,7 +1021,7 @@ public final class Channel<T> implements Iterable<T> {
                 unlockAndWake();
             }
             if (added) {
-                afterAdd();
+                serveIfWaiting(receivers);
                 return Poll.ready(null);
             }
             return Poll.pending();
@@ -1100,7 +1074,7 @@ public final class Channel<T> implements Iterable<T> {
         /**
          * A receive from the ring, under the lock. Registers before it looks at the ring, so a
          * sender that adds meanwhile either is seen here or sees the registration and hands
-         * the element over itself ({@link #serveReceiversLocked}).
+         * the element over itself ({@link #serveLocked(OpQueue)}).
          */
         private Poll<T> pollRing(Claim c) {
             // Try the ring without the lock first; the claim, locked meanwhile, keeps a
@@ -1119,7 +1093,7 @@ public final class Channel<T> implements Iterable<T> {
                         unlockAndWake();
                     }
                 }
-                afterTake();
+                serveIfWaiting(senders);
                 @SuppressWarnings("unchecked")
                 T v = (T) took;
                 return Poll.ready(v);
@@ -1159,7 +1133,7 @@ public final class Channel<T> implements Iterable<T> {
             } finally {
                 unlockAndWake();
             }
-            afterTake();
+            serveIfWaiting(senders);
             @SuppressWarnings("unchecked")
             T v = (T) took;
             return Poll.ready(v);
