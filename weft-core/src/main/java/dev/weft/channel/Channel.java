@@ -1093,45 +1093,41 @@ public final class Channel<T> implements Iterable<T> {
                         unlockAndWake();
                     }
                 }
-                serveIfWaiting(senders);
-                @SuppressWarnings("unchecked")
-                T v = (T) took;
-                return Poll.ready(v);
-            }
-            c.unlock();
-            lock.lock();
-            try {
-                if (completed) {
-                    return collect();
-                }
-                if (failure != null) {
-                    receivers.remove(this);
-                    return Poll.failed(closedForReceive());
-                }
-                if (!c.isOpen()) {
-                    return Poll.pending();
-                }
-                if (!queued) {
-                    claim = c;
-                    receivers.add(this);
-                }
-                if (!c.tryLock()) {
-                    return Poll.pending();
-                }
-                took = ring.poll();
-                if (took != null) {
-                    receivers.remove(this);
-                    c.commit();
-                } else {
-                    c.unlock();
-                    if (ring.isClosedAndDrained()) {
+            } else {
+                c.unlock();
+                lock.lock();
+                try {
+                    if (completed) {
+                        return collect();
+                    }
+                    if (failure != null) {
                         receivers.remove(this);
                         return Poll.failed(closedForReceive());
                     }
-                    return Poll.pending();
+                    if (!c.isOpen()) {
+                        return Poll.pending();
+                    }
+                    if (!queued) {
+                        claim = c;
+                        receivers.add(this);
+                    }
+                    if (!c.tryLock()) {
+                        return Poll.pending();
+                    }
+                    took = ring.poll();
+                    if (took == null) {
+                        c.unlock();
+                        if (ring.isClosedAndDrained()) {
+                            receivers.remove(this);
+                            return Poll.failed(closedForReceive());
+                        }
+                        return Poll.pending();
+                    }
+                    receivers.remove(this);
+                    c.commit();
+                } finally {
+                    unlockAndWake();
                 }
-            } finally {
-                unlockAndWake();
             }
             serveIfWaiting(senders);
             @SuppressWarnings("unchecked")
