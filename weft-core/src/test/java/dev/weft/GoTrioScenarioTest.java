@@ -986,6 +986,128 @@ class GoTrioScenarioTest {
         assertEquals(Optional.empty(), ch.tryReceive(), "no cancelled sender is still waiting");
     }
 
+    /**
+     * Documented choice, but a surprise for Trio and Go users, and not spelled out in
+     * time.md. Trio's {@code fail_after} around a nursery raises {@code TooSlowError} when its
+     * deadline cancels a child; in Go the child would return {@code ctx.Err()}. In Weft, if the
+     * body of {@code Weft.timeout} has already returned a value, a child still blocked on a
+     * channel is cancelled at the deadline (reason {@code DeadlineExpired}) and awaited, and
+     * then the body's value is returned, not {@link DeadlineExceededException}. This follows
+     * the javadoc of {@code Weft.timeout} ("if the body and its tasks ended by that
+     * cancellation, throws DeadlineExceededException": here the body did not) and the general
+     * rule of semantics.md ("Tasks that unwound because of the cancellation are not
+     * failures"); time.md's table ("the deadline fires and the work unwinds by the
+     * cancellation: DeadlineExceededException") reads as if it should throw.
+     */
+    @Test
+    void aTimeoutWhoseBodyReturnedEarlyReturnsItsValueEvenThoughTheDeadlineCutAChildShort() throws Exception {
+        VirtualClock clock = new VirtualClock();
+        Channel<Integer> ch = Channel.rendezvous();
+        AtomicReference<Task<Integer>> child = new AtomicReference<>();
+        Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
+            String v = Weft.timeout(Duration.ofSeconds(1), t -> {
+                child.set(t.fork("child", ch::receive));
+                return "body value";
+            });
+            assertEquals("body value", v, "no DeadlineExceededException although the deadline fired");
+            assertEquals(Duration.ofSeconds(1).toNanos(), clock.nanoTime(), "the call returned at the deadline");
+            Outcome.Cancelled<Integer> c = assertInstanceOf(Outcome.Cancelled.class, child.get().outcome());
+            assertInstanceOf(CancelReason.DeadlineExpired.class, c.reason(), "the child was cut short by the deadline");
+
+            Optional<String> moved = Weft.timeoutOrEmpty(Duration.ofSeconds(1), t -> {
+                t.fork("child", ch::receive);
+                return "body value";
+            });
+            assertEquals(Optional.of("body value"), moved, "move_on_after: no way to tell that the deadline fired");
+            assertFalse(ch.trySend(1), "the children took nothing and left no receiver behind");
+            return null;
+        });
+    }
+
+    /**
+     * Documented choice (time.md: "A body that returns null also gives an empty result; use
+     * timeout when you need to tell the two apart"), and a trap when the body is a channel
+     * send: {@code timeoutOrEmpty} around a send whose body returns null answers empty even
+     * though the element was sent, so "retry on empty" would send it twice. Return a marker
+     * (as {@link #handOffsUnderRepeatedMoveOnAfterOnBothSidesAreExactlyOnceAndInOrder} does).
+     */
+    @Test
+    void timeoutOrEmptyAroundASendWhoseBodyReturnsNullCannotTellSentFromTimedOut() throws Exception {
+        VirtualClock clock = new VirtualClock();
+        Channel<Integer> roomy = Channel.buffered(1);
+        Channel<Integer> full = Channel.buffered(1);
+        full.send(0);
+        Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
+            Optional<Object> sent = Weft.timeoutOrEmpty(Duration.ofSeconds(1), t -> {
+                roomy.send(1);
+                return null;
+            });
+            Optional<Object> timedOut = Weft.timeoutOrEmpty(Duration.ofSeconds(1), t -> {
+                full.send(1);
+                return null;
+            });
+            assertEquals(sent, timedOut, "both answer empty");
+            assertEquals(Optional.empty(), sent);
+            assertEquals(1, roomy.size(), "yet the first one was sent");
+            assertEquals(Optional.of(0), full.tryReceive());
+            assertEquals(Optional.empty(), full.tryReceive(), "and the second was not");
+            assertEquals(Optional.of(true), Weft.timeoutOrEmpty(Duration.ofSeconds(1), t -> {
+                full.send(2);
+                return true; // the way to tell them apart
+            }));
+            return null;
+        });
+    }
+
+    /**
+     * Go's counting semaphore, {@code sem <- token; defer func() { <-sem }()}, translated
+     * literally leaks a permit when the task is cancelled: the blocking {@code receive} in
+     * {@code finally} is a checkpoint and throws (semantics.md: "After catching
+     * CancelledException ... Any interruptible JDK call in your catch or finally block
+     * therefore throws at once. Put blocking clean-up in a shield"). Releasing with
+     * {@code tryReceive} (never blocks, not a checkpoint; a permit is known to be there) does
+     * not leak.
+     */
+    @Test
+    void aChannelSemaphoreReleasedWithABlockingReceiveInFinallyLeaksItsPermitWhenCancelled() throws Exception {
+        Channel<Object> leaky = Channel.buffered(2);
+        Channel<Object> tidy = Channel.buffered(2);
+        AtomicReference<Throwable> releaseFailure = new AtomicReference<>();
+        virtual(s -> {
+            Task<Void> go = s.fork("literal Go", () -> {
+                leaky.send("token");
+                try {
+                    Weft.await(never());
+                } finally {
+                    try {
+                        leaky.receive();
+                    } catch (CancelledException e) {
+                        releaseFailure.set(e);
+                    }
+                }
+                return null;
+            });
+            Task<Void> weft = s.fork("tryReceive", () -> {
+                tidy.send("token");
+                try {
+                    Weft.await(never());
+                } finally {
+                    tidy.tryReceive().orElseThrow();
+                }
+                return null;
+            });
+            settle();
+            go.cancel("stop");
+            weft.cancel("stop");
+            go.awaitOutcome();
+            weft.awaitOutcome();
+            return null;
+        });
+        assertInstanceOf(CancelledException.class, releaseFailure.get());
+        assertEquals(1, leaky.size(), "the permit leaked");
+        assertEquals(0, tidy.size(), "the permit was given back");
+    }
+
     // =========================================================================================
     // Both: conservation under cancellation and deadlines, on the real scheduler
     // =========================================================================================
