@@ -89,6 +89,12 @@ final class ScopeImpl extends Node implements Scope {
     /** This scope's own deadline, when it is earlier than the inherited one; identity marks "it was ours". */
     private CancelReason.DeadlineExpired ownDeadline;
 
+    /**
+     * Whether a task (not a daemon) ended cancelled by {@link #ownDeadline}: the deadline cut
+     * the scope's work short even if the body returned a value.
+     */
+    private volatile boolean taskCutShort;
+
     /** The timer of {@link #ownDeadline}. Touched by the owner thread only. */
     private Timer deadlineTimer;
 
@@ -543,6 +549,17 @@ final class ScopeImpl extends Node implements Scope {
         }
     }
 
+    /**
+     * A task ended cancelled with {@code reason}: if that was this scope's own deadline, and
+     * the task is not a daemon (daemons end when the body does anyway), the deadline cut the
+     * scope's work short. Called by the task's thread before {@link #taskDone}.
+     */
+    void taskCancelled(TaskImpl<?> task, CancelReason reason) {
+        if (reason != null && reason == ownDeadline && !task.daemon) {
+            taskCutShort = true;
+        }
+    }
+
     /** A task finished: unlink it, count down, wake the owner at zero. */
     void taskDone(TaskImpl<?> task) {
         if ((int) LIVE.getAndAdd(this, -1) == 1 && ownerWaiting) {
@@ -684,6 +701,12 @@ final class ScopeImpl extends Node implements Scope {
                 return ce;
             }
             return bodyFailure;
+        }
+        if (timedOut && taskCutShort) {
+            // The body returned, but the deadline cut a task short: the scope's work was not
+            // done in time, so its value is not the answer (Kotlin's withTimeout and Trio's
+            // fail_after say the same).
+            return deadlineExceeded(new CancelledException(ownDeadline));
         }
         return null;
     }

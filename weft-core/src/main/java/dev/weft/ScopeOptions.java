@@ -109,6 +109,9 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
 
     /**
      * Returns a copy with {@code timeout}: the scope is cancelled that long after it opens.
+     * If that cancellation cuts the body or a task short (daemon tasks aside), the scope
+     * throws {@link DeadlineExceededException}, even when the body returned a value: see
+     * {@link Weft#timeout(Duration, ScopeBody)}.
      *
      * @param timeout the timeout; null for none; zero cancels the scope as it opens
      * @return the modified copy

@@ -137,6 +137,8 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     void finish(Outcome<T> result) {
         if (result instanceof Outcome.Failure<T>(Throwable cause)) {
             scope().recordFailure(cause, "task '" + name() + "'", this);
+        } else if (result instanceof Outcome.Cancelled<T>(CancelReason reason)) {
+            scope().taskCancelled(this, reason);
         }
         synchronized (this) {
             outcome = result;

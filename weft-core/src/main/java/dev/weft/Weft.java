@@ -699,8 +699,8 @@ public final class Weft {
 
     /**
      * Runs {@code body} in a new scope that is cancelled when {@code duration} has passed on
-     * the clock in force, and returns its value; if the body and its tasks ended by that
-     * cancellation, throws {@link DeadlineExceededException} naming the deadline instead.
+     * the clock in force, and returns its value; if that cancellation cut the body or any of
+     * its tasks short, throws {@link DeadlineExceededException} naming the deadline instead.
      * {@snippet lang=java :
      * Price p = Weft.timeout(Duration.ofMillis(300), scope -> quotes.fetch(item));
      * }
@@ -714,7 +714,10 @@ public final class Weft {
      *
      * <p><b>Exactly one outcome.</b> If the body returns a value, that value is returned,
      * even when the deadline expired while it was finishing; the timeout error is thrown only
-     * when the cancellation actually cut the work short. Nothing is both returned and timed
+     * when the cancellation actually cut the work short. The work is the body and the tasks
+     * of its scope: a task that the deadline cancels after the body returned makes this
+     * throw (as Kotlin's {@code withTimeout} and Trio's {@code fail_after} do); a daemon task
+     * does not, since the end of the body ends it anyway. Nothing is both returned and timed
      * out, or lost.
      *
      * <p><b>Bodies that ignore cancellation</b> (a loop with no checkpoint, a JDK call that
