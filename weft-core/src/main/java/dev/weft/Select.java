@@ -37,8 +37,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * first").
  *
  * <p><b>Timeout and default.</b> {@link #onTimeout} completes when that much time has passed
- * on the scope's clock. {@link #orElse} runs at once if no clause is ready at the first look;
- * a select with a default never waits.
+ * on the scope's clock, and only if no clause is ready: it is polled after the clauses, so a
+ * ready clause wins over an expired timeout, a zero one included, in a fair select too.
+ * {@link #orElse} runs at once if no clause is ready at the first look; a select with a
+ * default never waits.
  *
  * <p><b>Errors.</b> A clause whose operation fails (a receive from a closed channel, a join
  * of a failed task) makes {@code await} throw that failure; nothing else committed.
@@ -191,25 +193,33 @@ public final class Select<R> {
             }
             throw new IllegalStateException("a select needs at least one clause: add on(...), onTimeout(...) or orElse(...)");
         }
+        int n = ops.size;
+        int start = fair && n > 1 ? ThreadLocalRandom.current().nextInt(n) : 0;
         List<Pollable<?>> all = ops;
         Timer timer = null;
         if (timeout != null) {
+            // The timer is polled after every clause, in each round: a clause that is ready
+            // wins over a timeout that has expired (a zero one included), as "if nothing
+            // completes within after" says. Fairness rotates the clauses only.
             timer = Weft.clock().timerAfter(timeout);
-            all = new ArrayList<>(ops);
+            all = new ArrayList<>(n + 1);
+            for (int k = 0; k < n; k++) {
+                all.add(ops.get(start + k < n ? start + k : start + k - n));
+            }
             all.add(timer);
         }
         try {
             Object[] value = new Object[1];
-            int start = fair ? ThreadLocalRandom.current().nextInt(all.size()) : 0;
-            int winner = Weft.awaitFirst(all, value, start, true, orElse != null);
+            int winner = Weft.awaitFirst(all, value, timer != null ? 0 : start, true, orElse != null);
             if (winner < 0) {
                 return orElse.call();
             }
-            if (winner == ops.size) {
+            if (winner == n) {
                 return onTimeout.call();
             }
+            int clause = timer == null ? winner : start + winner < n ? start + winner : start + winner - n;
             @SuppressWarnings("unchecked")
-            Handler<Object, ? extends R> h = (Handler<Object, ? extends R>) handlers[winner];
+            Handler<Object, ? extends R> h = (Handler<Object, ? extends R>) handlers[clause];
             return h.apply(value[0]);
         } finally {
             if (timer != null) {
