@@ -57,6 +57,10 @@ import java.util.function.Consumer;
  * <p><b>Thread safety:</b> all methods may be called from any thread. Null elements are
  * rejected.
  *
+ * <p><b>Memory consistency:</b> actions in a thread before it sends an element
+ * <em>happen-before</em> actions in the thread that receives that element, after the receive
+ * returns it.
+ *
  * @param <T> the element type
  */
 public final class Channel<T> implements Iterable<T> {
