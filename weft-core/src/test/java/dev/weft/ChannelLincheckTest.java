@@ -263,8 +263,8 @@ class ChannelLincheckTest {
         }
 
         public boolean fail() {
-            if (closed) {
-                return false;
+            if (failed) {
+                return false; // a channel that is only closed can still be failed: what it holds is dropped
             }
             closed = true;
             failed = true;

@@ -457,16 +457,23 @@ class ChannelTest {
     }
 
     @Test
-    void failAfterCloseReturnsFalseAndChangesNothing() throws Exception {
-        Dropped<Integer> dropped = new Dropped<>();
-        Channel<Integer> ch = Channel.buffered(2, dropped);
-        ch.trySend(1);
-        assertTrue(ch.close());
-        assertFalse(ch.fail(new IllegalStateException("late")));
-        assertEquals(Optional.empty(), ch.failure());
-        assertEquals(List.of(), dropped.items);
-        assertEquals(Optional.of(1), ch.tryReceive(), "still closed normally: the element is receivable");
-        assertNull(assertThrows(ChannelClosedException.class, ch::tryReceive).getCause());
+    void failAfterCloseDropsWhatIsLeftAndFailingTwiceChangesNothing() throws Exception {
+        for (int capacity : new int[] {2, 5000}) { // 2: kept in a ring; 5000 (above the ring's bound): in a deque
+            Dropped<Integer> dropped = new Dropped<>();
+            Channel<Integer> ch = Channel.buffered(capacity, dropped);
+            ch.trySend(1);
+            ch.trySend(2);
+            assertTrue(ch.close());
+            assertEquals(Optional.of(1), ch.tryReceive(), "closed normally: buffered elements are receivable");
+            IllegalStateException late = new IllegalStateException("the consumer gave up");
+            assertTrue(ch.fail(late), "a closed channel can still be failed");
+            assertEquals(Optional.of(late), ch.failure());
+            assertEquals(List.of(2), dropped.items, "what the consumer gave up went to onUndelivered");
+            assertSame(late, assertThrows(ChannelClosedException.class, ch::tryReceive).getCause());
+            assertFalse(ch.fail(new IllegalStateException("again")), "failing twice changes nothing");
+            assertEquals(Optional.of(late), ch.failure());
+            assertEquals(List.of(2), dropped.items);
+        }
     }
 
     @Test

@@ -140,10 +140,9 @@ class KotlinTokioScenarioTest {
      * failing, the consumer stopping early and failing the channel), every resource is closed
      * exactly once: by the consumer that received it, by the sender whose send failed or was
      * cancelled, or by onUndelivered (conflated replacement, fail). The channel is failed when
-     * the scope ends, as Kotlin cancels a produce channel with its scope; because a
-     * {@code fail} after {@code close} drops nothing (see
-     * {@link #kotlinCancelAfterCloseDropsNothingTheConsumerMustDrain()}), that release drains
-     * a closed channel itself.
+     * the scope ends, as Kotlin cancels a produce channel with its scope; a {@code fail}
+     * after {@code close} drops what is left too (see
+     * {@link #kotlinCancelAfterCloseDropsTheBufferedElementsToOnUndelivered()}).
      */
     @Test
     void onUndeliveredAndOwnersCloseEveryCloseableExactlyOnceWhateverEndsTheScope() {
@@ -161,11 +160,7 @@ class KotlinTokioScenarioTest {
             IOException boom = new IOException("consumer failed");
             try {
                 Weft.run(ScopeOptions.named("kt-closeables"), s -> {
-                    s.own(() -> {
-                        if (!ch.fail(new CancellationException("scope ended"))) {
-                            drain(ch).forEach(Res::close); // closed, not failed: its elements are still ours
-                        }
-                    });
+                    s.own(() -> ch.fail(new CancellationException("scope ended"))); // closed or not: what is left goes to onUndelivered
                     List<Task<Void>> prods = new ArrayList<>();
                     for (int p = 0; p < producers; p++) {
                         SplittableRandom pr = rnd.split();
@@ -229,14 +224,12 @@ class KotlinTokioScenarioTest {
     /**
      * Kotlin: {@code consumeEach} cancels the channel when the consumer stops, and
      * {@code ReceiveChannel.cancel()} drops the buffered elements to onUndeliveredElement even
-     * if the producer had already closed the channel. channels.md maps {@code cancel()} to
-     * {@code fail(new CancellationException())}, but {@code fail} after {@code close} is a
-     * no-op (Channel.fail javadoc: "false if it was already closed or failed"), so the
-     * buffered elements stay in the channel and onUndelivered never sees them. The documented
-     * remedy (channels.md, "Undelivered elements": "drain it (tryReceive in a loop)") works.
+     * if the producer had already closed the channel. Weft's {@code fail} does the same on a
+     * closed channel: the elements still buffered go to onUndelivered, once each, and
+     * receivers see the failure. Failing twice is a no-op.
      */
     @Test
-    void kotlinCancelAfterCloseDropsNothingTheConsumerMustDrain() {
+    void kotlinCancelAfterCloseDropsTheBufferedElementsToOnUndelivered() {
         for (int k : new int[] {1, 2, 3, 4}) {
             Ledger ledger = new Ledger();
             List<Res> undelivered = new CopyOnWriteArrayList<>();
@@ -252,17 +245,21 @@ class KotlinTokioScenarioTest {
             }
             assertTrue(ch.close(), "the producer is done");
             // the consumer takes one, then gives up the Kotlin way
-            assertFalse(ch.tryReceive().orElseThrow().isClosed());
-            assertFalse(ch.fail(new CancellationException("consumer cancelled")), "fail after close is a no-op");
-            assertTrue(ch.failure().isEmpty());
-            int left = k == 4 ? 0 : 2; // conflated: the first two were replaced (and dropped) on send
-            assertEquals(left, ch.size(), "kind " + k + ": the buffered elements are still in the channel");
-            assertEquals(k == 4 ? 2 : 0, undelivered.size(), "kind " + k + ": nothing was dropped by the fail");
-            List<Res> rest = drain(ch);
-            assertEquals(left, rest.size());
-            rest.forEach(Res::close);
-            sent.get(k == 4 ? 2 : 0).close(); // the one the consumer took
-            assertTrue(ch.isClosedForReceive());
+            Res taken = ch.tryReceive().orElseThrow();
+            assertFalse(taken.isClosed());
+            int droppedOnSend = k == 4 ? 2 : 0; // conflated: the first two were replaced (and dropped) on send
+            assertEquals(droppedOnSend, undelivered.size());
+            CancellationException stop = new CancellationException("consumer cancelled");
+            assertTrue(ch.fail(stop), "kind " + k + ": a closed channel can still be failed");
+            assertSame(stop, ch.failure().orElseThrow());
+            assertEquals(0, ch.size(), "kind " + k + ": nothing is left buffered");
+            int left = k == 4 ? 0 : 2;
+            assertEquals(droppedOnSend + left, undelivered.size(), "kind " + k + ": the rest went to onUndelivered");
+            ChannelClosedException e = assertThrows(ChannelClosedException.class, ch::tryReceive);
+            assertSame(stop, e.getCause(), "receivers see the failure, not a plain close");
+            assertFalse(ch.fail(new CancellationException("again")), "failing twice is a no-op");
+            assertEquals(droppedOnSend + left, undelivered.size(), "nothing dropped twice");
+            taken.close(); // the one the consumer took is its own
             ledger.assertBalanced(k);
         }
     }

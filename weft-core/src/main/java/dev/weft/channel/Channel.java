@@ -423,8 +423,14 @@ public final class Channel<T> implements Iterable<T> {
      * buffered elements are dropped (handed to {@code onUndelivered}), and waiting senders
      * fail keeping their elements. Never blocks.
      *
+     * <p>A channel that was only {@linkplain #close() closed} can still be failed: the
+     * elements it still buffers, which receivers could have drained, are dropped to
+     * {@code onUndelivered} instead. That is how a consumer that stops early gives up what
+     * is left without leaking it, whether or not the producer has closed the channel yet
+     * (Kotlin's {@code ReceiveChannel.cancel()}).
+     *
      * @param cause why the channel is broken
-     * @return true if this call failed the channel; false if it was already closed or failed
+     * @return true if this call failed the channel; false if it had already failed
      * @throws NullPointerException if {@code cause} is null
      */
     public boolean fail(Throwable cause) {
@@ -435,7 +441,7 @@ public final class Channel<T> implements Iterable<T> {
         List<T> dropped;
         lock.lock();
         try {
-            if (closed) {
+            if (failure != null) {
                 return false;
             }
             closed = true;
