@@ -71,10 +71,15 @@ class ChannelTest {
         }
     }
 
-    private static List<Integer> drain(Channel<Integer> ch) {
-        List<Integer> out = new ArrayList<>();
-        for (Optional<Integer> v = ch.tryReceive(); v.isPresent(); v = ch.tryReceive()) {
-            out.add(v.get());
+    /** Takes with tryReceive until the channel is empty, closed and drained, or failed. */
+    static <T> List<T> drain(Channel<T> ch) {
+        List<T> out = new ArrayList<>();
+        try {
+            for (Optional<T> v = ch.tryReceive(); v.isPresent(); v = ch.tryReceive()) {
+                out.add(v.get());
+            }
+        } catch (ChannelClosedException e) {
+            // closed and drained, or failed: nothing more to take
         }
         return out;
     }

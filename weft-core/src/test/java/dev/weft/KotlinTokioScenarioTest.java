@@ -1,5 +1,6 @@
 package dev.weft;
 
+import static dev.weft.ChannelTest.drain;
 import static dev.weft.ChannelTest.settle;
 import static dev.weft.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -101,23 +102,6 @@ class KotlinTokioScenarioTest {
             case 3 -> Channel.unbounded(onUndelivered);
             default -> Channel.conflated(onUndelivered);
         };
-    }
-
-    /** Drains with tryReceive until empty, closed-and-drained or failed. */
-    private static <T> List<T> drain(Channel<T> ch) {
-        List<T> out = new ArrayList<>();
-        while (true) {
-            Optional<T> v;
-            try {
-                v = ch.tryReceive();
-            } catch (ChannelClosedException e) {
-                return out;
-            }
-            if (v.isEmpty()) {
-                return out;
-            }
-            out.add(v.get());
-        }
     }
 
     private static void awaitState(Thread t, Thread.State state) throws InterruptedException {
