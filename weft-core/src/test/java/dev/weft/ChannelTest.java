@@ -462,6 +462,19 @@ class ChannelTest {
     }
 
     @Test
+    void aClosedChannelExceptionNamesItsChannel() {
+        Channel<Integer> closed = Channel.rendezvous();
+        Channel<Integer> failed = Channel.buffered(2);
+        closed.close();
+        failed.fail(new IllegalStateException("broken"));
+        assertSame(closed, assertThrows(ChannelClosedException.class, () -> closed.send(1)).channel());
+        assertSame(closed, assertThrows(ChannelClosedException.class, closed::tryReceive).channel());
+        assertSame(failed, assertThrows(ChannelClosedException.class, () -> failed.trySend(1)).channel());
+        assertSame(failed, assertThrows(ChannelClosedException.class, failed::receive).channel());
+        assertNull(new ChannelClosedException("made by hand", null).channel(), "names no channel it did not come from");
+    }
+
+    @Test
     void failAfterCloseDropsWhatIsLeftAndFailingTwiceChangesNothing() throws Exception {
         for (int capacity : new int[] {2, 5000}) { // 2: kept in a ring; 5000 (above the ring's bound): in a deque
             Dropped<Integer> dropped = new Dropped<>();

@@ -162,7 +162,7 @@ class GoTrioScenarioTest {
      * failure"). In Go, a receive case on a closed channel is <em>ready</em> and yields the zero
      * value with ok=false. In Weft a select that is waiting wakes when the channel is closed
      * and throws {@link ChannelClosedException}, without a cause, and no other clause took
-     * effect. The exception names only the channel's kind, not which clause failed.
+     * effect. The exception's {@code channel()} says which channel closed.
      */
     @Test
     void closingAChannelWakesASelectWaitingOnItWithChannelClosedInsteadOfAZeroValue() throws Exception {
@@ -180,6 +180,7 @@ class GoTrioScenarioTest {
             Throwable failure = assertInstanceOf(Outcome.Failure.class, sel.awaitOutcome()).cause();
             ChannelClosedException e = assertInstanceOf(ChannelClosedException.class, failure);
             assertNull(e.getCause(), "closed, not failed");
+            assertSame(a, e.channel(), "the exception names the channel that closed");
             assertFalse(other.trySend(1), "the other receive clause was withdrawn");
             return null;
         });
@@ -461,8 +462,7 @@ class GoTrioScenarioTest {
      * Go's "nil channel" idiom: merging two channels until both are closed, a Go loop sets a
      * closed channel to nil so that its case is never ready again. Weft has no nil channel and
      * a closed clause throws, so the loop builds each select from the channels still open and
-     * re-reads which one closed after a {@link ChannelClosedException} (which does not say
-     * which channel it came from). Every element of both arrives exactly once.
+     * drops the one that {@link ChannelClosedException#channel()} names. Every element of both arrives exactly once.
      */
     @Test
     void mergingTwoChannelsUntilBothCloseDropsClausesOfClosedChannelsLikeGoNilChannels() throws Exception {
@@ -497,8 +497,9 @@ class GoTrioScenarioTest {
                 try {
                     out.add(sel.await());
                 } catch (ChannelClosedException e) {
-                    aOpen = !a.isClosedForReceive();
-                    bOpen = !b.isClosedForReceive();
+                    assertTrue(e.channel() == a || e.channel() == b, "the exception names one of the two");
+                    aOpen &= e.channel() != a;
+                    bOpen &= e.channel() != b;
                 }
             }
             return out;

@@ -611,12 +611,12 @@ public final class Channel<T> implements Iterable<T> {
 
     private ChannelClosedException closedForSend() {
         return new ChannelClosedException((failure != null ? "cannot send: the channel failed: " + failure
-                : "cannot send: the channel is closed") + " (" + this.kindName() + ")", failure);
+                : "cannot send: the channel is closed") + " (" + this.kindName() + ")", failure, this);
     }
 
     private ChannelClosedException closedForReceive() {
         return new ChannelClosedException((failure != null ? "cannot receive: the channel failed: " + failure
-                : "cannot receive: the channel is closed and drained") + " (" + this.kindName() + ")", failure);
+                : "cannot receive: the channel is closed and drained") + " (" + this.kindName() + ")", failure, this);
     }
 
     private String kindName() {
