@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -57,10 +58,16 @@ class GoTrioScenarioTest {
         return new Promise<>();
     }
 
-    /** Records a CancelledException's reason, then rethrows it (sticky cancellation). */
-    private static RuntimeException record(CancelledException e, List<CancelReason> reasons) {
-        reasons.add(e.reason());
-        return e;
+    /** Runs {@code body}; if it is cancelled, records the reason and rethrows (sticky cancellation). */
+    private static <T> Callable<T> recording(List<CancelReason> reasons, Callable<T> body) {
+        return () -> {
+            try {
+                return body.call();
+            } catch (CancelledException c) {
+                reasons.add(c.reason());
+                throw c;
+            }
+        };
     }
 
     // =========================================================================================
@@ -599,38 +606,19 @@ class GoTrioScenarioTest {
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
             full.send(0);
             DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(10), t -> {
-                t.fork("send", () -> {
-                    try {
-                        full.send(1);
-                    } catch (CancelledException c) {
-                        throw record(c, reasons);
-                    }
-                    return null;
-                });
-                t.fork("receive", () -> {
-                    try {
-                        return empty.receive();
-                    } catch (CancelledException c) {
-                        throw record(c, reasons);
-                    }
-                });
-                t.fork("select", () -> {
-                    try {
-                        return Select.<String>fair().on(full.sending(2), v -> "sent").on(empty.receiving(), v -> "got").await();
-                    } catch (CancelledException c) {
-                        throw record(c, reasons);
-                    }
-                });
-                t.fork("nested range", () -> Weft.run(inner -> {
-                    try {
-                        for (int v : empty) {
-                            fail("received " + v);
-                        }
-                    } catch (CancelledException c) {
-                        throw record(c, reasons);
-                    }
+                t.fork("send", recording(reasons, () -> {
+                    full.send(1);
                     return null;
                 }));
+                t.fork("receive", recording(reasons, empty::receive));
+                t.fork("select", recording(reasons,
+                        () -> Select.<String>fair().on(full.sending(2), v -> "sent").on(empty.receiving(), v -> "got").await()));
+                t.fork("nested range", recording(reasons, () -> Weft.run(inner -> {
+                    for (int v : empty) {
+                        fail("received " + v);
+                    }
+                    return null;
+                })));
                 return empty.receive(); // the body waits too
             }));
             assertEquals(Duration.ofSeconds(10).toNanos(), clock.nanoTime());
@@ -790,38 +778,19 @@ class GoTrioScenarioTest {
         List<CancelReason> reasons = new CopyOnWriteArrayList<>();
         IllegalStateException boom = new IllegalStateException("worker failed");
         IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> virtual(s -> {
-            s.fork("send", () -> {
-                try {
-                    full.send(1);
-                } catch (CancelledException c) {
-                    throw record(c, reasons);
+            s.fork("send", recording(reasons, () -> {
+                full.send(1);
+                return null;
+            }));
+            s.fork("receive", recording(reasons, rv::receive));
+            s.fork("select", recording(reasons,
+                    () -> Select.<String>fair().on(nobody.sending(2), v -> "sent").on(full.sending(3), v -> "sent").await()));
+            s.fork("range", recording(reasons, () -> {
+                for (int v : rv) {
+                    fail("received " + v);
                 }
                 return null;
-            });
-            s.fork("receive", () -> {
-                try {
-                    return rv.receive();
-                } catch (CancelledException c) {
-                    throw record(c, reasons);
-                }
-            });
-            s.fork("select", () -> {
-                try {
-                    return Select.<String>fair().on(nobody.sending(2), v -> "sent").on(full.sending(3), v -> "sent").await();
-                } catch (CancelledException c) {
-                    throw record(c, reasons);
-                }
-            });
-            s.fork("range", () -> {
-                try {
-                    for (int v : rv) {
-                        fail("received " + v);
-                    }
-                } catch (CancelledException c) {
-                    throw record(c, reasons);
-                }
-                return null;
-            });
+            }));
             s.fork("failing", () -> {
                 settle(); // every sibling is blocked
                 throw boom;
