@@ -11,7 +11,7 @@ import java.util.concurrent.locks.LockSupport;
  * the waiting thread without ever losing a wake-up, and, under a virtual clock, keeps the
  * driver's count of threads that are not parked in a Weft wait exact.
  */
-final class NodeWaker implements Waker {
+final class NodeWaker implements Waker, Runnable {
     /*
      * A wake-up is a state change, never just a LockSupport permit: a poll may take a
      * ReentrantLock (a channel's, the timer queue's), and a thread that parks inside that
@@ -71,6 +71,12 @@ final class NodeWaker implements Waker {
         if (countRunnable()) {
             LockSupport.unpark(thread());
         }
+    }
+
+    /** As {@link #wake()}: the form {@code dev.weft.internal.Handoff} takes. */
+    @Override
+    public void run() {
+        wake();
     }
 
     /** Before an interrupt wakes the node's thread: counts it busy if it is parked. */

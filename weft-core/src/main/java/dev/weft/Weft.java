@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.Handoff;
 import dev.weft.poll.Claim;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
@@ -153,6 +154,10 @@ public final class Weft {
     /** Waits for a committed (ready or failed) poll of {@code p}; the core wait loop. */
     static <T> Poll<T> awaitPoll(Pollable<T> p) {
         Node n = Node.current();
+        if (p instanceof Handoff h) {
+            // Registered already: a cancellation is seen inside the wait, which can withdraw it.
+            return awaitHandoff(p, h, n, n != null ? n.waker() : new NodeWaker(Thread.currentThread()));
+        }
         Node.checkpoint(n);
         if (p instanceof TaskImpl<?> t) {
             t.checkNotJoiningSelf(n);
@@ -198,6 +203,47 @@ public final class Weft {
             }
         }
     }
+
+    /**
+     * The wait for a {@link Handoff}: a lone operation on a rendezvous channel, completed by
+     * the partner that arrives second. The operation is registered already; it is polled only
+     * once done. On cancellation it is withdrawn, and if a partner took it first, its result
+     * is collected instead of throwing (the next checkpoint throws).
+     */
+    private static <T> Poll<T> awaitHandoff(Pollable<T> p, Handoff h, Node n, NodeWaker nw) {
+        for (int i = 0; i < HANDOFF_SPINS && !h.isDone(); i++) {
+            Thread.onSpinWait();
+        }
+        if (YIELDS > 0 && Thread.currentThread().isVirtual()) {
+            for (int i = 0; i < YIELDS && !h.isDone(); i++) {
+                Thread.yield();
+            }
+        }
+        while (!h.isDone()) {
+            beforePoll(nw);
+            if (h.armPark(nw)) {
+                nw.park(p, false);
+            }
+            if (!h.isDone() && Node.stopWaiting(n) && h.withdraw()) {
+                Node.checkpoint(n); // throws: stopWaiting said the caller is cancelled or interrupted
+                throw new IllegalStateException("a withdrawn hand-off must end in a cancellation");
+            }
+        }
+        return p.poll(nw);
+    }
+
+    /*
+     * A rendezvous hand-off between two carriers costs a few cache-line transfers when the
+     * waiter is still running, and a scheduling round trip (µs) when it has parked, so a
+     * Handoff wait watches its operation for a moment before it parks, as Jox and Go do: 128
+     * rounds of Thread.onSpinWait() (a few µs) when the scheduler has more than one carrier,
+     * none with one (the partner could not run meanwhile). Only rendezvous hand-offs spin:
+     * waits on buffers and selects, where many parties share the carriers, do not (§4.z.1 of
+     * docs/benchmarks.md measured what spinning there costs). -Dweft.handoffSpins=N overrides.
+     */
+    private static final int HANDOFF_SPINS = Math.max(0, Integer.getInteger("weft.handoffSpins",
+            Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors()) > 1
+                    ? 128 : 0));
 
     /*
      * A hand-off between two virtual threads costs ~1-2 µs when the partner has parked and

@@ -13,6 +13,7 @@ import dev.weft.channel.ChannelClosedException;
 import dev.weft.channel.Promise;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -263,6 +264,193 @@ class ChannelTest {
             snd.join();
             assertEquals(Optional.empty(), ch.tryReceive());
             return null;
+        });
+    }
+
+    @Test
+    void waitingRendezvousReceiversAreServedInArrivalOrder() throws Exception {
+        // The first waits alone (in the channel's fast lane), the others queue behind it.
+        Channel<Integer> ch = Channel.rendezvous();
+        List<Integer> got = virtual(s -> {
+            List<Task<Integer>> receivers = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                receivers.add(s.fork(ch::receive));
+                settle(); // receiver i waits before receiver i + 1 arrives
+            }
+            for (int i = 0; i < 3; i++) {
+                ch.send(i);
+            }
+            List<Integer> out = new ArrayList<>();
+            for (Task<Integer> r : receivers) {
+                out.add(r.join());
+            }
+            return out;
+        });
+        assertEquals(List.of(0, 1, 2), got);
+    }
+
+    @Test
+    void aLoneRendezvousWaiterIsServedByEveryKindOfPartner() throws Exception {
+        Channel<Integer> ch = Channel.rendezvous();
+        virtual(s -> {
+            // A receiver waiting alone; then a send, a trySend and a select's send clause.
+            for (int partner = 0; partner < 3; partner++) {
+                Task<Integer> r = s.fork(ch::receive);
+                settle();
+                int v = 10 + partner;
+                switch (partner) {
+                    case 0 -> ch.send(v);
+                    case 1 -> assertTrue(ch.trySend(v), "the waiting receiver takes it");
+                    default -> assertEquals("sent", Select.<String>fair().on(ch.sending(v), x -> "sent").await());
+                }
+                assertEquals(v, r.join(), "partner " + partner);
+            }
+            // A sender waiting alone; then a receive, a tryReceive and a select's receive clause.
+            for (int partner = 0; partner < 3; partner++) {
+                int v = 20 + partner;
+                Task<Void> snd = s.fork(() -> {
+                    ch.send(v);
+                    return null;
+                });
+                settle();
+                int got = switch (partner) {
+                    case 0 -> ch.receive();
+                    case 1 -> ch.tryReceive().orElseThrow();
+                    default -> Select.<Integer>fair().on(ch.receiving(), x -> x).await();
+                };
+                assertEquals(v, got, "partner " + partner);
+                snd.join();
+            }
+            return null;
+        });
+        assertEquals(Optional.empty(), ch.tryReceive());
+    }
+
+    /**
+     * A plain send or receive on a rendezvous channel waits in a fast lane when nothing else
+     * waits, installing itself there without the channel's lock; a select clause or a closing
+     * channel may arrive at the same instant. Whatever the interleaving, each element is
+     * handed over exactly once, a send returns if and only if its element was received, and
+     * nobody waits for ever (a lost hand-off would hang the case until the test's timeout).
+     */
+    @Test
+    void loneRendezvousWaitersRacingSelectsAndCloseLoseNothing() {
+        loneWaiterRaces(Seeds.scaled(400));
+    }
+
+    /**
+     * The same races in a JVM of their own, where a lock-free installer pauses between its
+     * look at the queues and its install ({@code weft.channel.installPause}): a select that
+     * queues, or a close, then often lands in that window, which only the installer's second
+     * look catches. Without that look, cases hang and the child JVM is killed.
+     */
+    @Test
+    void loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened() throws Exception {
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-Djdk.virtualThreadScheduler.parallelism=2", "-Dweft.channel.installPause=2000",
+                "-Dweft.stress.factor=" + Seeds.FACTOR, "-cp", System.getProperty("java.class.path"),
+                WidenedInstallWindow.class.getName())
+                .redirectErrorStream(true)
+                .start();
+        String out;
+        try (var in = child.getInputStream()) {
+            // The child exits on its own; a hang is caught by its own bound, then by this test's timeout.
+            out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertEquals(0, child.waitFor(), "the child JVM failed:\n" + out);
+        assertTrue(out.contains("races: ok"), out);
+    }
+
+    /** The child JVM of {@link #loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened}. */
+    static final class WidenedInstallWindow {
+        public static void main(String[] args) throws Exception {
+            Thread watchdog = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    // Only a hang gets here: a case that hangs fails after Seeds.HANG_BOUND, but the
+                    // thread running it may keep this JVM alive; the test's own timeout is 60 s.
+                    Thread.sleep(Seeds.HANG_BOUND.toMillis() + 15_000);
+                    System.out.println("races: hung");
+                    Runtime.getRuntime().halt(3);
+                } catch (InterruptedException e) {
+                    // finished in time
+                }
+            });
+            loneWaiterRaces(Seeds.scaled(200));
+            watchdog.interrupt();
+            System.out.println("races: ok");
+        }
+    }
+
+    static void loneWaiterRaces(int cases) {
+        Seeds.forEach("lone rendezvous waiters racing selects and close", cases, seed -> {
+            SplittableRandom rnd = Seeds.random(seed);
+            int kind = Seeds.index(seed) % 4;
+            Channel<Integer> ch = Channel.rendezvous();
+            Weft.run(ScopeOptions.named("race").withPolicy(FailurePolicy.COLLECT), s -> {
+                switch (kind) {
+                    case 0 -> { // plain receive against a select's send clause
+                        Task<Integer> r = s.fork(ch::receive);
+                        Task<String> sel = s.fork(() -> Select.<String>fair().on(ch.sending(7), x -> "sent").await());
+                        assertEquals(7, r.join(), Seeds.msg(seed, "received"));
+                        assertEquals("sent", sel.join());
+                    }
+                    case 1 -> { // plain send against a select's receive clause
+                        Task<Void> snd = s.fork(() -> {
+                            ch.send(8);
+                            return null;
+                        });
+                        Task<Integer> sel = s.fork(() -> Select.<Integer>fair().on(ch.receiving(), x -> x).await());
+                        assertEquals(8, sel.join(), Seeds.msg(seed, "received"));
+                        snd.join();
+                    }
+                    case 2 -> { // plain send and receive against close
+                        AtomicReference<Boolean> sent = new AtomicReference<>(false);
+                        Task<Void> snd = s.fork(() -> {
+                            ch.send(9);
+                            sent.set(true);
+                            return null;
+                        });
+                        Task<Integer> r = s.fork(ch::receive);
+                        for (int i = rnd.nextInt(300); i > 0; i--) {
+                            Thread.onSpinWait();
+                        }
+                        ch.close();
+                        snd.awaitOutcome();
+                        r.awaitOutcome();
+                        boolean received = r.outcome() instanceof Outcome.Success<Integer>(Integer v) && v == 9;
+                        assertEquals(sent.get(), received, Seeds.msg(seed, "a send returns if and only if its element was received"));
+                        if (!received) {
+                            assertInstanceOf(Outcome.Failure.class, r.outcome(), Seeds.msg(seed, "the receive saw the close"));
+                        }
+                    }
+                    default -> { // several plain senders and receivers, some through selects
+                        int n = 2 + rnd.nextInt(4);
+                        List<Task<Integer>> receivers = new ArrayList<>();
+                        for (int i = 0; i < n; i++) {
+                            int v = 100 + i;
+                            boolean viaSelect = rnd.nextInt(3) == 0;
+                            s.fork(() -> {
+                                if (viaSelect) {
+                                    Select.<Void>fair().on(ch.sending(v), x -> null).await();
+                                } else {
+                                    ch.send(v);
+                                }
+                                return null;
+                            });
+                            receivers.add(s.fork(rnd.nextInt(3) == 0
+                                    ? () -> Select.<Integer>fair().on(ch.receiving(), x -> x).await()
+                                    : ch::receive));
+                        }
+                        List<Integer> got = new ArrayList<>();
+                        for (Task<Integer> r : receivers) {
+                            got.add(r.join());
+                        }
+                        Collections.sort(got);
+                        assertEquals(IntStream.range(100, 100 + n).boxed().toList(), got, Seeds.msg(seed, "every element once"));
+                    }
+                }
+                return null;
+            });
         });
     }
 

@@ -1,11 +1,14 @@
 package dev.weft.channel;
 
 import dev.weft.Weft;
+import dev.weft.internal.Handoff;
 import dev.weft.internal.WaitTarget;
 import dev.weft.poll.Claim;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -77,6 +80,17 @@ public final class Channel<T> implements Iterable<T> {
      * complete at most one, and a waiter that withdraws its claim knows whether something
      * was completed for it. Records whose claim is closed are skipped and unlinked.
      *
+     * A rendezvous channel has a fast lane in front of the queues: the slot. A plain send or
+     * receive (not a select's) that must wait while no other operation of its side waits
+     * installs itself there, under the lock, instead of queueing with a Claim. A partner
+     * takes it out of the slot with one compare-and-set, without the lock, and completes it
+     * by writing the Direct op alone; the waiter spins on that op for a moment before it
+     * parks (Weft.awaitHandoff). A hand-off between two cores then moves two cache lines,
+     * the slot's and the op's. Only takers (a partner, close/fail, the waiter withdrawing)
+     * clear the slot, lock-free; only a holder of the lock fills it, and only while its own
+     * side's queue is empty, so that the slot's op is always the oldest of its side. Every
+     * path that would queue or complete an op of the other side looks at the slot first.
+     *
      * The lock is a ReentrantLock rather than the channel's monitor: a virtual thread that
      * blocks on a contended monitor is handed it back through the JDK's unblocker thread, a
      * scheduling round trip per hand-off, which is what producers and consumers contending
@@ -87,6 +101,14 @@ public final class Channel<T> implements Iterable<T> {
     private static final int CONFLATED = -1;
 
     private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final VarHandle SLOT;
+    static {
+        try {
+            SLOT = MethodHandles.lookup().findVarHandle(Channel.class, "slot", Direct.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /**
      * Buffered channels up to this capacity keep their elements in a {@link Ring}, whose slots
@@ -95,6 +117,13 @@ public final class Channel<T> implements Iterable<T> {
      * bound (0 turns the ring off, so that tests can run both buffers).
      */
     static final int RING_MAX = Math.max(0, Integer.getInteger("weft.channel.ringMax", 4096));
+
+    /**
+     * Spins between a lock-free installer's look at the queues and its install in the slot
+     * ({@code -Dweft.channel.installPause=N}, 0 by default), so that a test can make the race
+     * that the installer's second look closes likely instead of rare.
+     */
+    static final int INSTALL_PAUSE = Math.max(0, Integer.getInteger("weft.channel.installPause", 0));
 
     private final ReentrantLock lock = new ReentrantLock();
     private final int capacity;
@@ -105,7 +134,10 @@ public final class Channel<T> implements Iterable<T> {
     private final ArrayDeque<T> buffer;
     private final OpQueue senders = new OpQueue();
     private final OpQueue receivers = new OpQueue();
-    private boolean closed;               // guarded by the lock
+    /** A rendezvous channel's lone waiting plain operation, or null; see the overview. */
+    private volatile Direct slot;
+    /** Written under the lock; volatile for the slot's lock-free installers (see the overview). */
+    private volatile boolean closed;
     private volatile Throwable failure;   // written under the lock; read without it by error paths
 
     private Channel(int capacity, Consumer<? super T> onUndelivered) {
@@ -234,8 +266,27 @@ public final class Channel<T> implements Iterable<T> {
             await(new SendOp(value));
             return;
         }
-        List<T> dropped;
-        lock.lock();
+        for (int tries = 0; capacity == RENDEZVOUS && tries < 4; tries++) {
+            Direct d = slot;
+            if (d == null) {
+                Direct me = tryInstall(false, value);
+                if (me != null) {
+                    await(me);
+                    return;
+                }
+                if (slot == null) {
+                    break; // something queued meanwhile, or the channel closed: the locked path decides
+                }
+            } else if (!d.receiving) {
+                break; // a sender waits already: queue behind it
+            } else if (d.take()) {
+                wake(d.complete(value, null));
+                return;
+            }
+        }
+        List<T> dropped = null;
+        Direct direct = null;
+        lockChannel();
         try {
             if (!closed) {
                 if (handToReceiverLocked(value, null)) {
@@ -246,11 +297,12 @@ public final class Channel<T> implements Iterable<T> {
                     if (dropped == null) {
                         return;
                     }
-                } else {
-                    dropped = null;
+                } else if (capacity == RENDEZVOUS && senders.size == 0) {
+                    direct = new Direct(this, false, value);
+                    if (!SLOT.compareAndSet(this, null, direct)) {
+                        direct = null; // a lock-free installer came first: queue as a pollable
+                    }
                 }
-            } else {
-                dropped = null;
             }
         } finally {
             unlockAndWake();
@@ -259,7 +311,11 @@ public final class Channel<T> implements Iterable<T> {
             deliverUndelivered(dropped);
             return;
         }
-        await(new SendOp(value));
+        if (direct != null) {
+            await(direct);
+        } else {
+            await(new SendOp(value));
+        }
     }
 
     /**
@@ -284,14 +340,47 @@ public final class Channel<T> implements Iterable<T> {
             }
             return await(new ReceiveOp());
         }
-        lock.lock();
+        for (int tries = 0; capacity == RENDEZVOUS && tries < 4; tries++) {
+            Direct d = slot;
+            if (d == null) {
+                Direct me = tryInstall(true, null);
+                if (me != null) {
+                    @SuppressWarnings("unchecked")
+                    T v = (T) await(me);
+                    return v;
+                }
+                if (slot == null) {
+                    break; // something queued meanwhile, or the channel closed: the locked path decides
+                }
+            } else if (d.receiving) {
+                break; // a receiver waits already: queue behind it
+            } else if (d.take()) {
+                @SuppressWarnings("unchecked")
+                T v = (T) d.value;
+                wake(d.complete(null, null));
+                return v;
+            }
+        }
+        Direct direct = null;
+        lockChannel();
         try {
             T v = takeLocked(null);
             if (v != null) {
                 return v;
             }
+            if (!closed && capacity == RENDEZVOUS && receivers.size == 0) {
+                direct = new Direct(this, true, null);
+                if (!SLOT.compareAndSet(this, null, direct)) {
+                    direct = null; // a lock-free installer came first: queue as a pollable
+                }
+            }
         } finally {
             unlockAndWake();
+        }
+        if (direct != null) {
+            @SuppressWarnings("unchecked")
+            T v = (T) await(direct);
+            return v;
         }
         return await(new ReceiveOp());
     }
@@ -336,7 +425,7 @@ public final class Channel<T> implements Iterable<T> {
             }
         }
         List<T> dropped;
-        lock.lock();
+        lockChannel();
         try {
             if (closed) {
                 throw closedForSend();
@@ -375,7 +464,7 @@ public final class Channel<T> implements Iterable<T> {
             }
             return Optional.empty();
         }
-        lock.lock();
+        lockChannel();
         try {
             T v = takeLocked(null);
             if (v != null) {
@@ -401,7 +490,7 @@ public final class Channel<T> implements Iterable<T> {
      */
     public boolean close() {
         List<Claim> toWake;
-        lock.lock();
+        lockChannel();
         try {
             if (closed) {
                 return false;
@@ -410,6 +499,7 @@ public final class Channel<T> implements Iterable<T> {
             if (ring != null) {
                 ring.close();
             }
+            failSlotLocked();
             toWake = wakeAllLocked();
         } finally {
             unlockAndWake();
@@ -439,7 +529,7 @@ public final class Channel<T> implements Iterable<T> {
         }
         List<Claim> toWake;
         List<T> dropped;
-        lock.lock();
+        lockChannel();
         try {
             if (failure != null) {
                 return false;
@@ -458,6 +548,7 @@ public final class Channel<T> implements Iterable<T> {
                 dropped = new ArrayList<>(buffer);
                 buffer.clear();
             }
+            failSlotLocked();
             toWake = wakeAllLocked();
         } finally {
             unlockAndWake();
@@ -471,7 +562,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /** Whether sends fail: the channel was closed or failed. Not a checkpoint. */
     public boolean isClosedForSend() {
-        lock.lock();
+        lockChannel();
         try {
             return closed;
         } finally {
@@ -481,7 +572,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /** Whether receives fail: the channel failed, or was closed and is empty. Not a checkpoint. */
     public boolean isClosedForReceive() {
-        lock.lock();
+        lockChannel();
         try {
             return closed && (failure != null || (ring != null ? ring.isClosedAndDrained() : buffer.isEmpty()));
         } finally {
@@ -494,7 +585,7 @@ public final class Channel<T> implements Iterable<T> {
         if (ring != null) {
             return ring.size(); // 0 once failed, at the instant of the failure (see Ring.failAndDrain)
         }
-        lock.lock();
+        lockChannel();
         try {
             return buffer.size();
         } finally {
@@ -509,7 +600,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /** The failure passed to {@link #fail}, or empty. */
     public Optional<Throwable> failure() {
-        lock.lock();
+        lockChannel();
         try {
             return Optional.ofNullable(failure);
         } finally {
@@ -587,7 +678,7 @@ public final class Channel<T> implements Iterable<T> {
 
     @Override
     public String toString() {
-        lock.lock();
+        lockChannel();
         try {
             String kind = switch (capacity) {
                 case RENDEZVOUS -> "rendezvous";
@@ -647,6 +738,11 @@ public final class Channel<T> implements Iterable<T> {
      * {@code own}, if given). Returns whether it did; unlinks dead receivers on the way.
      */
     private boolean handToReceiverLocked(T value, Claim own) {
+        Direct d = takeSlot(true, own);
+        if (d != null) {
+            wakeAfterUnlock(d.complete(value, null));
+            return true;
+        }
         for (Op r = receivers.first; r != null; ) {
             Op next = r.next;
             if (r.claim == own) {
@@ -676,6 +772,13 @@ public final class Channel<T> implements Iterable<T> {
      * taking anything if {@code own} cannot be locked). Returns null if nothing is available.
      */
     private T takeLocked(Claim own) {
+        Direct d = takeSlot(false, own);
+        if (d != null) {
+            @SuppressWarnings("unchecked")
+            T v = (T) d.value;
+            wakeAfterUnlock(d.complete(null, null));
+            return v;
+        }
         if (!buffer.isEmpty() && failure == null) {
             if (own != null && !own.tryLock()) {
                 return null;
@@ -739,7 +842,7 @@ public final class Channel<T> implements Iterable<T> {
      */
     private void serveIfWaiting(OpQueue waiting) {
         if (waiting.size != 0) {
-            lock.lock();
+            lockChannel();
             try {
                 serveLocked();
             } finally {
@@ -833,23 +936,107 @@ public final class Channel<T> implements Iterable<T> {
      * The waiter whose operation was completed under the lock, to be woken once the lock is
      * released (so that it does not wake up only to queue for the lock). Guarded by the lock.
      */
-    private Claim wakeAfterUnlock;
+    private Waker wakeAfterUnlock;
 
-    /** Under the lock: wakes {@code c} when the lock is released. */
-    private void wakeAfterUnlock(Claim c) {
-        Claim earlier = wakeAfterUnlock;
-        wakeAfterUnlock = c;
+    /** Under the lock: wakes {@code w} (if not null) when the lock is released. */
+    private void wakeAfterUnlock(Waker w) {
+        if (w == null) {
+            return;
+        }
+        Waker earlier = wakeAfterUnlock;
+        wakeAfterUnlock = w;
         if (earlier != null) {
             earlier.wake(); // not expected (one completion per locked section), but never lose one
         }
     }
 
+    /*
+     * Every section under the lock is a few instructions that never park, so a contender
+     * spins briefly before it queues in the lock: a virtual thread that queues there is
+     * unmounted, and a rendezvous partner arriving while the other side installs its op
+     * would pay a scheduling round trip for a wait of nanoseconds (§4.z.1 of
+     * docs/benchmarks.md found such a convoy).
+     */
+    private void lockChannel() {
+        for (int i = 0; i < 100; i++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        lock.lock();
+    }
+
     private void unlockAndWake() {
-        Claim c = wakeAfterUnlock;
-        wakeAfterUnlock = null;
+        Waker w = wakeAfterUnlock;
+        if (w != null) {
+            wakeAfterUnlock = null; // written only when set: the field shares a cache line with the slot
+        }
         lock.unlock();
-        if (c != null) {
-            c.wake();
+        wake(w);
+    }
+
+    private static void wake(Waker w) {
+        if (w != null) {
+            w.wake();
+        }
+    }
+
+    /**
+     * Takes the slot's op if it is of the given side, so that the caller completes it. With
+     * {@code own} (a pollable's claim), locks that first and commits it with the take, or
+     * takes nothing if it cannot be locked. Needs no lock: only takers clear the slot.
+     */
+    private Direct takeSlot(boolean receiving, Claim own) {
+        Direct d = slot;
+        if (d == null || d.receiving != receiving) {
+            return null;
+        }
+        if (own != null && !own.tryLock()) {
+            return null;
+        }
+        if (d.take()) {
+            if (own != null) {
+                own.commit();
+            }
+            return d;
+        }
+        if (own != null) {
+            own.unlock();
+        }
+        return null;
+    }
+
+    /**
+     * Without the lock: installs a plain op of a rendezvous channel in the empty slot, if no
+     * operation is queued and the channel is open. Returns it, to be awaited, or null if it
+     * was not installed (then it had no effect). After installing, it looks at the queues and
+     * the closed flag again: a registrar looks at the slot after it queues, and close() after
+     * it sets the flag, so one side always sees the other (and whoever takes the op first
+     * decides its fate).
+     */
+    private Direct tryInstall(boolean receiving, Object value) {
+        if (senders.size != 0 || receivers.size != 0 || closed) {
+            return null;
+        }
+        Direct me = new Direct(this, receiving, value);
+        for (int i = 0; i < INSTALL_PAUSE; i++) {
+            Thread.onSpinWait(); // tests only: widens the window the re-check below closes
+        }
+        if (!SLOT.compareAndSet(this, null, me)) {
+            return null;
+        }
+        if ((senders.size != 0 || receivers.size != 0 || closed) && me.take()) {
+            return null; // withdrawn before anyone took it: no effect
+        }
+        return me;
+    }
+
+    /** Under the lock, as the channel closes or fails: the slot's op fails (a send keeps its element). */
+    private void failSlotLocked() {
+        Direct d = slot;
+        if (d != null && d.take()) {
+            wakeAfterUnlock(d.complete(null, d.receiving ? closedForReceive() : closedForSend()));
         }
     }
 
@@ -859,6 +1046,111 @@ public final class Channel<T> implements Iterable<T> {
         }
         throw new IllegalArgumentException("channel operations must be awaited through Weft (Weft.await, Select,"
                 + " Weft.awaitAny), which pass a Claim: a rendezvous needs the waiter's commit-once token");
+    }
+
+    /**
+     * A plain send or receive waiting alone in the slot of a rendezvous channel (see the
+     * overview): its own commit state. Whoever takes it out of the slot completes it.
+     */
+    private static final class Direct implements Pollable<Object>, Handoff, WaitTarget {
+        private static final int WAITING = 0;
+        private static final int PARKED = 1;
+        private static final int DONE = 2;
+        private static final VarHandle STATE;
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(Direct.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final Channel<?> channel;
+        final boolean receiving;
+        /** A send's element until taken; a receive's element once done. Published by {@link #state}. */
+        Object value;
+        /** Why a closing or failing channel completed it; published by {@link #state}. */
+        private Throwable failure;
+        /** Whom to wake; written by the waiter before it sets PARKED. */
+        private Waker waker;
+        private volatile int state;
+
+        Direct(Channel<?> channel, boolean receiving, Object value) {
+            this.channel = channel;
+            this.receiving = receiving;
+            this.value = value;
+        }
+
+        /** Takes this op out of the slot: true for exactly one taker, who must complete it. */
+        boolean take() {
+            return SLOT.compareAndSet(channel, this, null);
+        }
+
+        /**
+         * For its taker: completes the op with a receive's element or a failure. Returns the
+         * waker to wake (after releasing any lock), or null if the waiter has not parked.
+         */
+        Waker complete(Object element, Throwable failure) {
+            value = element; // a taken send's element went to the taker, who read it first
+            this.failure = failure;
+            return (int) STATE.getAndSet(this, DONE) == PARKED ? waker : null;
+        }
+
+        @Override
+        public boolean isDone() {
+            return state == DONE;
+        }
+
+        @Override
+        public boolean armPark(Runnable wake) {
+            if (waker == null) {
+                waker = wake::run; // once per wait, and only for one that parks
+            }
+            while (true) {
+                int s = state;
+                if (s == DONE) {
+                    return false;
+                }
+                if (s == PARKED || STATE.compareAndSet(this, WAITING, PARKED)) {
+                    return true;
+                }
+            }
+        }
+
+        @Override
+        public boolean withdraw() {
+            return take(); // in the slot until taken: whoever leaves it first decides
+        }
+
+        @Override
+        public Poll<Object> poll(Waker w) {
+            if (state != DONE) {
+                return Poll.pending(); // not reached: Weft polls a Handoff once it is done
+            }
+            Object v = value;
+            value = null;
+            return failure != null ? Poll.failed(failure) : Poll.ready(v);
+        }
+
+        @Override
+        public void withdraw(Waker w) {
+            withdraw(); // Weft withdraws a Handoff through withdraw(), which says whether it was taken
+        }
+
+        @Override
+        public Object target() {
+            return channel;
+        }
+
+        @Override
+        public String operation() {
+            return receiving ? "receive" : "send";
+        }
+
+        @Override
+        public String toString() {
+            return (receiving ? "receive from " : "send to ") + channel;
+        }
     }
 
     /** A waiting operation; its own queue node. Fields guarded by the channel's lock. */
@@ -894,7 +1186,7 @@ public final class Channel<T> implements Iterable<T> {
                 }
                 return;
             }
-            lock.lock();
+            lockChannel();
             try {
                 if (queued) {
                     (this instanceof SendOp ? senders : receivers).remove(this);
@@ -926,7 +1218,7 @@ public final class Channel<T> implements Iterable<T> {
             if (ring != null) {
                 return pollRing(c);
             }
-            lock.lock();
+            lockChannel();
             try {
                 if (completed) {
                     return Poll.ready(null);
@@ -962,6 +1254,16 @@ public final class Channel<T> implements Iterable<T> {
                 } else {
                     claim = c;
                     senders.add(this);
+                    // A plain receiver may have installed itself in the slot meanwhile, without
+                    // the lock. It looks at the queues after it installs, and we look at the slot
+                    // after we queue, so one of us sees the other.
+                    Direct d = takeSlot(true, c);
+                    if (d != null) {
+                        senders.remove(this);
+                        wakeAfterUnlock(d.complete(v, null));
+                        value = null;
+                        return Poll.ready(null);
+                    }
                     return Poll.pending();
                 }
             } finally {
@@ -993,7 +1295,7 @@ public final class Channel<T> implements Iterable<T> {
                 c.unlock();
             }
             boolean added = false;
-            lock.lock();
+            lockChannel();
             try {
                 if (completed) {
                     return Poll.ready(null);
@@ -1053,7 +1355,7 @@ public final class Channel<T> implements Iterable<T> {
             if (ring != null) {
                 return pollRing(c);
             }
-            lock.lock();
+            lockChannel();
             try {
                 if (completed) {
                     return collect();
@@ -1074,6 +1376,15 @@ public final class Channel<T> implements Iterable<T> {
                 if (!queued) {
                     claim = c;
                     receivers.add(this);
+                    // As in SendOp.poll: a plain sender may have installed itself in the slot meanwhile.
+                    Direct d = takeSlot(false, c);
+                    if (d != null) {
+                        receivers.remove(this);
+                        @SuppressWarnings("unchecked")
+                        T sent = (T) d.value;
+                        wakeAfterUnlock(d.complete(null, null));
+                        return Poll.ready(sent);
+                    }
                 }
                 return Poll.pending();
             } finally {
@@ -1096,7 +1407,7 @@ public final class Channel<T> implements Iterable<T> {
             if (took != null) {
                 c.commit();
                 if (queued) { // registered by an earlier poll of this waiter: unregister
-                    lock.lock();
+                    lockChannel();
                     try {
                         receivers.remove(this);
                     } finally {
@@ -1105,7 +1416,7 @@ public final class Channel<T> implements Iterable<T> {
                 }
             } else {
                 c.unlock();
-                lock.lock();
+                lockChannel();
                 try {
                     if (completed) {
                         return collect();
