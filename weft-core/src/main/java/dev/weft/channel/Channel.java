@@ -57,6 +57,13 @@ import java.util.function.Consumer;
  * is logged (logger {@code dev.weft}, WARNING), never thrown to the operation that dropped
  * the element: that operation has taken effect.
  *
+ * <h2>Waiting</h2>
+ * A blocked operation parks its virtual thread and frees the carrier. A {@link #send} or
+ * {@link #receive} waiting on a rendezvous channel first watches for its partner for a few
+ * microseconds (128 rounds of {@link Thread#onSpinWait()}) when the virtual-thread
+ * scheduler has more than one carrier, as Go and Jox do, because a partner that is already
+ * running usually arrives sooner than a park and an unpark take. Other waits do not spin.
+ *
  * <p><b>Thread safety:</b> all methods may be called from any thread. Null elements are
  * rejected.
  *
@@ -81,15 +88,17 @@ public final class Channel<T> implements Iterable<T> {
      * was completed for it. Records whose claim is closed are skipped and unlinked.
      *
      * A rendezvous channel has a fast lane in front of the queues: the slot. A plain send or
-     * receive (not a select's) that must wait while no other operation of its side waits
-     * installs itself there, under the lock, instead of queueing with a Claim. A partner
-     * takes it out of the slot with one compare-and-set, without the lock, and completes it
-     * by writing the Direct op alone; the waiter spins on that op for a moment before it
-     * parks (Weft.awaitHandoff). A hand-off between two cores then moves two cache lines,
-     * the slot's and the op's. Only takers (a partner, close/fail, the waiter withdrawing)
-     * clear the slot, lock-free; only a holder of the lock fills it, and only while its own
-     * side's queue is empty, so that the slot's op is always the oldest of its side. Every
-     * path that would queue or complete an op of the other side looks at the slot first.
+     * receive (not a select's) that must wait while no other operation waits installs itself
+     * there with a compare-and-set, usually without the lock, instead of queueing with a
+     * Claim. A partner takes it out of the slot with one compare-and-set, also without the
+     * lock, and completes it by writing the Direct op alone; the waiter spins on that op for
+     * a moment before it parks (Weft.awaitHandoff). A hand-off between two cores then moves
+     * two cache lines, the slot's and the op's. Only takers (a partner, close/fail, the
+     * waiter withdrawing) clear the slot. An op is installed only while its side's queue is
+     * empty, so the slot's op is always the oldest of its side. Every path that would queue
+     * or complete an op of the other side looks at the slot first, and looks again after it
+     * queues; a lock-free installer looks at both queues and the closed flag again after it
+     * installs (see tryInstall), so the two never miss each other.
      *
      * The lock is a ReentrantLock rather than the channel's monitor: a virtual thread that
      * blocks on a contended monitor is handed it back through the JDK's unblocker thread, a
@@ -286,7 +295,7 @@ public final class Channel<T> implements Iterable<T> {
         }
         List<T> dropped = null;
         Direct direct = null;
-        lockChannel();
+        lock.lock();
         try {
             if (!closed) {
                 if (handToReceiverLocked(value, null)) {
@@ -362,7 +371,7 @@ public final class Channel<T> implements Iterable<T> {
             }
         }
         Direct direct = null;
-        lockChannel();
+        lock.lock();
         try {
             T v = takeLocked(null);
             if (v != null) {
@@ -425,7 +434,7 @@ public final class Channel<T> implements Iterable<T> {
             }
         }
         List<T> dropped;
-        lockChannel();
+        lock.lock();
         try {
             if (closed) {
                 throw closedForSend();
@@ -464,7 +473,7 @@ public final class Channel<T> implements Iterable<T> {
             }
             return Optional.empty();
         }
-        lockChannel();
+        lock.lock();
         try {
             T v = takeLocked(null);
             if (v != null) {
@@ -490,7 +499,7 @@ public final class Channel<T> implements Iterable<T> {
      */
     public boolean close() {
         List<Claim> toWake;
-        lockChannel();
+        lock.lock();
         try {
             if (closed) {
                 return false;
@@ -529,7 +538,7 @@ public final class Channel<T> implements Iterable<T> {
         }
         List<Claim> toWake;
         List<T> dropped;
-        lockChannel();
+        lock.lock();
         try {
             if (failure != null) {
                 return false;
@@ -562,7 +571,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /** Whether sends fail: the channel was closed or failed. Not a checkpoint. */
     public boolean isClosedForSend() {
-        lockChannel();
+        lock.lock();
         try {
             return closed;
         } finally {
@@ -572,7 +581,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /** Whether receives fail: the channel failed, or was closed and is empty. Not a checkpoint. */
     public boolean isClosedForReceive() {
-        lockChannel();
+        lock.lock();
         try {
             return closed && (failure != null || (ring != null ? ring.isClosedAndDrained() : buffer.isEmpty()));
         } finally {
@@ -585,7 +594,7 @@ public final class Channel<T> implements Iterable<T> {
         if (ring != null) {
             return ring.size(); // 0 once failed, at the instant of the failure (see Ring.failAndDrain)
         }
-        lockChannel();
+        lock.lock();
         try {
             return buffer.size();
         } finally {
@@ -600,7 +609,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /** The failure passed to {@link #fail}, or empty. */
     public Optional<Throwable> failure() {
-        lockChannel();
+        lock.lock();
         try {
             return Optional.ofNullable(failure);
         } finally {
@@ -678,7 +687,7 @@ public final class Channel<T> implements Iterable<T> {
 
     @Override
     public String toString() {
-        lockChannel();
+        lock.lock();
         try {
             String kind = switch (capacity) {
                 case RENDEZVOUS -> "rendezvous";
@@ -842,7 +851,7 @@ public final class Channel<T> implements Iterable<T> {
      */
     private void serveIfWaiting(OpQueue waiting) {
         if (waiting.size != 0) {
-            lockChannel();
+            lock.lock();
             try {
                 serveLocked();
             } finally {
@@ -948,23 +957,6 @@ public final class Channel<T> implements Iterable<T> {
         if (earlier != null) {
             earlier.wake(); // not expected (one completion per locked section), but never lose one
         }
-    }
-
-    /*
-     * Every section under the lock is a few instructions that never park, so a contender
-     * spins briefly before it queues in the lock: a virtual thread that queues there is
-     * unmounted, and a rendezvous partner arriving while the other side installs its op
-     * would pay a scheduling round trip for a wait of nanoseconds (§4.z.1 of
-     * docs/benchmarks.md found such a convoy).
-     */
-    private void lockChannel() {
-        for (int i = 0; i < 100; i++) {
-            if (lock.tryLock()) {
-                return;
-            }
-            Thread.onSpinWait();
-        }
-        lock.lock();
     }
 
     private void unlockAndWake() {
@@ -1186,7 +1178,7 @@ public final class Channel<T> implements Iterable<T> {
                 }
                 return;
             }
-            lockChannel();
+            lock.lock();
             try {
                 if (queued) {
                     (this instanceof SendOp ? senders : receivers).remove(this);
@@ -1218,7 +1210,7 @@ public final class Channel<T> implements Iterable<T> {
             if (ring != null) {
                 return pollRing(c);
             }
-            lockChannel();
+            lock.lock();
             try {
                 if (completed) {
                     return Poll.ready(null);
@@ -1295,7 +1287,7 @@ public final class Channel<T> implements Iterable<T> {
                 c.unlock();
             }
             boolean added = false;
-            lockChannel();
+            lock.lock();
             try {
                 if (completed) {
                     return Poll.ready(null);
@@ -1355,7 +1347,7 @@ public final class Channel<T> implements Iterable<T> {
             if (ring != null) {
                 return pollRing(c);
             }
-            lockChannel();
+            lock.lock();
             try {
                 if (completed) {
                     return collect();
@@ -1407,7 +1399,7 @@ public final class Channel<T> implements Iterable<T> {
             if (took != null) {
                 c.commit();
                 if (queued) { // registered by an earlier poll of this waiter: unregister
-                    lockChannel();
+                    lock.lock();
                     try {
                         receivers.remove(this);
                     } finally {
@@ -1416,7 +1408,7 @@ public final class Channel<T> implements Iterable<T> {
                 }
             } else {
                 c.unlock();
-                lockChannel();
+                lock.lock();
                 try {
                     if (completed) {
                         return collect();
