@@ -275,23 +275,14 @@ public final class Channel<T> implements Iterable<T> {
             await(new SendOp(value));
             return;
         }
-        for (int tries = 0; capacity == RENDEZVOUS && tries < 4; tries++) {
-            Direct d = slot;
-            if (d == null) {
-                Direct me = tryInstall(false, value);
-                if (me != null) {
-                    await(me);
-                    return;
-                }
-                if (slot == null) {
-                    break; // something queued meanwhile, or the channel closed: the locked path decides
-                }
-            } else if (!d.receiving) {
-                break; // a sender waits already: queue behind it
-            } else if (d.take()) {
-                wake(d.complete(value, null));
-                return;
+        Direct lane = capacity == RENDEZVOUS ? viaSlot(false, value) : null;
+        if (lane != null) {
+            if (lane.receiving) {
+                wake(lane.complete(value, null)); // a waiting receiver's
+            } else {
+                await(lane); // our own
             }
+            return;
         }
         List<T> dropped = null;
         Direct direct = null;
@@ -349,26 +340,14 @@ public final class Channel<T> implements Iterable<T> {
             }
             return await(new ReceiveOp());
         }
-        for (int tries = 0; capacity == RENDEZVOUS && tries < 4; tries++) {
-            Direct d = slot;
-            if (d == null) {
-                Direct me = tryInstall(true, null);
-                if (me != null) {
-                    @SuppressWarnings("unchecked")
-                    T v = (T) await(me);
-                    return v;
-                }
-                if (slot == null) {
-                    break; // something queued meanwhile, or the channel closed: the locked path decides
-                }
-            } else if (d.receiving) {
-                break; // a receiver waits already: queue behind it
-            } else if (d.take()) {
-                @SuppressWarnings("unchecked")
-                T v = (T) d.value;
-                wake(d.complete(null, null));
-                return v;
+        Direct lane = capacity == RENDEZVOUS ? viaSlot(true, null) : null;
+        if (lane != null) {
+            @SuppressWarnings("unchecked")
+            T v = (T) (lane.receiving ? await(lane) : lane.value); // our own, or a waiting sender's
+            if (!lane.receiving) {
+                wake(lane.complete(null, null));
             }
+            return v;
         }
         Direct direct = null;
         lock.lock();
@@ -995,6 +974,29 @@ public final class Channel<T> implements Iterable<T> {
         }
         if (own != null) {
             own.unlock();
+        }
+        return null;
+    }
+
+    /**
+     * The lock-free fast lane of a plain send or receive on a rendezvous channel. Returns a
+     * waiting partner's op, taken out of the slot (the caller completes it), or the caller's
+     * own op, installed there (the caller awaits it), or null: take the locked path (an op of
+     * the same side waits already, something is queued, or the channel is closed).
+     */
+    private Direct viaSlot(boolean receiving, Object value) {
+        for (int tries = 0; tries < 4; tries++) {
+            Direct d = slot;
+            if (d == null) {
+                Direct me = tryInstall(receiving, value);
+                if (me != null || slot == null) {
+                    return me;
+                }
+            } else if (d.receiving == receiving) {
+                return null; // queue behind it
+            } else if (d.take()) {
+                return d;
+            }
         }
         return null;
     }
