@@ -120,6 +120,9 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      * starvation probe. Written by the node's thread only; racy reads are fine.
      */
     long lastCheckpoint;
+    /** Weft.awaitHandoff's memory, touched by the node's own thread only: whether its last spin missed, and a count for probes. */
+    boolean handoffSpinMissed;
+    int handoffWaits;
 
     /**
      * The node's {@link TaskLocal} values: an immutable [key, value, ...] array, or null.

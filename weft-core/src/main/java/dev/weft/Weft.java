@@ -211,8 +211,16 @@ public final class Weft {
      * is collected instead of throwing (the next checkpoint throws).
      */
     private static <T> Poll<T> awaitHandoff(Pollable<T> p, Handoff h, Node n, NodeWaker nw) {
-        for (int i = 0; i < HANDOFF_SPINS && !h.isDone(); i++) {
-            Thread.onSpinWait();
+        // A task whose last spin missed its partner skips the spin, but for every 16th wait: the
+        // partner is then most likely queued on this very carrier, which the spin would hold.
+        boolean spin = n == null || !n.handoffSpinMissed || (++n.handoffWaits & 15) == 0;
+        if (spin && HANDOFF_SPINS > 0) {
+            for (int i = 0; i < HANDOFF_SPINS && !h.isDone(); i++) {
+                Thread.onSpinWait();
+            }
+            if (n != null) {
+                n.handoffSpinMissed = !h.isDone();
+            }
         }
         if (YIELDS > 0 && Thread.currentThread().isVirtual()) {
             for (int i = 0; i < YIELDS && !h.isDone(); i++) {
@@ -237,7 +245,11 @@ public final class Weft {
      * waiter is still running, and a scheduling round trip (µs) when it has parked, so a
      * Handoff wait watches its operation for a moment before it parks, as Jox and Go do: 128
      * rounds of Thread.onSpinWait() (a few µs) when the scheduler has more than one carrier,
-     * none with one (the partner could not run meanwhile). Only rendezvous hand-offs spin:
+     * none with one (the partner could not run meanwhile). A spin that misses is a sign of
+     * the same case on two carriers: the woken partner is queued behind the spinner on its
+     * carrier, and every later spin would miss too, 3.7 µs each (a round trip of 2-8 µs
+     * instead of 0.3-0.6 in JMH). So a task stops spinning after a miss, and probes again
+     * every 16th wait; that removed those iterations from §4.z.2's runs. Only rendezvous hand-offs spin:
      * waits on buffers and selects, where many parties share the carriers, do not (§4.z.1 of
      * docs/benchmarks.md measured what spinning there costs). -Dweft.handoffSpins=N overrides.
      */
