@@ -13,6 +13,7 @@ import dev.weft.channel.ChannelClosedException;
 import dev.weft.channel.Promise;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
@@ -83,6 +85,15 @@ class ChannelTest {
             // closed and drained, or failed: nothing more to take
         }
         return out;
+    }
+
+    /** Forks a send of {@code v} that sets {@code sent} once the send has returned. */
+    static Task<Void> forkRecordedSend(Scope s, Channel<Integer> ch, int v, AtomicReference<Boolean> sent) {
+        return s.fork(() -> {
+            ch.send(v);
+            sent.set(true);
+            return null;
+        });
     }
 
     // ---- kinds ----------------------------------------------------------------------------
@@ -346,38 +357,42 @@ class ChannelTest {
      */
     @Test
     void loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened() throws Exception {
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-Djdk.virtualThreadScheduler.parallelism=2", "-Dweft.channel.installPause=2000",
-                "-Dweft.stress.factor=" + Seeds.FACTOR, "-cp", System.getProperty("java.class.path"),
-                WidenedInstallWindow.class.getName())
-                .redirectErrorStream(true)
-                .start();
-        String out;
-        try (var in = child.getInputStream()) {
-            // The child exits on its own; a hang is caught by its own bound, then by this test's timeout.
-            out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        Path log = Files.createTempFile("weft-widened-install", ".log");
+        try {
+            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx256m", "-Djdk.virtualThreadScheduler.parallelism=2", "-Dweft.channel.installPause=2000",
+                    "-Dweft.stress.factor=" + Seeds.FACTOR, "-cp", System.getProperty("java.class.path"),
+                    WidenedInstallWindow.class.getName())
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
+            // A hung case fails in the child after Seeds.HANG_BOUND and the child exits; this
+            // bound only catches a child that does not (and stays below the class's 60 s).
+            boolean exited = child.waitFor(Seeds.HANG_BOUND.toSeconds() + 20, TimeUnit.SECONDS);
+            if (!exited) {
+                child.destroyForcibly().waitFor();
+            }
+            String out = Files.readString(log);
+            assertTrue(exited, "the child JVM hung:\n" + out);
+            assertEquals(0, child.exitValue(), "the child JVM failed:\n" + out);
+            assertTrue(out.contains("races: ok"), out);
+        } finally {
+            Files.deleteIfExists(log);
         }
-        assertEquals(0, child.waitFor(), "the child JVM failed:\n" + out);
-        assertTrue(out.contains("races: ok"), out);
     }
 
     /** The child JVM of {@link #loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened}. */
     static final class WidenedInstallWindow {
-        public static void main(String[] args) throws Exception {
-            Thread watchdog = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    // Only a hang gets here: a case that hangs fails after Seeds.HANG_BOUND, but the
-                    // thread running it may keep this JVM alive; the test's own timeout is 60 s.
-                    Thread.sleep(Seeds.HANG_BOUND.toMillis() + 15_000);
-                    System.out.println("races: hung");
-                    Runtime.getRuntime().halt(3);
-                } catch (InterruptedException e) {
-                    // finished in time
-                }
-            });
-            loneWaiterRaces(Seeds.scaled(200));
-            watchdog.interrupt();
-            System.out.println("races: ok");
+        public static void main(String[] args) {
+            int status = 0;
+            try {
+                loneWaiterRaces(Seeds.scaled(200));
+                System.out.println("races: ok");
+            } catch (Throwable t) {
+                t.printStackTrace(System.out);
+                status = 1;
+            }
+            System.exit(status); // also ends a thread still stuck in a case that hung
         }
     }
 
@@ -405,11 +420,7 @@ class ChannelTest {
                     }
                     case 2 -> { // plain send and receive against close
                         AtomicReference<Boolean> sent = new AtomicReference<>(false);
-                        Task<Void> snd = s.fork(() -> {
-                            ch.send(9);
-                            sent.set(true);
-                            return null;
-                        });
+                        Task<Void> snd = forkRecordedSend(s, ch, 9, sent);
                         Task<Integer> r = s.fork(ch::receive);
                         for (int i = rnd.nextInt(300); i > 0; i--) {
                             Thread.onSpinWait();
@@ -999,11 +1010,7 @@ class ChannelTest {
                         Channel<Integer> ch = Channel.buffered(1);
                         ch.send(0);
                         AtomicReference<Boolean> sent = new AtomicReference<>(false);
-                        Task<Void> snd = s.fork(() -> {
-                            ch.send(1);
-                            sent.set(true);
-                            return null;
-                        });
+                        Task<Void> snd = forkRecordedSend(s, ch, 1, sent);
                         Task<Integer> r = s.fork(ch::receive);
                         race(snd, cancelFirst, spins);
                         snd.awaitOutcome();
@@ -1020,11 +1027,7 @@ class ChannelTest {
                     case 2 -> { // rendezvous send vs a receiver
                         Channel<Integer> ch = Channel.rendezvous();
                         AtomicReference<Boolean> sent = new AtomicReference<>(false);
-                        Task<Void> snd = s.fork(() -> {
-                            ch.send(1);
-                            sent.set(true);
-                            return null;
-                        });
+                        Task<Void> snd = forkRecordedSend(s, ch, 1, sent);
                         Task<Integer> r = s.fork(ch::receive);
                         race(snd, cancelFirst, spins);
                         snd.awaitOutcome();
