@@ -214,8 +214,8 @@ public final class Weft {
         // A task whose last spin missed its partner skips the spin, but for every 16th wait: the
         // partner is then most likely queued on this very carrier, which the spin would hold.
         boolean spin = n == null || !n.handoffSpinMissed || (++n.handoffWaits & 15) == 0;
-        if (spin && HANDOFF_SPINS > 0) {
-            for (int i = 0; i < HANDOFF_SPINS && !h.isDone(); i++) {
+        if (spin && Handoff.SPINS > 0) {
+            for (int i = 0; i < Handoff.SPINS && !h.isDone(); i++) {
                 Thread.onSpinWait();
             }
             if (n != null) {
@@ -249,13 +249,13 @@ public final class Weft {
      * the same case on two carriers: the woken partner is queued behind the spinner on its
      * carrier, and every later spin would miss too, 3.7 µs each (a round trip of 2-8 µs
      * instead of 0.3-0.6 in JMH). So a task stops spinning after a miss, and probes again
-     * every 16th wait; that removed those iterations from §4.z.2's runs. Only rendezvous hand-offs spin:
-     * waits on buffers and selects, where many parties share the carriers, do not (§4.z.1 of
-     * docs/benchmarks.md measured what spinning there costs). -Dweft.handoffSpins=N overrides.
+     * every 16th wait; that removed those iterations from §4.z.2's runs. Queued waits on
+     * buffers and selects, where many parties share the carriers, do not spin (§4.z.1 of
+     * docs/benchmarks.md measured what that costs). The one other spin is a plain send's
+     * watch of a full buffer before it queues (Channel.offerOrSpin, §4.z.3), which holds
+     * no lock and no registration meanwhile. The round count is Handoff.SPINS
+     * (-Dweft.handoffSpins=N overrides).
      */
-    private static final int HANDOFF_SPINS = Math.max(0, Integer.getInteger("weft.handoffSpins",
-            Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors()) > 1
-                    ? 128 : 0));
 
     /*
      * A hand-off between two virtual threads costs ~1-2 µs when the partner has parked and

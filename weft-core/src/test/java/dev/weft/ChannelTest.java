@@ -357,17 +357,30 @@ class ChannelTest {
      */
     @Test
     void loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened() throws Exception {
-        Path log = Files.createTempFile("weft-widened-install", ".log");
+        runChildJvm(WidenedInstallWindow.class, "-Dweft.channel.installPause=2000");
+    }
+
+    /** The child JVM of {@link #loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened}. */
+    static final class WidenedInstallWindow {
+        public static void main(String[] args) {
+            childMain(() -> loneWaiterRaces(Seeds.scaled(200)));
+        }
+    }
+
+    /**
+     * Runs {@code main} (a class whose main calls {@link #childMain}) in a child JVM with the
+     * extra system properties, and fails with its output if it failed or hung. A hung case
+     * fails in the child after {@code Seeds.HANG_BOUND} and the child exits; the bound here
+     * only catches a child that does not (and stays below the class's 60 s).
+     */
+    private static void runChildJvm(Class<?> main, String... properties) throws Exception {
+        Path log = Files.createTempFile("weft-child", ".log");
         try {
-            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m", "-Djdk.virtualThreadScheduler.parallelism=2", "-Dweft.channel.installPause=2000",
-                    "-Dweft.stress.factor=" + Seeds.FACTOR, "-cp", System.getProperty("java.class.path"),
-                    WidenedInstallWindow.class.getName())
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
-            // A hung case fails in the child after Seeds.HANG_BOUND and the child exits; this
-            // bound only catches a child that does not (and stays below the class's 60 s).
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx256m", "-Djdk.virtualThreadScheduler.parallelism=2", "-Dweft.stress.factor=" + Seeds.FACTOR));
+            command.addAll(List.of(properties));
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+            Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             boolean exited = child.waitFor(Seeds.HANG_BOUND.toSeconds() + 20, TimeUnit.SECONDS);
             if (!exited) {
                 child.destroyForcibly().waitFor();
@@ -381,19 +394,17 @@ class ChannelTest {
         }
     }
 
-    /** The child JVM of {@link #loneRendezvousWaitersLoseNothingWhenTheInstallWindowIsWidened}. */
-    static final class WidenedInstallWindow {
-        public static void main(String[] args) {
-            int status = 0;
-            try {
-                loneWaiterRaces(Seeds.scaled(200));
-                System.out.println("races: ok");
-            } catch (Throwable t) {
-                t.printStackTrace(System.out);
-                status = 1;
-            }
-            System.exit(status); // also ends a thread still stuck in a case that hung
+    /** A child JVM's main: runs {@code races}, prints "races: ok" or the failure, and exits. */
+    private static void childMain(Runnable races) {
+        int status = 0;
+        try {
+            races.run();
+            System.out.println("races: ok");
+        } catch (Throwable t) {
+            t.printStackTrace(System.out);
+            status = 1;
         }
+        System.exit(status); // also ends a thread still stuck in a case that hung
     }
 
     static void loneWaiterRaces(int cases) {
@@ -422,9 +433,7 @@ class ChannelTest {
                         AtomicReference<Boolean> sent = new AtomicReference<>(false);
                         Task<Void> snd = forkRecordedSend(s, ch, 9, sent);
                         Task<Integer> r = s.fork(ch::receive);
-                        for (int i = rnd.nextInt(300); i > 0; i--) {
-                            Thread.onSpinWait();
-                        }
+                        spin(rnd.nextInt(300));
                         ch.close();
                         snd.awaitOutcome();
                         r.awaitOutcome();
@@ -463,6 +472,132 @@ class ChannelTest {
                 return null;
             });
         });
+    }
+
+    /**
+     * A plain send that finds a buffer full watches it for room before it queues (see
+     * {@code Channel.offerOrSpin}). Closes, cancellations, receives, {@code trySend}s and
+     * queued select sends that land during the watch lose nothing: see
+     * {@link #fullBufferWatchRaces}.
+     */
+    @Test
+    void sendersWatchingAFullBufferLoseNothingToClosesCancellationsAndOtherSenders() {
+        fullBufferWatchRaces(Seeds.scaled(300));
+    }
+
+    /**
+     * The same races with the watch widened to 20,000 rounds (about a millisecond here), so
+     * that most of them land inside it.
+     */
+    @Test
+    void sendersWatchingAFullBufferLoseNothingWhenTheWatchIsWidened() throws Exception {
+        runChildJvm(WidenedFullBufferWatch.class, "-Dweft.handoffSpins=20000");
+    }
+
+    /** The child JVM of {@link #sendersWatchingAFullBufferLoseNothingWhenTheWatchIsWidened}. */
+    static final class WidenedFullBufferWatch {
+        public static void main(String[] args) {
+            childMain(() -> fullBufferWatchRaces(Seeds.scaled(150)));
+        }
+    }
+
+    /**
+     * Seeded races on a full buffered(1) or buffered(2) channel, where a plain send watches:
+     * <ul>
+     *   <li>against a receive and a close: the send returns if and only if its element is
+     *       received (by the receive, or drained after the close), and otherwise throws
+     *       {@link ChannelClosedException};</li>
+     *   <li>against its task's cancellation and a receive: the same, with the cancellation in
+     *       place of the close;</li>
+     *   <li>against a queued select send, another plain send and a {@code trySend}: every
+     *       element is received exactly once, and each sender's elements in its order.</li>
+     * </ul>
+     */
+    static void fullBufferWatchRaces(int cases) {
+        Seeds.forEach("plain sends watching a full buffer", cases, seed -> {
+            SplittableRandom rnd = Seeds.random(seed);
+            int kind = Seeds.index(seed) % 3;
+            int capacity = 1 + rnd.nextInt(2);
+            Channel<Integer> ch = Channel.buffered(capacity);
+            for (int i = 0; i < capacity; i++) {
+                assertTrue(ch.trySend(i));
+            }
+            Weft.run(ScopeOptions.named("race").withPolicy(FailurePolicy.COLLECT), s -> {
+                if (kind == 2) {
+                    Task<Void> plain = s.fork(() -> {
+                        for (int v = 50; v < 53; v++) {
+                            ch.send(v);
+                        }
+                        return null;
+                    });
+                    Task<Void> selected = s.fork(() -> {
+                        for (int v = 60; v < 62; v++) {
+                            Select.<Void>fair().on(ch.sending(v), x -> null).await();
+                        }
+                        return null;
+                    });
+                    spin(rnd.nextInt(2000));
+                    boolean tried = ch.trySend(70);
+                    List<Integer> got = new ArrayList<>();
+                    int expected = capacity + 5 + (tried ? 1 : 0);
+                    while (got.size() < expected) {
+                        got.add(ch.receive());
+                    }
+                    plain.join();
+                    selected.join();
+                    assertEquals(Optional.empty(), ch.tryReceive(), Seeds.msg(seed, "nothing more"));
+                    List<Integer> sorted = new ArrayList<>(got);
+                    Collections.sort(sorted);
+                    List<Integer> all = new ArrayList<>(IntStream.range(0, capacity).boxed().toList());
+                    all.addAll(List.of(50, 51, 52, 60, 61));
+                    if (tried) {
+                        all.add(70);
+                    }
+                    Collections.sort(all);
+                    assertEquals(all, sorted, Seeds.msg(seed, "every element exactly once: " + got));
+                    assertEquals(List.of(50, 51, 52), got.stream().filter(v -> v >= 50 && v < 60).toList(), Seeds.msg(seed, "plain order"));
+                    assertEquals(List.of(60, 61), got.stream().filter(v -> v >= 60 && v < 70).toList(), Seeds.msg(seed, "select order"));
+                    return null;
+                }
+                AtomicReference<Boolean> sent = new AtomicReference<>(false);
+                Task<Void> snd = forkRecordedSend(s, ch, 99, sent);
+                Task<Integer> r = s.fork(() -> {
+                    spin(rnd.nextInt(2000));
+                    return ch.receive();
+                });
+                spin(rnd.nextInt(2000));
+                if (kind == 0) {
+                    ch.close();
+                } else {
+                    snd.cancel("the race");
+                }
+                snd.awaitOutcome();
+                r.awaitOutcome();
+                ch.close();
+                List<Integer> got = new ArrayList<>();
+                if (r.outcome() instanceof Outcome.Success<Integer>(Integer v)) {
+                    got.add(v);
+                }
+                ch.forEach(got::add);
+                assertEquals(sent.get(), got.contains(99), Seeds.msg(seed, "a send returns if and only if its element is received: " + got));
+                if (!sent.get()) {
+                    if (kind == 0) {
+                        assertInstanceOf(ChannelClosedException.class, ((Outcome.Failure<Void>) snd.outcome()).cause(), Seeds.msg(seed, "closed"));
+                    } else {
+                        assertInstanceOf(Outcome.Cancelled.class, snd.outcome(), Seeds.msg(seed, "cancelled"));
+                    }
+                }
+                assertEquals(IntStream.range(0, capacity).boxed().toList(), got.stream().filter(v -> v != 99).toList(),
+                        Seeds.msg(seed, "the buffered elements, in order, once"));
+                return null;
+            });
+        });
+    }
+
+    private static void spin(int rounds) {
+        for (int i = rounds; i > 0; i--) {
+            Thread.onSpinWait();
+        }
     }
 
     @Test
@@ -1073,9 +1208,7 @@ class ChannelTest {
             victim.cancel("raced");
             return;
         }
-        for (int i = 0; i < spins; i++) {
-            Thread.onSpinWait();
-        }
+        spin(spins);
         Thread.yield();
         victim.cancel("raced");
     }

@@ -62,7 +62,11 @@ import java.util.function.Consumer;
  * {@link #receive} waiting on a rendezvous channel first watches for its partner for a few
  * microseconds (128 rounds of {@link Thread#onSpinWait()}) when the virtual-thread
  * scheduler has more than one carrier, as Go and Jox do, because a partner that is already
- * running usually arrives sooner than a park and an unpark take. Other waits do not spin.
+ * running usually arrives sooner than a park and an unpark take. A plain {@link #send} that
+ * finds a buffered channel's buffer full watches it for room as long before it queues up,
+ * unless the last such watch on this channel found none (then only every 16th send
+ * watches). Neither watch is a checkpoint; each is bounded by its rounds. Other waits,
+ * selects included, do not spin.
  *
  * <p><b>Thread safety:</b> all methods may be called from any thread. Null elements are
  * rejected.
@@ -148,6 +152,9 @@ public final class Channel<T> implements Iterable<T> {
     /** Written under the lock; volatile for the slot's lock-free installers (see the overview). */
     private volatile boolean closed;
     private volatile Throwable failure;   // written under the lock; read without it by error paths
+    /** {@link #offerOrSpin}'s hint: whether the last watch of the full ring missed, and a count for probes. */
+    private boolean fullSpinMissed;
+    private int fullSpinSkips;
 
     private Channel(int capacity, Consumer<? super T> onUndelivered) {
         this.capacity = capacity;
@@ -268,7 +275,7 @@ public final class Channel<T> implements Iterable<T> {
         Weft.checkpoint();
         if (ring != null) {
             // Behind waiting senders a newcomer queues up (they are served in arrival order).
-            if (senders.size == 0 && ring.offer(value) == Ring.Offer.ADDED) {
+            if (senders.size == 0 && offerOrSpin(value)) {
                 serveIfWaiting(receivers);
                 return;
             }
@@ -1145,6 +1152,46 @@ public final class Channel<T> implements Iterable<T> {
         public String toString() {
             return (receiving ? "receive from " : "send to ") + channel;
         }
+    }
+
+    /**
+     * A plain send that found the ring full: watches it for room for {@link Handoff#SPINS}
+     * rounds before the caller queues up, re-offering every 8th round. A receiver that is
+     * running on another carrier usually makes room within that, and then the sender has
+     * neither taken the lock nor parked, nor has the receiver had to unpark it. Stops as soon
+     * as another sender queues (they go first), and returns false at once on a closed ring
+     * (the queued path reports it).
+     *
+     * <p>When a watch finds no room, the receivers are slow or share this carrier, and
+     * holding the carrier would only delay them: then only every 16th full-ring send on this
+     * channel watches, until one finds room again. {@code fullSpinMissed} and
+     * {@code fullSpinSkips} are that hint: plain fields that concurrent senders race on
+     * without harm (a lost update changes only when the next probe comes).
+     */
+    private boolean offerOrSpin(T value) {
+        Ring.Offer o = ring.offer(value);
+        if (o != Ring.Offer.FULL || Handoff.SPINS == 0 || fullSpinMissed && (++fullSpinSkips & 15) != 0) {
+            return o == Ring.Offer.ADDED;
+        }
+        for (int i = 1; i <= Handoff.SPINS; i++) {
+            Thread.onSpinWait();
+            if ((i & 7) == 0) {
+                if (senders.size != 0) {
+                    return false;
+                }
+                o = ring.offer(value);
+                if (o != Ring.Offer.FULL) {
+                    if (fullSpinMissed) {
+                        fullSpinMissed = false; // written only on a change: the line stays shared
+                    }
+                    return o == Ring.Offer.ADDED;
+                }
+            }
+        }
+        if (!fullSpinMissed) {
+            fullSpinMissed = true;
+        }
+        return false;
     }
 
     /** A waiting operation; its own queue node. Fields guarded by the channel's lock. */
