@@ -118,6 +118,14 @@ final class NodeWaker implements Waker, Runnable {
         }
     }
 
+    /**
+     * Whether a wake-up arrived since {@link #beforePoll()}: then the waiter polls again at
+     * once rather than yielding first (the park would return at once anyway).
+     */
+    boolean isNotified() {
+        return state == NOTIFIED;
+    }
+
     /** Whether the thread is parked in a wait and no wake-up has reached it since (for diagnostics). */
     boolean isParked() {
         return state == PARKED;

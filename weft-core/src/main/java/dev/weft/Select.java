@@ -40,10 +40,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * on the scope's clock, and only if no clause is ready: it is polled after the clauses, so a
  * ready clause wins over an expired timeout, a zero one included, in a fair select too.
  * {@link #orElse} runs at once if no clause is ready at the first look; a select with a
- * default never waits.
+ * default never waits. With both, a positive timeout therefore never fires, and a zero one
+ * counts as ready at the first look: its handler runs, not the default's.
  *
  * <p><b>Errors.</b> A clause whose operation fails (a receive from a closed channel, a join
- * of a failed task) makes {@code await} throw that failure; nothing else committed.
+ * of a failed task) makes {@code await} throw that failure; nothing else committed. A
+ * {@code channel.receivingOrEmpty()} clause completes with an empty value instead once its
+ * channel is closed and drained.
  *
  * <p><b>Cancellation:</b> {@code await} is a checkpoint at entry and while waiting. Atomic: if
  * it throws {@link CancelledException}, no clause took effect. It honours the deadline in

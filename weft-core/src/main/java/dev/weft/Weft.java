@@ -193,7 +193,7 @@ public final class Weft {
             if (!r.isPending()) {
                 return r;
             }
-            if (spinUntilClosed(claim)) {
+            if (!nw.isNotified() && spinUntilClosed(claim)) {
                 continue; // a partner committed while we spun: collect without parking
             }
             nw.park(p, p.completedOutsideWeft());
@@ -434,7 +434,7 @@ public final class Weft {
                 stopping = true;
                 continue;
             }
-            if (claim != null && spinUntilClosed(claim)) {
+            if (claim != null && !nw.isNotified() && spinUntilClosed(claim)) {
                 continue; // a partner committed one of ours while we spun: the next round collects it
             }
             nw.park(alts, outside);

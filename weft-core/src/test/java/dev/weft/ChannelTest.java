@@ -877,6 +877,56 @@ class ChannelTest {
     }
 
     @Test
+    void receiveOrEmptyAnswersEachElementThenEmptyOnceClosedAndDrainedOnEveryKind() throws Exception {
+        for (Channel<Integer> ch : List.<Channel<Integer>>of(Channel.rendezvous(), Channel.buffered(1), Channel.buffered(3),
+                Channel.unbounded(), Channel.conflated())) {
+            List<Optional<Integer>> got = virtual(s -> {
+                s.fork(() -> {
+                    for (int i = 0; i < 3; i++) {
+                        ch.send(i);
+                        settle(); // a conflated channel keeps only the latest: let each be taken
+                    }
+                    ch.close();
+                    return null;
+                });
+                List<Optional<Integer>> out = new ArrayList<>();
+                for (Optional<Integer> v = ch.receiveOrEmpty(); ; v = ch.receiveOrEmpty()) {
+                    out.add(v);
+                    if (v.isEmpty()) {
+                        return out;
+                    }
+                }
+            });
+            assertEquals(List.of(Optional.of(0), Optional.of(1), Optional.of(2), Optional.empty()), got, ch.toString());
+            assertEquals(Optional.empty(), ch.receiveOrEmpty(), "and empty from then on: " + ch);
+        }
+    }
+
+    @Test
+    void receiveOrEmptyThrowsAFailureWithItsCause() {
+        Channel<Integer> ch = Channel.buffered(2);
+        IOException cause = new IOException("gone");
+        ch.fail(cause);
+        ChannelClosedException e = assertThrows(ChannelClosedException.class, ch::receiveOrEmpty);
+        assertSame(cause, e.getCause());
+        assertSame(ch, e.channel());
+    }
+
+    @Test
+    void aCancelledReceiveOrEmptyTookNothing() throws Exception {
+        Channel<Integer> ch = Channel.buffered(1);
+        virtual(s -> {
+            Task<Optional<Integer>> r = s.fork(ch::receiveOrEmpty);
+            settle(); // parked in the receive
+            r.cancel("test");
+            assertInstanceOf(Outcome.Cancelled.class, r.awaitOutcome());
+            return null;
+        });
+        assertTrue(ch.trySend(5));
+        assertEquals(Optional.of(5), ch.tryReceive(), "the cancelled receive did not take it");
+    }
+
+    @Test
     void iterationOverAFailedChannelThrowsWithTheCause() throws Exception {
         Channel<Integer> ch = Channel.unbounded();
         IOException cause = new IOException("gone");

@@ -285,6 +285,51 @@ class SelectTest {
     }
 
     @Test
+    void aClosedChannelsReceivingOrEmptyClauseCompletesEmptyInsteadOfThrowing() throws Exception {
+        Channel<Integer> closed = Channel.buffered(1);
+        closed.close();
+        Channel<Integer> ready = Channel.buffered(1);
+        int sawEnd = 0;
+        int sawValue = 0;
+        for (int i = 0; i < 200; i++) {
+            if (ready.size() == 0) {
+                assertTrue(ready.trySend(i));
+            }
+            String r = Select.<String>fair()
+                    .on(closed.receivingOrEmpty(), v -> v.isEmpty() ? "end" : "value from closed")
+                    .on(ready.receiving(), v -> "ready")
+                    .await();
+            if (r.equals("end")) {
+                sawEnd++;
+                assertEquals(1, ready.size(), "the losing clause took nothing");
+            } else {
+                assertEquals("ready", r);
+                sawValue++;
+            }
+        }
+        assertTrue(sawEnd > 0 && sawValue > 0, "a fair select takes both ready clauses: " + sawEnd + " / " + sawValue);
+
+        IOException cause = new IOException("x");
+        Channel<Integer> failed = Channel.unbounded();
+        failed.fail(cause);
+        ChannelClosedException f = assertThrows(ChannelClosedException.class,
+                () -> Select.<String>biased().on(failed.receivingOrEmpty(), v -> "end").await());
+        assertSame(cause, f.getCause(), "a failure is not an end");
+    }
+
+    @Test
+    void aZeroTimeoutCountsAsReadyAtTheFirstLookSoItWinsOverTheDefault() throws Exception {
+        Channel<Integer> ch = Channel.buffered(1);
+        assertEquals("timeout", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got")
+                .onTimeout(Duration.ZERO, () -> "timeout").orElse(() -> "default").await()));
+        assertEquals("default", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got")
+                .onTimeout(Duration.ofNanos(1), () -> "timeout").orElse(() -> "default").await()));
+        assertTrue(ch.trySend(1));
+        assertEquals("got", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got")
+                .onTimeout(Duration.ZERO, () -> "timeout").orElse(() -> "default").await()));
+    }
+
+    @Test
     void aHandlersExceptionIsRethrownAfterTheClauseCommitted() throws Exception {
         Channel<Integer> ch = Channel.buffered(1);
         ch.trySend(1);

@@ -345,7 +345,7 @@ public final class Channel<T> implements Iterable<T> {
                 serveIfWaiting(senders);
                 return v;
             }
-            return await(new ReceiveOp());
+            return await(new ReceiveOp(false)); // it has looked at the ring already
         }
         Direct lane = capacity == RENDEZVOUS ? viaSlot(true, null) : null;
         if (lane != null) {
@@ -377,7 +377,30 @@ public final class Channel<T> implements Iterable<T> {
             T v = (T) await(direct);
             return v;
         }
-        return await(new ReceiveOp());
+        return await(new ReceiveOp(false));
+    }
+
+    /**
+     * Receives the next element, or answers empty once the channel is closed and drained:
+     * Go's {@code v, ok := <-ch}, for loops and selects that treat the end of a stream as a
+     * value rather than an exception. A failed channel still throws.
+     *
+     * <p><b>Cancellation:</b> as {@link #receive()}: a checkpoint at entry and while
+     * waiting; if it throws {@link dev.weft.CancelledException}, no element was taken.
+     *
+     * @return the element, or empty if the channel is closed and drained
+     * @throws ChannelClosedException if the channel failed (the failure is the cause)
+     * @throws dev.weft.CancelledException if the calling task is cancelled first
+     */
+    public Optional<T> receiveOrEmpty() {
+        try {
+            return Optional.of(receive());
+        } catch (ChannelClosedException e) {
+            if (e.getCause() != null) {
+                throw e; // failed, not just closed
+            }
+            return Optional.empty();
+        }
     }
 
     private static <V> V await(Pollable<V> op) {
@@ -630,7 +653,22 @@ public final class Channel<T> implements Iterable<T> {
      * @return the receive operation
      */
     public Pollable<T> receiving() {
-        return new ReceiveOp();
+        return new ReceiveOp(true);
+    }
+
+    /**
+     * A pollable that receives as {@link #receiving()} does, but answers empty instead of
+     * failing once the channel is closed and drained, as {@link #receiveOrEmpty()} does. In a
+     * {@link dev.weft.Select}, a closed channel's clause then completes with a value, so a
+     * fair select over a closed channel and a ready one never throws; the handler sees which.
+     * Each call makes a new operation; await it once.
+     *
+     * <p><b>Cancellation:</b> a losing or withdrawn receive took nothing.
+     *
+     * @return the receive operation; it fails only if the channel failed
+     */
+    public Pollable<Optional<T>> receivingOrEmpty() {
+        return new ReceiveOrEmpty();
     }
 
     /**
@@ -645,18 +683,10 @@ public final class Channel<T> implements Iterable<T> {
 
             @Override
             public boolean hasNext() {
-                if (next != null) {
-                    return true;
+                if (next == null) {
+                    next = receiveOrEmpty().orElse(null);
                 }
-                try {
-                    next = receive();
-                    return true;
-                } catch (ChannelClosedException e) {
-                    if (e.getCause() != null) {
-                        throw e;
-                    }
-                    return false;
-                }
+                return next != null;
             }
 
             @Override
@@ -675,13 +705,7 @@ public final class Channel<T> implements Iterable<T> {
     public String toString() {
         lock.lock();
         try {
-            String kind = switch (capacity) {
-                case RENDEZVOUS -> "rendezvous";
-                case UNBOUNDED -> "unbounded";
-                case CONFLATED -> "conflated";
-                default -> "buffered(" + capacity + ")";
-            };
-            return "Channel[" + kind + ", size=" + (ring != null ? ring.size() : buffer.size()) + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
+            return "Channel[" + kindName() + ", size=" + (ring != null ? ring.size() : buffer.size()) + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
         } finally {
             unlockAndWake();
         }
@@ -1387,6 +1411,13 @@ public final class Channel<T> implements Iterable<T> {
     }
 
     private final class ReceiveOp extends Op implements Pollable<T> {
+        /** For a select's clause: the first poll that finds the ring empty only looks (see pollRing). */
+        private boolean peek;
+
+        ReceiveOp(boolean peek) {
+            this.peek = peek;
+        }
+
         @Override
         public Poll<T> poll(Waker w) {
             Claim c = requireClaim(w);
@@ -1457,6 +1488,16 @@ public final class Channel<T> implements Iterable<T> {
                 }
             } else {
                 c.unlock();
+                if (peek && !ring.isClosed()) {
+                    // The first look of a select's clause at an empty open ring: another
+                    // clause is often ready, so answer pending without queueing (no lock),
+                    // and wake the waiter at once, which the protocol allows. If nothing else
+                    // was ready, its next round polls again, and this time queues. A closed
+                    // ring goes on to the answer below: its failure is a ready clause.
+                    peek = false;
+                    c.wake();
+                    return Poll.pending();
+                }
                 lock.lock();
                 try {
                     if (completed) {
@@ -1508,6 +1549,47 @@ public final class Channel<T> implements Iterable<T> {
         @Override
         public String toString() {
             return "receive from " + Channel.this;
+        }
+    }
+
+    /** {@link #receivingOrEmpty()}: a {@link ReceiveOp} whose end-of-channel failure is an empty answer. */
+    private final class ReceiveOrEmpty implements Pollable<Optional<T>>, WaitTarget {
+        private final ReceiveOp op = new ReceiveOp(true);
+
+        @Override
+        public Poll<Optional<T>> poll(Waker w) {
+            return switch (op.poll(w)) {
+                case Poll.Ready<T>(T v) -> Poll.ready(Optional.of(v));
+                case Poll.Failed<T>(Throwable cause) when cause instanceof ChannelClosedException e && e.getCause() == null ->
+                        Poll.ready(Optional.empty());
+                case Poll.Failed<T>(Throwable cause) -> Poll.failed(cause);
+                case Poll.Pending<T> p -> Poll.pending();
+            };
+        }
+
+        @Override
+        public void withdraw(Waker w) {
+            op.withdraw(w);
+        }
+
+        @Override
+        public boolean completesWaiters() {
+            return true;
+        }
+
+        @Override
+        public Object target() {
+            return Channel.this;
+        }
+
+        @Override
+        public String operation() {
+            return "receive";
+        }
+
+        @Override
+        public String toString() {
+            return op.toString();
         }
     }
 
