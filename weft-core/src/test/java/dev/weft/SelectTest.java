@@ -137,6 +137,38 @@ class SelectTest {
     }
 
     @Test
+    void aSelectOverEmptyBuffersWakesForTheFirstElementOnEither() throws Exception {
+        // A buffered channel's receive clause first only peeks at an empty buffer (no
+        // registration), then queues on the wait's next round: the element still finds it.
+        for (int which = 0; which < 2; which++) {
+            Channel<Integer> a = Channel.buffered(4);
+            Channel<Integer> b = Channel.buffered(4);
+            Channel<Integer> target = which == 0 ? a : b;
+            String got = virtual(s -> {
+                Task<String> sel = s.fork(() -> Select.<String>fair().on(a.receiving(), v -> "a" + v).on(b.receiving(), v -> "b" + v).await());
+                Weft.sleep(Duration.ofMillis(1)); // the select is parked
+                target.send(7);
+                return sel.join();
+            });
+            assertEquals((which == 0 ? "a" : "b") + 7, got);
+            assertEquals(0, a.size() + b.size(), "taken once");
+        }
+    }
+
+    @Test
+    void theDefaultClauseOverEmptyBuffersLeavesNoRegistration() throws Exception {
+        Channel<Integer> a = Channel.buffered(2);
+        Channel<Integer> b = Channel.buffered(2);
+        for (int i = 0; i < 100; i++) {
+            assertEquals("nothing", Select.<String>fair().on(a.receiving(), v -> "a").on(b.receiving(), v -> "b").orElse(() -> "nothing").await());
+        }
+        assertTrue(a.trySend(1));
+        assertTrue(b.trySend(2));
+        assertEquals(Optional.of(1), a.tryReceive(), "no stale receive clause took it");
+        assertEquals(Optional.of(2), b.tryReceive(), "no stale receive clause took it");
+    }
+
+    @Test
     void theDefaultClauseIsNotUsedWhenAClauseIsReady() throws Exception {
         Channel<Integer> in = Channel.buffered(1);
         in.trySend(3);
