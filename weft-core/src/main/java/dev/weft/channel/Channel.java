@@ -1180,7 +1180,7 @@ public final class Channel<T> implements Iterable<T> {
 
     /**
      * A plain send that found the ring full: watches it for room for {@link Handoff#SPINS}
-     * rounds before the caller queues up, re-offering every 8th round. A receiver that is
+     * rounds before the caller queues up, re-offering every 32nd round. A receiver that is
      * running on another carrier usually makes room within that, and then the sender has
      * neither taken the lock nor parked, nor has the receiver had to unpark it. Stops as soon
      * as another sender queues (they go first), and returns false at once on a closed ring
@@ -1199,7 +1199,8 @@ public final class Channel<T> implements Iterable<T> {
         }
         for (int i = 1; i <= Handoff.SPINS; i++) {
             Thread.onSpinWait();
-            if ((i & 7) == 0) {
+            // Each look reads lines the receiver writes: look seldom, and fill in bursts.
+            if ((i & 31) == 0 || i == Handoff.SPINS) {
                 if (senders.size != 0) {
                     return false;
                 }
