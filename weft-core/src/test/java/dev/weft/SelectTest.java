@@ -349,6 +349,35 @@ class SelectTest {
         assertSame(cause, f.getCause(), "a failure is not an end");
     }
 
+    /**
+     * The end of a closed channel answered by a {@code receivingOrEmpty()} clause is a commit
+     * like any other: it must not also let a partner complete another clause of the same
+     * select (here a queued rendezvous send that a receiver takes meanwhile).
+     */
+    @Test
+    void anEmptyAnswerFromAClosedChannelCommitsExactlyOneClause() {
+        Seeds.forEach("receivingOrEmpty against a racing partner of another clause", Seeds.scaled(400), seed -> {
+            SplittableRandom rnd = Seeds.random(seed);
+            Channel<Integer> closed = Channel.buffered(1);
+            closed.close();
+            Channel<Integer> ch = Channel.rendezvous();
+            Weft.run(ScopeOptions.named("race").withPolicy(FailurePolicy.COLLECT), s -> {
+                Task<Integer> r = s.fork(() -> {
+                    for (int i = rnd.nextInt(400); i > 0; i--) {
+                        Thread.onSpinWait();
+                    }
+                    return ch.receive();
+                });
+                String won = Select.<String>biased().on(ch.sending(1), v -> "sent").on(closed.receivingOrEmpty(), v -> "end").await();
+                ch.close();
+                r.awaitOutcome();
+                boolean received = r.outcome() instanceof Outcome.Success<Integer>;
+                assertEquals(won.equals("sent"), received, Seeds.msg(seed, "exactly one clause took effect: " + won + ", " + r.outcome()));
+                return null;
+            });
+        });
+    }
+
     @Test
     void aZeroTimeoutCountsAsReadyAtTheFirstLookSoItWinsOverTheDefault() throws Exception {
         Channel<Integer> ch = Channel.buffered(1);

@@ -1553,7 +1553,13 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** {@link #receivingOrEmpty()}: a {@link ReceiveOp} whose end-of-channel failure is an empty answer. */
+    /**
+     * {@link #receivingOrEmpty()}: a {@link ReceiveOp} whose end-of-channel failure is an
+     * empty answer. A failure leaves the claim open (the wait withdraws it, and collects a
+     * partner's commit instead if one came first), but a ready answer must have committed it,
+     * so the empty answer commits it here, or answers pending if a partner committed another
+     * of the waiter's operations meanwhile.
+     */
     private final class ReceiveOrEmpty implements Pollable<Optional<T>>, WaitTarget {
         private final ReceiveOp op = new ReceiveOp(true);
 
@@ -1561,8 +1567,14 @@ public final class Channel<T> implements Iterable<T> {
         public Poll<Optional<T>> poll(Waker w) {
             return switch (op.poll(w)) {
                 case Poll.Ready<T>(T v) -> Poll.ready(Optional.of(v));
-                case Poll.Failed<T>(Throwable cause) when cause instanceof ChannelClosedException e && e.getCause() == null ->
-                        Poll.ready(Optional.empty());
+                case Poll.Failed<T>(Throwable cause) when cause instanceof ChannelClosedException e && e.getCause() == null -> {
+                    Claim c = requireClaim(w);
+                    if (!c.tryLock()) {
+                        yield Poll.pending(); // committed elsewhere: the wait collects that
+                    }
+                    c.commit();
+                    yield Poll.ready(Optional.empty());
+                }
                 case Poll.Failed<T>(Throwable cause) -> Poll.failed(cause);
                 case Poll.Pending<T> p -> Poll.pending();
             };
