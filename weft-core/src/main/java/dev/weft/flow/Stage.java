@@ -63,9 +63,9 @@ final class Stage<E> {
                 return null;
             });
         } catch (Throwable e) {
-            if (!isOwnCancellation(e)) {
-                fail(e, null);
-            }
+            // Also the stage's own cancellation: its consumer, if it still reads, must see that
+            // the flow was cut short, never a normal end.
+            fail(e, null);
         } finally {
             out.close();
         }
