@@ -276,6 +276,20 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
         return true;
     }
 
+    /**
+     * Called by the node's own thread as it starts running the node's code: from now on
+     * {@link #cancel} interrupts it. A cancellation that arrived before is armed now, so the
+     * first checkpoint or interruptible JDK call of the code sees it.
+     */
+    final void markStarted() {
+        synchronized (this) {
+            started = true;
+            if (cancelReason != null && !shielded()) {
+                interruptLocked();
+            }
+        }
+    }
+
     /** Interrupts the node's thread if it is running the node's code. Call holding this. */
     private void interruptLocked() {
         if (started && !detached && thread != null && nestedOnThread == null) {

@@ -42,7 +42,8 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
     }
 
     /**
-     * The task was cancelled before it finished, or before it started.
+     * The task was cancelled and unwound from that cancellation (it may have been cancelled
+     * before it started: it still ran its body, whose first checkpoint threw).
      *
      * @param reason why, never null
      * @param <T> the value type

@@ -23,8 +23,9 @@ import java.util.concurrent.Callable;
  * ({@link IllegalStateException}).
  *
  * <p><b>Cancellation.</b> {@link #cancel(String)} cancels the body and every task, and the
- * scopes nested in them. Forking into a cancelled scope returns a task that is already
- * {@linkplain Task.State#CANCELLED cancelled} and never runs. Clean-up that needs
+ * scopes nested in them. A task forked into a cancelled scope starts out cancelled: it
+ * still runs its body (every forked task does, so a {@code finally} in it always runs), and
+ * its first checkpoint throws {@link CancelledException}. Clean-up that needs
  * concurrency after a cancellation opens a nested scope inside
  * {@link Weft#shield(Callable)}.
  *
@@ -70,8 +71,10 @@ public sealed interface Scope permits ScopeImpl {
      * Forks a task named {@code name} that runs {@code body} on a new thread (a virtual
      * thread unless the scope's options say otherwise). Never blocks; not a checkpoint.
      *
-     * <p>If the scope is already cancelled, the task is created cancelled and {@code body}
-     * never runs. If the thread cannot be started, the task ends failed with that error
+     * <p>The task always runs {@code body}. If the scope is already cancelled, the task is
+     * created cancelled: its thread starts with its interrupt set, and its first checkpoint
+     * throws {@link CancelledException}. If the thread cannot be started, the task ends
+     * failed with that error
      * (which, under {@link FailurePolicy#FAIL_FAST}, cancels the scope) and this method
      * throws it.
      *
@@ -89,8 +92,9 @@ public sealed interface Scope permits ScopeImpl {
     /**
      * Forks a daemon task: a background helper that is cancelled (reason
      * {@link CancelReason.ScopeEnded}) when the scope's body finishes, and still awaited
-     * before the scope returns. Its failures count like any task's. Otherwise as
-     * {@link #fork(String, Callable)}.
+     * before the scope returns. Its failures count like any task's. A daemon forked after
+     * the body has finished starts out cancelled with that reason (and still runs its body,
+     * as every task does). Otherwise as {@link #fork(String, Callable)}.
      *
      * @param name the task's name, or null for a generated one
      * @param body the task's code

@@ -263,7 +263,6 @@ final class ScopeImpl extends Node implements Scope {
         if (locals != null) {
             task.locals = locals; // the fork's copy of the caller's task-local values
         }
-        CancelReason startCancelled;
         synchronized (this) {
             if (closed) {
                 throw closedError();
@@ -274,7 +273,9 @@ final class ScopeImpl extends Node implements Scope {
             if (++linked > 2 * running + 32) {
                 pruneLocked();
             }
-            startCancelled = effectiveReason();
+            // A task forked into a cancelled scope (or a daemon forked after the body) starts
+            // cancelled, and still runs its body: its first checkpoint throws.
+            CancelReason startCancelled = effectiveReason();
             if (startCancelled == null && daemon && bodyDone) {
                 startCancelled = new CancelReason.ScopeEnded(name);
             }
@@ -283,10 +284,6 @@ final class ScopeImpl extends Node implements Scope {
             }
         }
         LIVE_TASKS.increment();
-        if (startCancelled != null) {
-            task.finish(new Outcome.Cancelled<>(startCancelled));
-            return task;
-        }
         try {
             Thread t = threadFactory.newThread(task);
             if (t == null) {

@@ -12,9 +12,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
      * Implementation overview
      *
      * A task is a tree node whose thread is its own. run() marks it started under the
-     * monitor (from then on cancel() may interrupt the thread), skips the body if it was
-     * cancelled before starting, runs the body with the task bound as the current node, and
-     * calls finish(). finish() reports a failure to the scope first, then publishes the
+     * monitor (from then on cancel() may interrupt the thread; a task cancelled before it
+     * started has its interrupt armed there), runs the body with the task bound as the
+     * current node — always, even when the task was cancelled before it started, so that a
+     * finally in the body always runs and its first checkpoint throws — and calls finish(). finish() reports a failure to the scope first, then publishes the
      * outcome and wakes joiners, then tells the scope the task is done: so anyone who sees
      * the scope cancelled because of this task can already find its failure, and the scope
      * cannot return before the outcome is visible.
@@ -109,16 +110,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     }
 
     private void runBody() {
-        synchronized (this) {
-            started = true; // from now on cancel() interrupts this thread
-        }
-        CancelReason early = adoptEffectiveReason();
-        if (early != null) {
-            finish(new Outcome.Cancelled<>(early));
-            return;
-        }
+        markStarted(); // from now on cancel() interrupts this thread; a cancellation already in force is armed
+        adoptEffectiveReason();
         lastCheckpoint = LiveTree.checkpointClock();
-        TaskEvents.started(this); // only for bodies that run
+        TaskEvents.started(this);
         Outcome<T> result;
         try {
             T value = ScopedValue.where(CURRENT, this).call(this);

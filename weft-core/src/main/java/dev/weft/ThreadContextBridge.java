@@ -26,8 +26,8 @@ package dev.weft;
  * just after it (also when it fails or is cancelled). If {@code restore} throws, the body
  * does not run and the task fails with that exception; if {@code clear} throws, the
  * exception is logged (logger {@code dev.weft}) and the task's outcome is unchanged.
- * A task forked into a scope that is already cancelled never runs, and its bridges are
- * neither restored nor cleared.
+ * Every task runs, including one forked into a scope that is already cancelled, so its
+ * bridges are restored and cleared too.
  *
  * @param <S> the type of the captured context
  */

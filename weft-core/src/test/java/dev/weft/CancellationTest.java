@@ -112,16 +112,21 @@ class CancellationTest {
     }
 
     @Test
-    void aNestedScopeInACancelledTaskStartsCancelledAndItsForksNeverRun() throws Exception {
+    void aNestedScopeInACancelledTaskStartsCancelledAndItsForksRunButStopAtTheirFirstCheckpoint() throws Exception {
         AtomicBoolean forkRan = new AtomicBoolean();
+        AtomicBoolean forkPassedCheckpoint = new AtomicBoolean();
         Weft.run(scope -> {
             Task<Object> u = scope.fork(() -> {
                 Thread.currentThread().interrupt(); // an interrupt cancels the innermost task
                 return Weft.run(inner -> {
                     assertTrue(inner.isCancelled());
-                    Task<Boolean> f = inner.fork(() -> forkRan.getAndSet(true));
-                    assertEquals(Task.State.CANCELLED, f.state());
-                    Weft.checkpoint();
+                    Task<Boolean> f = inner.fork(() -> {
+                        forkRan.set(true);
+                        Weft.checkpoint();
+                        forkPassedCheckpoint.set(true);
+                        return true;
+                    });
+                    assertInstanceOf(Outcome.Cancelled.class, f.awaitOutcome());
                     return null;
                 });
             });
@@ -129,7 +134,8 @@ class CancellationTest {
             assertInstanceOf(CancelReason.Interrupted.class, c.reason());
             return null;
         });
-        assertFalse(forkRan.get());
+        assertTrue(forkRan.get(), "every forked task runs its body");
+        assertFalse(forkPassedCheckpoint.get(), "its first checkpoint throws");
     }
 
     // ---- shields --------------------------------------------------------------------------
@@ -243,15 +249,22 @@ class CancellationTest {
     @Test
     void interruptBeforeRunCancelsTheRootAndIsRestoredForTheCaller() {
         AtomicBoolean forkRan = new AtomicBoolean();
+        AtomicBoolean forkPassedCheckpoint = new AtomicBoolean();
         Thread.currentThread().interrupt();
         var e = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            scope.fork(() -> forkRan.getAndSet(true));
+            scope.fork(() -> {
+                forkRan.set(true);
+                Weft.checkpoint();
+                forkPassedCheckpoint.set(true);
+                return null;
+            });
             Weft.checkpoint();
             return null;
         }));
         assertInstanceOf(CancelReason.Interrupted.class, e.reason());
         assertTrue(Thread.interrupted(), "the caller's interrupt status is kept");
-        assertFalse(forkRan.get());
+        assertTrue(forkRan.get(), "the fork ran its body");
+        assertFalse(forkPassedCheckpoint.get(), "and stopped at its first checkpoint");
     }
 
     @Test

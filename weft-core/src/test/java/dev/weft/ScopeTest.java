@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -316,16 +317,99 @@ class ScopeTest {
     }
 
     @Test
-    void aTaskForkedIntoACancelledScopeNeverRuns() throws Exception {
-        AtomicBoolean ran = new AtomicBoolean();
-        Weft.run(scope -> {
-            scope.cancel("closing");
-            Task<Object> t = scope.fork(() -> ran.getAndSet(true));
-            assertEquals(Task.State.CANCELLED, t.state());
-            assertEquals(new CancelReason.Requested("closing"), ((Outcome.Cancelled<Object>) t.outcome()).reason());
+    void aTaskForkedIntoACancelledScopeRunsItsBodyAndItsFirstCheckpointThrows() throws Exception {
+        for (var factory : List.of(Thread.ofVirtual().factory(), Thread.ofPlatform().factory())) {
+            AtomicBoolean ran = new AtomicBoolean();
+            AtomicBoolean passedCheckpoint = new AtomicBoolean();
+            AtomicBoolean finallyRan = new AtomicBoolean();
+            AtomicReference<Throwable> jdkCall = new AtomicReference<>();
+            Weft.run(ScopeOptions.DEFAULTS.withThreadFactory(factory), scope -> {
+                scope.cancel("closing");
+                Task<Object> t = scope.fork(() -> {
+                    ran.set(true);
+                    try {
+                        Weft.checkpoint();
+                        passedCheckpoint.set(true);
+                        return null;
+                    } finally {
+                        finallyRan.set(true);
+                    }
+                });
+                Task<Object> sleeper = scope.fork(() -> {
+                    try {
+                        Thread.sleep(Duration.ofDays(1)); // the interrupt is armed before the body starts
+                    } catch (InterruptedException e) {
+                        jdkCall.set(e);
+                        throw e;
+                    }
+                    return null;
+                });
+                Task<String> ignores = scope.fork(() -> "returned anyway");
+                return Weft.shield(() -> { // the body is cancelled too: wait shielded
+                    assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("closing")), t.awaitOutcome());
+                    assertInstanceOf(Outcome.Cancelled.class, sleeper.awaitOutcome());
+                    assertEquals(new Outcome.Success<>("returned anyway"), ignores.awaitOutcome());
+                    return null;
+                });
+            });
+            assertTrue(ran.get(), "the body ran");
+            assertFalse(passedCheckpoint.get(), "its first checkpoint threw");
+            assertTrue(finallyRan.get(), "its finally ran");
+            assertInstanceOf(InterruptedException.class, jdkCall.get(), "a JDK wait as the first call throws at once");
+        }
+    }
+
+    @Test
+    void forkThenCancelRunsEveryBodyAndEveryFinally() throws Exception {
+        int n = 2_000 * Seeds.FACTOR;
+        for (var factory : List.of(Thread.ofVirtual().factory(), Thread.ofPlatform().factory())) {
+            AtomicInteger bodies = new AtomicInteger();
+            AtomicInteger finallies = new AtomicInteger();
+            Weft.run(ScopeOptions.named("fork-then-cancel").withPolicy(FailurePolicy.COLLECT).withThreadFactory(factory), scope -> {
+                for (int i = 0; i < n; i++) {
+                    Task<Object> t = scope.fork(() -> {
+                        bodies.incrementAndGet();
+                        try {
+                            return blockForever();
+                        } finally {
+                            finallies.incrementAndGet();
+                        }
+                    });
+                    t.cancel("right behind its fork");
+                }
+                return null;
+            });
+            assertEquals(n, bodies.get(), "every forked task ran its body");
+            assertEquals(n, finallies.get(), "every body's finally ran");
+        }
+    }
+
+    @Test
+    void aDaemonForkedAfterTheBodyRunsWithTheScopeEndedReason() throws Exception {
+        AtomicBoolean lateBodyRan = new AtomicBoolean();
+        AtomicReference<Outcome<Object>> late = new AtomicReference<>();
+        CountDownLatch bodyEnded = new CountDownLatch(1);
+        Weft.run(ScopeOptions.named("late"), scope -> {
+            scope.forkDaemon("early daemon", () -> {
+                try {
+                    return blockForever();
+                } finally {
+                    bodyEnded.countDown(); // cancelled because the body returned
+                }
+            });
+            scope.fork("forker", () -> {
+                bodyEnded.await();
+                Task<Object> d = scope.forkDaemon("late daemon", () -> {
+                    lateBodyRan.set(true);
+                    return blockForever();
+                });
+                late.set(d.awaitOutcome());
+                return null;
+            });
             return null;
         });
-        assertFalse(ran.get());
+        assertTrue(lateBodyRan.get(), "a daemon forked after the body still runs its body");
+        assertEquals(new Outcome.Cancelled<>(new CancelReason.ScopeEnded("late")), late.get());
     }
 
     // ---- outcomes and states --------------------------------------------------------------

@@ -7,6 +7,7 @@ import dev.weft.Task;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.ChannelClosedException;
+import java.util.Optional;
 import java.util.concurrent.Flow.Publisher;
 import java.util.concurrent.Flow.Subscriber;
 import java.util.concurrent.Flow.Subscription;
@@ -21,8 +22,9 @@ final class FlowPublisher<T> implements Publisher<T> {
      * fork into it. So the publisher forks one daemon task, the host, when it is made; a
      * subscription is signalled onSubscribe on the subscriber's own thread, then handed to
      * the host through an unbounded channel, and the host forks a task for it. When the
-     * scope's body returns, the daemon host is cancelled: it closes the channel, and
-     * subscriptions still queued (or arriving later) get onError.
+     * scope's body returns, the daemon host is cancelled: it closes the channel, still
+     * starts the subscriptions queued before the close (the channel's close is the line:
+     * a trySend that succeeded is served), and subscriptions arriving later get onError.
      *
      * A subscription task runs the flow with the cursor API and signals onNext only while
      * there is demand, waiting on a conflated channel that request() and cancel() poke. All
@@ -35,13 +37,12 @@ final class FlowPublisher<T> implements Publisher<T> {
 
     private final Flow<T> flow;
     private final Channel<Sub<T>> pending = Channel.unbounded();
-    private final Task<Void> host;
     private final String scopeName;
 
     FlowPublisher(Flow<T> flow, Scope scope) {
         this.flow = flow;
         this.scopeName = scope.name();
-        this.host = scope.forkDaemon("flow.publisher", () -> {
+        scope.forkDaemon("flow.publisher", () -> {
             host(scope);
             return null;
         });
@@ -52,7 +53,7 @@ final class FlowPublisher<T> implements Publisher<T> {
                 + " its body has returned");
     }
 
-    /** Refuses every queued subscription: the host has ended (or never started: it was cancelled first). */
+    /** Refuses every queued subscription: the host has ended. */
     private void refusePending() {
         pending.close();
         Stage.drain(pending, sub -> sub.refuse(ended()));
@@ -61,15 +62,37 @@ final class FlowPublisher<T> implements Publisher<T> {
     private void host(Scope scope) {
         try {
             for (Sub<T> sub : pending) {
-                Task<Void> t = scope.fork("flow.subscription", () -> {
-                    sub.run(flow);
-                    return null;
-                });
-                sub.started(t);
+                start(scope, sub);
             }
+        } catch (CancelledException e) {
+            // The body returned (this daemon's end) or the scope was cancelled: accept no more
+            // subscriptions, and start those accepted before. In a cancelled scope their tasks
+            // start cancelled and signal onError.
+            pending.close();
+            while (true) {
+                Optional<Sub<T>> sub;
+                try {
+                    sub = pending.tryReceive(); // never blocks, no checkpoint
+                } catch (ChannelClosedException drained) {
+                    break;
+                }
+                if (sub.isEmpty()) {
+                    break;
+                }
+                start(scope, sub.get());
+            }
+            throw e;
         } finally {
             refusePending();
         }
+    }
+
+    private void start(Scope scope, Sub<T> sub) {
+        Task<Void> t = scope.fork("flow.subscription", () -> {
+            sub.run(flow);
+            return null;
+        });
+        sub.started(t);
     }
 
     @Override
@@ -85,13 +108,9 @@ final class FlowPublisher<T> implements Publisher<T> {
             return;
         }
         try {
-            pending.trySend(sub);
+            pending.trySend(sub); // accepted: the host starts it, also if its scope's body returns meanwhile
         } catch (ChannelClosedException e) {
             sub.refuse(ended());
-            return;
-        }
-        if (host.isDone()) {
-            refusePending(); // the host may have been cancelled before it ever ran
         }
     }
 

@@ -10,7 +10,6 @@ import dev.weft.channel.Channel;
 import dev.weft.channel.ChannelClosedException;
 import dev.weft.channel.Promise;
 import dev.weft.poll.Pollable;
-import dev.weft.poll.Waker;
 import dev.weft.time.Timer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -81,8 +80,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li><b>When the scope's body ends</b> the dispatcher, a daemon task, is cancelled, and
  *       the executor shuts down as with {@code shutdown}: accepted work still runs (still at
  *       most {@code maxConcurrency} at a time) and the scope waits for it. When the scope is
- *       cancelled, accepted work that has not started is forked into the cancelled scope,
- *       so it never runs and its future is cancelled.</li>
+ *       cancelled, accepted work that has not started never starts: its future is cancelled
+ *       (a bare {@code execute} is dropped).</li>
  * </ul>
  * The executor is {@linkplain #isTerminated() terminated} once it is shut down and every
  * accepted submission has finished or been dropped.
@@ -123,9 +122,10 @@ public final class ScopeExecutor implements ExecutorService {
      * end takes the token back.
      *
      * When the dispatcher is cancelled (body ended, or scope cancelled), it drains the queue in
-     * a shield: forks into a scope whose body ended run normally; forks into a cancelled scope
-     * are cancelled at once, which frees their permits at once. If the dispatcher never got to
-     * run (cancelled before it started), its end drops whatever is queued.
+     * a shield: while the scope is not cancelled (its body ended), it forks each submission
+     * as permits free up; once the scope is cancelled, it drops them (futures cancelled).
+     * A dispatcher forked into a cancelled scope still runs (every task runs its body): its
+     * first receive throws and the drain drops what was queued.
      */
     private static final int NEW = 0;
     private static final int STARTED = 1;
@@ -171,8 +171,9 @@ public final class ScopeExecutor implements ExecutorService {
      * Opens an executor over {@code scope} that runs at most {@code maxConcurrency} of its
      * tasks at once, queueing the rest in submission order (like
      * {@code Executors.newFixedThreadPool(maxConcurrency)}, but structured). Never blocks.
-     * If the scope is already cancelled, or its body has ended, the executor is returned
-     * shut down and terminated.
+     * If the scope is already cancelled, the executor is returned shut down (and terminates
+     * once its dispatcher task has run). If the scope's body has ended, the executor shuts
+     * down as soon as its dispatcher runs; what it accepted until then still runs.
      *
      * @param scope the scope the work runs in; the caller must be its body or one of its tasks
      * @param maxConcurrency how many tasks may run at once; at least 1
@@ -191,18 +192,9 @@ public final class ScopeExecutor implements ExecutorService {
                     + ": use open(scope) for no limit");
         }
         ScopeExecutor ex = new ScopeExecutor(scope, maxConcurrency == Integer.MAX_VALUE ? 1 << 20 : maxConcurrency);
-        Task<Void> dispatcher = scope.forkDaemon("executor", ex::dispatch);
-        // Also when it was cancelled before it could start: then its body never drains the queue.
-        Waker whenEnded = new Waker() {
-            @Override
-            public void wake() {
-                if (!dispatcher.poll(this).isPending()) {
-                    ex.dispatcherEnded();
-                }
-            }
-        };
-        if (!dispatcher.poll(whenEnded).isPending()) {
-            ex.dispatcherEnded();
+        scope.forkDaemon("executor", ex::dispatch);
+        if (scope.isCancelled()) {
+            ex.shutdown(); // the dispatcher's first step would: reject at once instead
         }
         return ex;
     }
@@ -226,22 +218,32 @@ public final class ScopeExecutor implements ExecutorService {
             return null;
         } catch (CancelledException e) {
             // The body ended (this daemon's cancellation) or the scope was cancelled: accept
-            // nothing more, and start what was accepted.
+            // nothing more; start what was accepted, unless the scope is cancelled.
             shutdown();
             Submission<?> first = held;
             Weft.shield(DRAIN_GRACE, () -> {
                 if (first != null) {
-                    permits.send(Boolean.TRUE);
-                    forkOne(first);
+                    startOrDrop(first);
                 }
                 for (Submission<?> s : queue) {
-                    permits.send(Boolean.TRUE);
-                    forkOne(s);
+                    startOrDrop(s);
                 }
                 return null;
             });
             throw e;
+        } finally {
+            dispatcherEnded();
         }
+    }
+
+    /** In the drain: forks {@code s} once a permit is free, or drops it if the scope is cancelled. */
+    private void startOrDrop(Submission<?> s) throws Exception {
+        if (scope.isCancelled()) {
+            s.drop();
+            return;
+        }
+        permits.send(Boolean.TRUE);
+        forkOne(s);
     }
 
     /** Forks the task of {@code s}, holding one permit; gives the permit back if it is not needed. */
@@ -264,7 +266,7 @@ public final class ScopeExecutor implements ExecutorService {
         }
     }
 
-    /** The dispatcher task has ended: whatever is still queued will never run. */
+    /** The dispatcher has finished: whatever is still queued will never run. */
     private void dispatcherEnded() {
         shutdown();
         while (true) {
@@ -722,8 +724,12 @@ public final class ScopeExecutor implements ExecutorService {
             return state;
         }
 
-        /** The task's body. */
+        /** The task's body. A task cancelled before its body started drops its submission. */
         Object runInTask() throws Exception {
+            if (Weft.isCancelled()) {
+                drop(); // as a thread pool's cancelled future: the work never starts
+                return null;
+            }
             if (!STATE.compareAndSet(this, NEW, STARTED)) {
                 return null; // dropped before it started
             }

@@ -77,11 +77,12 @@ public final class TcpServer implements AutoCloseable {
     /*
      * Implementation overview
      *
-     * serve() runs one scope, named after the options. It owns the listening socket and a
-     * closer of leftover connections (sockets accepted whose task was created cancelled and
-     * never ran), both released when every task has finished. Its tasks: one acceptor, an
-     * optional daemon reaper, and one task per connection, which runs the handler in a
-     * nested scope of its own (with the connection timeout) that owns the connection.
+     * serve() runs one scope, named after the options. It owns the listening socket,
+     * released when every task has finished. Its tasks: one acceptor, a daemon reaper, and
+     * one task per connection, which runs the handler in a nested scope of its own (with the
+     * connection timeout) that owns the connection. A connection task always runs (every
+     * task runs its body); if it was cancelled before it started, it closes the connection
+     * without calling the handler.
      *
      * Backpressure: `permits` is a buffered channel of capacity maxConnections; the acceptor
      * sends a token before each accept and a connection takes one back when it ends, so at
@@ -206,7 +207,6 @@ public final class TcpServer implements AutoCloseable {
         }
         return Weft.run(ScopeOptions.named(options.name()), scope -> {
             scope.own(listener);
-            scope.own(this::closeLeftovers);
             Clock clock = Weft.clock();
             Channel<Object> permits = Channel.buffered(options.maxConnections());
             Task<Void> acceptor = scope.fork(options.name() + " acceptor", () -> {
@@ -248,10 +248,20 @@ public final class TcpServer implements AutoCloseable {
             }
             connections.add(c);
             open.incrementAndGet();
-            c.task = scope.fork(c.name(), () -> {
-                serveOne(c, handler, permits);
-                return null;
-            });
+            try {
+                c.task = scope.fork(c.name(), () -> {
+                    serveOne(c, handler, permits);
+                    return null;
+                });
+            } catch (RuntimeException | Error e) { // no thread could be started: the scope fails with e
+                ended(c, permits);
+                try {
+                    c.close();
+                } catch (IOException inClose) {
+                    e.addSuppressed(inClose);
+                }
+                throw e;
+            }
         }
     }
 
@@ -265,6 +275,7 @@ public final class TcpServer implements AutoCloseable {
             }
             Weft.run(o, s -> {
                 s.own(c);
+                Weft.checkpoint(); // cancelled before it started: close the connection, never call the handler
                 handler.handle(c);
                 return null;
             });
@@ -276,14 +287,19 @@ public final class TcpServer implements AutoCloseable {
                     ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING;
             LOG.log(level, c.name() + " from " + c.remoteAddress() + " failed", e);
         } finally {
-            connections.remove(c);
-            permits.tryReceive();
-            if (draining) {
-                endedWhileDraining.incrementAndGet();
-            }
-            if (open.decrementAndGet() == 0 && draining) {
-                allGone.complete(null);
-            }
+            ended(c, permits);
+        }
+    }
+
+    /** A connection has ended (or its task could not start): its permit and count go back. */
+    private void ended(Connection c, Channel<Object> permits) {
+        connections.remove(c);
+        permits.tryReceive();
+        if (draining) {
+            endedWhileDraining.incrementAndGet();
+        }
+        if (open.decrementAndGet() == 0 && draining) {
+            allGone.complete(null);
         }
     }
 
@@ -342,22 +358,6 @@ public final class TcpServer implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "server '" + options.name() + "' cancelled connections that ignored its drain: " + report);
         }
         return report;
-    }
-
-    /** Released when the server's scope ends: closes connections whose task never ran. */
-    private void closeLeftovers() throws IOException {
-        IOException failure = null;
-        for (Connection c : connections) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                failure = failure == null ? e : failure;
-            }
-        }
-        connections.clear();
-        if (failure != null) {
-            throw failure;
-        }
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.weft.demo;
 import dev.weft.CancelReason;
 import dev.weft.CancelledException;
 import dev.weft.DeadlineExceededException;
-import dev.weft.Outcome;
 import dev.weft.Scope;
 import dev.weft.Task;
 import dev.weft.Weft;
@@ -102,24 +101,14 @@ final class Jobs {
 
     /**
      * Waits until {@code job}'s task has finished and returns how the job ended, as stored.
-     * A task cancelled before its body started never runs its body (Weft's rule: a cancelled
-     * task does not start), so it cannot record its own end: this records it, with the
-     * task's cancellation reason.
+     * Every task runs its body, also one cancelled before it started, and the body records
+     * the job's end before the task finishes.
      *
      * <p><b>Cancellation:</b> a checkpoint while waiting.
      */
     JobView awaitEnd(Job job) {
-        Task<Void> task = taskOf(job);
-        task.awaitOutcome();
-        synchronized (job) {    // two callers (a DELETE and the shutdown) record it once
-            JobView now = job.view();
-            if (now.state() != JobState.RUNNING) {
-                return now;     // the body ran and recorded its end before its task finished
-            }
-            String why = task.outcome() instanceof Outcome.Cancelled<Void>(CancelReason r) ? reason(r)
-                    : "the job's task ended before it started";
-            return record(job, job.ending(JobState.CANCELLED, null, why));
-        }
+        taskOf(job).awaitOutcome();
+        return job.view();
     }
 
     private synchronized Task<Void> taskOf(Job job) {
@@ -132,10 +121,11 @@ final class Jobs {
         return List.copyOf(live.values());
     }
 
-    /** The body of a job's task: compute, then record how it ended. */
+    /** The body of a job's task: compute, then record how it ended, however it ended. */
     private Void run(Job job) throws Exception {
         JobView end;
         CancelledException cancelled = null;
+        Error fatal = null;
         try {
             end = job.ending(JobState.SUCCEEDED, job.compute(), null);
         } catch (CancelledException e) {
@@ -146,10 +136,16 @@ final class Jobs {
                     + job.spec.timeoutMillis() + " ms expired before it finished");
         } catch (Exception e) {
             end = job.ending(JobState.FAILED, null, e.getMessage() != null ? e.getMessage() : e.toString());
+        } catch (Error e) {
+            fatal = e;
+            end = job.ending(JobState.FAILED, null, e.toString());
         }
         record(job, end);
         if (cancelled != null) {
             throw cancelled;   // the task ends CANCELLED, as the task tree should show
+        }
+        if (fatal != null) {
+            throw fatal;
         }
         return null;
     }
