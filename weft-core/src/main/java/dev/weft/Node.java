@@ -264,6 +264,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
             }
             kids = childrenLocked();
         }
+        Reinterrupter.watch(this);
         TaskEvents.cancelled(this, reason);
         for (Node kid : kids) {
             if (kid instanceof TaskImpl<?> t && t.isDone()) {
@@ -282,11 +283,44 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      * first checkpoint or interruptible JDK call of the code sees it.
      */
     final void markStarted() {
+        boolean cancelled;
         synchronized (this) {
             started = true;
-            if (cancelReason != null && !shielded()) {
+            cancelled = cancelReason != null;
+            if (cancelled && !shielded()) {
                 interruptLocked();
             }
+        }
+        if (cancelled) {
+            Reinterrupter.watch(this); // cancelled at its fork, not through cancel()
+        }
+    }
+
+    /**
+     * For {@link Reinterrupter}: whether this node's thread may be interrupted again after it
+     * swallowed an interrupt. A release scope (Weft's clean-up of owned resources) may not.
+     */
+    boolean reinterruptible() {
+        return true;
+    }
+
+    /**
+     * For {@link Reinterrupter}, on its thread: interrupts the node's thread again if the node
+     * is cancelled, running its code unshielded with no nested scope open on the thread, and
+     * the thread's interrupt status is clear (the last interrupt was consumed).
+     */
+    final Reinterrupter.Look reinterruptIfSwallowed() {
+        synchronized (this) {
+            if (detached) {
+                return Reinterrupter.Look.FINISHED;
+            }
+            Thread t = thread;
+            if (!started || t == null || cancelReason == null || shieldDepth > 0 || nestedOnThread != null
+                    || t.isInterrupted()) {
+                return Reinterrupter.Look.WAITING;
+            }
+            interruptLocked();
+            return Reinterrupter.Look.INTERRUPTED;
         }
     }
 

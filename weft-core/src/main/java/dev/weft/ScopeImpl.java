@@ -175,6 +175,11 @@ final class ScopeImpl extends Node implements Scope {
     }
 
     @Override
+    boolean reinterruptible() {
+        return releaseOf == null;
+    }
+
+    @Override
     VirtualDriver driver() {
         return driver;
     }
@@ -389,6 +394,7 @@ final class ScopeImpl extends Node implements Scope {
             ROOTS.add(this);
             if (me.isInterrupted()) {
                 cancelReason = new CancelReason.Interrupted(me.getName());
+                Reinterrupter.watch(this);
             }
             armDeadline(NO_DEADLINE);
             return;
@@ -403,6 +409,9 @@ final class ScopeImpl extends Node implements Scope {
             if (inherited != null && !createdInShield) {
                 cancelReason = inherited;
             }
+        }
+        if (cancelReason != null) {
+            Reinterrupter.watch(this); // cancelled from the start, not through cancel()
         }
         if (createdInShield) {
             Thread.interrupted(); // held by the enclosing shield until it exits

@@ -37,7 +37,9 @@ import java.util.concurrent.Callable;
  * {@link #checkpoint()}; JDK blocking calls (sleep, locks' interruptible waits, blocking
  * queues, socket I/O on virtual threads) are too, because Weft delivers cancellation by
  * interrupting the task's thread and re-arms that interrupt at every Weft checkpoint, so a
- * task that swallowed one {@code InterruptedException} is still cancelled at its next wait.
+ * task that swallowed one {@code InterruptedException} is still cancelled at its next wait;
+ * a cancelled task that swallowed it and then blocks in a JDK call is interrupted again
+ * (within about 50 ms, outside shields; see {@code docs/semantics.md}).
  * A blocking Weft method that throws because of cancellation <em>had no effect</em>.
  *
  * <h2>Interrupts from outside</h2>

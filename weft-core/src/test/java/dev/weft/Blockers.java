@@ -16,19 +16,19 @@ import java.util.concurrent.locks.LockSupport;
  */
 enum Blockers {
     /** {@code CountDownLatch.await} on a latch nobody opens. */
-    LATCH(false),
+    LATCH,
     /** {@code Thread.sleep} for a day. */
-    SLEEP(false),
+    SLEEP,
     /** {@code SynchronousQueue.take} with no producer. */
-    QUEUE(false),
+    QUEUE,
     /** {@link Weft#await} of a pollable that is never ready. */
-    AWAIT(true),
+    AWAIT,
     /**
      * A loop that calls {@link Weft#checkpoint()} between short timed parks. (A loop that
      * only calls {@code Thread.yield()} can starve other virtual threads: the JDK's
      * scheduler does not preempt, and a yielding thread may be rescheduled first.)
      */
-    SPIN(true);
+    SPIN;
 
     /** A pollable that is never ready; it never wakes anyone, which the protocol allows. */
     static final Pollable<Object> NEVER = new Pollable<>() {
@@ -40,20 +40,6 @@ enum Blockers {
         @Override
         public void withdraw(Waker waker) {}
     };
-
-    private final boolean weftCheckpoint;
-
-    Blockers(boolean weftCheckpoint) {
-        this.weftCheckpoint = weftCheckpoint;
-    }
-
-    /**
-     * Whether this way ends at a Weft checkpoint, which re-arms the interrupt: after it,
-     * even a JDK wait sees the cancellation again.
-     */
-    boolean isWeftCheckpoint() {
-        return weftCheckpoint;
-    }
 
     /** Blocks until cancelled; always throws. */
     void untilCancelled() throws Exception {
@@ -78,16 +64,13 @@ enum Blockers {
 
     /**
      * Blocks with {@code first}, swallows the cancellation it throws, then blocks again with
-     * {@code second}: level-triggered cancellation must stop the second wait too. Always
-     * throws. Requires that one of the two is a Weft checkpoint (a JDK wait that swallowed
-     * the interrupt leaves nothing for a second JDK wait to see, by design).
+     * {@code second}: level-triggered cancellation must stop the second wait too, whichever
+     * kinds the two are (after a swallowed interrupt, a JDK wait is interrupted again).
+     * Always throws.
      *
      * @return never
      */
     static Object swallowThenBlock(Blockers first, Blockers second) throws Exception {
-        if (!first.weftCheckpoint && !second.weftCheckpoint) {
-            throw new IllegalArgumentException("two JDK waits cannot be stopped after a swallowed interrupt");
-        }
         try {
             first.untilCancelled();
         } catch (CancelledException | InterruptedException swallowed) {
@@ -103,15 +86,8 @@ enum Blockers {
         return all[rnd.nextInt(all.length)];
     }
 
-    /** Returns a random way that is a Weft checkpoint. */
-    static Blockers anyWeft(SplittableRandom rnd) {
-        return rnd.nextBoolean() ? AWAIT : SPIN;
-    }
-
-    /** Returns a random pair valid for {@link #swallowThenBlock}. */
+    /** Returns a random pair for {@link #swallowThenBlock}. */
     static Blockers[] anySwallowPair(SplittableRandom rnd) {
-        Blockers first = any(rnd);
-        Blockers second = first.weftCheckpoint ? any(rnd) : anyWeft(rnd);
-        return new Blockers[] {first, second};
+        return new Blockers[] {any(rnd), any(rnd)};
     }
 }
