@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LazyLogger;
 import dev.weft.internal.LiveTree;
 import dev.weft.internal.TreeNode;
 import dev.weft.time.Clock;
@@ -56,7 +57,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     /** Grace period of a shield when none is given. */
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
 
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
 
     /** The thread-to-node binding; unbound on threads that are not running Weft code. */
     static final ScopedValue<Node> CURRENT = ScopedValue.newInstance();

@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LazyLogger;
 import dev.weft.internal.LiveTree;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
@@ -55,7 +56,7 @@ final class ScopeImpl extends Node implements Scope {
      */
 
     private static final ThreadFactory VIRTUAL = Thread.ofVirtual().factory();
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
     private static final AtomicLong IDS = new AtomicLong();
 
     /** Root scopes still running, for the leak check and diagnostics. */

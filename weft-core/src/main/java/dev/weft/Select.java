@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.RandomAccess;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Waits for the first of several operations and runs the handler of the one that completed:
@@ -31,10 +30,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * rendezvous send in one select meets a receive in another. Then its handler runs, in the
  * calling task, after the wait.
  *
- * <p><b>Fairness.</b> {@link #fair()} polls the clauses from a random starting point at each
- * {@code await}, so no ready clause is starved by one listed before it. {@link #biased()}
- * always prefers the earliest listed ready clause (useful for "drain the control channel
- * first").
+ * <p><b>Fairness.</b> {@link #fair()} chooses uniformly at random among the clauses that
+ * are ready when it looks, however many clauses there are: each look polls them in a fresh,
+ * uniformly random order, and the first ready one commits. Of three ready clauses, each wins
+ * a third of the time, wherever they are listed. While the select waits, a clause that a
+ * partner completes first (a sender handing its element to a waiting receive clause) wins
+ * because it came first. {@link #biased()} always prefers the earliest listed ready clause
+ * (useful for "drain the control channel first").
  *
  * <p><b>Timeout and default.</b> {@link #onTimeout} completes when that much time has passed
  * on the scope's clock, and only if no clause is ready: it is polled after the clauses, so a
@@ -83,7 +85,8 @@ public final class Select<R> {
     }
 
     /**
-     * A select that does not favour any clause.
+     * A select that chooses uniformly at random among the clauses ready when it looks (see
+     * the class description).
      *
      * @param <R> the result type
      * @return an empty select
@@ -197,32 +200,28 @@ public final class Select<R> {
             throw new IllegalStateException("a select needs at least one clause: add on(...), onTimeout(...) or orElse(...)");
         }
         int n = ops.size;
-        int start = fair && n > 1 ? ThreadLocalRandom.current().nextInt(n) : 0;
         List<Pollable<?>> all = ops;
         Timer timer = null;
         if (timeout != null) {
             // The timer is polled after every clause, in each round: a clause that is ready
             // wins over a timeout that has expired (a zero one included), as "if nothing
-            // completes within after" says. Fairness rotates the clauses only.
+            // completes within after" says. Fairness shuffles the clauses only.
             timer = Weft.clock().timerAfter(timeout);
             all = new ArrayList<>(n + 1);
-            for (int k = 0; k < n; k++) {
-                all.add(ops.get(start + k < n ? start + k : start + k - n));
-            }
+            all.addAll(ops);
             all.add(timer);
         }
         try {
             Object[] value = new Object[1];
-            int winner = Weft.awaitFirst(all, value, timer != null ? 0 : start, true, orElse != null);
+            int winner = Weft.awaitFirst(all, value, fair ? n : 0, true, orElse != null);
             if (winner < 0) {
                 return orElse.call();
             }
             if (winner == n) {
                 return onTimeout.call();
             }
-            int clause = timer == null ? winner : start + winner < n ? start + winner : start + winner - n;
             @SuppressWarnings("unchecked")
-            Handler<Object, ? extends R> h = (Handler<Object, ? extends R>) handlers[clause];
+            Handler<Object, ? extends R> h = (Handler<Object, ? extends R>) handlers[winner];
             return h.apply(value[0]);
         } finally {
             if (timer != null) {

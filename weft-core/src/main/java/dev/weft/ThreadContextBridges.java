@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LazyLogger;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 
@@ -14,7 +15,7 @@ final class ThreadContextBridges {
      */
     private static final ThreadContextBridge<?>[] NONE = new ThreadContextBridge<?>[0];
     private static volatile ThreadContextBridge<?>[] installed = NONE;
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
 
     private ThreadContextBridges() {}
 

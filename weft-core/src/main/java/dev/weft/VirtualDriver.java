@@ -1,5 +1,6 @@
 package dev.weft;
 
+import dev.weft.internal.LazyLogger;
 import dev.weft.time.VirtualClock;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -46,7 +47,7 @@ final class VirtualDriver {
     private volatile boolean closed;
     private boolean stalled; // driver thread only
     private volatile CancelReason.Stalled stallReason;
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
 
     private VirtualDriver(ScopeImpl root, VirtualClock clock) {
         this.root = root;

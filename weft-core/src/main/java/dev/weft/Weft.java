@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Weft's front door: run a scope, wait for pollables, race alternatives, shield clean-up.
@@ -357,12 +358,14 @@ public final class Weft {
     /**
      * The wait over several alternatives. Returns the index of the one that answered ready,
      * with its value in {@code value[0]}; every other registration is withdrawn, and at most
-     * one alternative committed. Polls start at {@code start} (rotating). With
-     * {@code firstAnswer}, a failed answer is thrown at once; without it, failures are
-     * collected and thrown only when every alternative failed. With {@code noWait}, one
-     * round only: returns -1 if nothing was ready.
+     * one alternative committed. Each round polls the first {@code shuffled} alternatives in
+     * a uniformly random order drawn afresh, then the rest in list order (with
+     * {@code shuffled} 0 or 1, all in list order). With {@code firstAnswer}, a failed answer
+     * is thrown at once; without it, failures are collected and thrown only when every
+     * alternative failed. With {@code noWait}, one round only: returns -1 if nothing was
+     * ready.
      */
-    static int awaitFirst(List<? extends Pollable<?>> alts, Object[] value, int start, boolean firstAnswer, boolean noWait) {
+    static int awaitFirst(List<? extends Pollable<?>> alts, Object[] value, int shuffled, boolean firstAnswer, boolean noWait) {
         int size = alts.size();
         Node n = Node.current();
         Node.checkpoint(n);
@@ -383,10 +386,46 @@ public final class Weft {
         Throwable[] failures = null; // made at the first failed answer: most waits have none
         int failed = 0;
         boolean stopping = false;
+        /*
+         * The polling order. The first alternative that answers commits, so the choice among
+         * those ready is the polling order's. With shuffled > 1 (a fair select), each round
+         * polls those alternatives in a uniformly random order: every member of any ready set
+         * is then equally likely to come first in it (exchanging two of them maps the orders
+         * one to one), so the choice is uniform among the ready ones, however many. A random
+         * starting point in list order is not: of four clauses with the last two ready, the
+         * first of the two would win three rounds in four. The order is drawn one position
+         * per poll, uniformly among the alternatives not yet polled in the round (which gives
+         * a uniform order), so a round that ends at its first poll costs one random number.
+         * The alternatives not yet polled are a bit mask up to 64; beyond, an index array
+         * shuffled lazily (Fisher-Yates, continued from the last round's order: uniform too).
+         */
+        ThreadLocalRandom random = shuffled > 1 ? ThreadLocalRandom.current() : null;
+        int[] order = shuffled > Long.SIZE ? new int[shuffled] : null;
+        if (order != null) {
+            Arrays.setAll(order, j -> j);
+        }
         while (true) {
             beforePoll(nw);
+            long unpolled = shuffled == Long.SIZE ? -1L : (1L << shuffled) - 1;
             for (int k = 0; k < size; k++) {
-                int i = start + k < size ? start + k : start + k - size;
+                int i = k;
+                if (k < shuffled - 1) {
+                    int r = random.nextInt(shuffled - k);
+                    if (order != null) {
+                        i = order[k + r];
+                        order[k + r] = order[k];
+                        order[k] = i;
+                    } else {
+                        long m = unpolled;
+                        for (; r > 0; r--) {
+                            m &= m - 1; // drop the lowest: the r-th not yet polled ends up lowest
+                        }
+                        i = Long.numberOfTrailingZeros(m);
+                        unpolled ^= 1L << i;
+                    }
+                } else if (k == shuffled - 1 && shuffled > 1) {
+                    i = order != null ? order[k] : Long.numberOfTrailingZeros(unpolled);
+                }
                 if (failures != null && failures[i] != null) {
                     continue;
                 }

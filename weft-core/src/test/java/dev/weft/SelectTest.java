@@ -21,10 +21,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -39,29 +41,114 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60) // only to catch hangs
 class SelectTest {
 
+    /**
+     * Chi-square critical values at significance 1e-6, by degrees of freedom (index 1-7), a
+     * little above the exact quantiles (23.928, 27.631, 30.665, 33.377, 35.888, 38.258,
+     * 40.522): a fair select fails one of the eleven checks below about once in 90,000 runs.
+     */
+    private static final double[] CHI_SQUARE_1E6 = {Double.NaN, 23.93, 27.64, 30.67, 33.38, 35.89, 38.26, 40.53};
+
+    /** Selects per configuration of {@link #aFairSelectChoosesUniformlyAmongTheReadyClauses()}. */
+    private static final int FAIRNESS_ROUNDS = 3_000;
+
+    /**
+     * Configurations that a random starting point, or a random starting point and direction,
+     * splits unevenly: {clause count, ready positions...}.
+     */
+    private static final int[][] FAIRNESS_FIXED = {
+        {2, 0, 1},
+        {3, 0, 1},     // a random start: 2:1
+        {4, 2, 3},     // clauses c3, c4, c1, c2 with c1 and c2 ready; a random start: 3:1
+        {4, 0, 1, 2},  // a random start: 2:1:1; a random start and direction: 3:2:3
+        {8, 0, 1, 5},  // a random start: 3:1:4
+        {8, 0, 1, 2, 3, 4, 5, 6, 7},
+        {70, 0, 1, 69}, // past 64 clauses (the shuffle's other representation); a random start: 1:1:68
+    };
+
+    /** Seeded configurations of 2, 3, 4 and 8 clauses with random ready subsets, after the fixed ones. */
+    private static final int FAIRNESS_RANDOM = 4;
+
     @Test
-    void aFairSelectGivesEachAlwaysReadyClauseAFairShare() throws Exception {
-        // Both channels always hold an element. A fair select starts polling at a random
-        // clause, so each wins about half the time: with 10,000 selects a share under 30%
-        // is about 40 standard deviations away, i.e. never.
-        Channel<Integer> a = Channel.buffered(1);
-        Channel<Integer> b = Channel.buffered(1);
-        a.trySend(0);
-        b.trySend(1);
-        int n = 10_000;
-        int[] wins = new int[2];
-        Weft.run(s -> {
-            for (int i = 0; i < n; i++) {
-                int w = Select.<Integer>fair().on(a.receiving(), v -> v).on(b.receiving(), v -> v).await();
+    void aFairSelectChoosesUniformlyAmongTheReadyClauses() {
+        // Each configuration lists n clauses, each a receive from its own buffered(1) channel,
+        // of which the ready ones hold an element (refilled after each select). Each select
+        // must take exactly one element, from a ready channel, through that clause's handler;
+        // over the rounds, the wins of the ready clauses must pass a chi-square test against
+        // the uniform split. One round in three adds a zero timeout, ready too but polled
+        // after the clauses, and one in three a default: neither may ever win here. With
+        // 3,000 rounds, a 3:1 split of two ready clauses gives a statistic near 750 against
+        // a critical value of 24, and 3:2:3 of three about 94 against 28. The configurations
+        // are seeded; the select's own random choices are not (they are ThreadLocalRandom's).
+        Seeds.forEachCell("fair select", FAIRNESS_FIXED.length + FAIRNESS_RANDOM, seed -> {
+            int cell = Seeds.index(seed) % (FAIRNESS_FIXED.length + FAIRNESS_RANDOM);
+            SplittableRandom rnd = Seeds.random(seed);
+            int n;
+            int[] ready;
+            if (cell < FAIRNESS_FIXED.length) {
+                n = FAIRNESS_FIXED[cell][0];
+                ready = Arrays.copyOfRange(FAIRNESS_FIXED[cell], 1, FAIRNESS_FIXED[cell].length);
+            } else {
+                n = new int[] {2, 3, 4, 8}[cell - FAIRNESS_FIXED.length];
+                List<Integer> positions = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    positions.add(i);
+                }
+                Collections.shuffle(positions, new Random(rnd.nextLong()));
+                ready = positions.subList(0, 2 + rnd.nextInt(n - 1)).stream().mapToInt(Integer::intValue).sorted().toArray();
+            }
+            String what = n + " clauses, ready " + Arrays.toString(ready);
+            checkFairSplit(seed, what, n, ready);
+        });
+    }
+
+    private static void checkFairSplit(long seed, String what, int n, int[] ready) throws Exception {
+        List<Channel<Integer>> channels = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            channels.add(Channel.buffered(1));
+        }
+        for (int r : ready) {
+            assertTrue(channels.get(r).trySend(r));
+        }
+        boolean[] isReady = new boolean[n];
+        for (int r : ready) {
+            isReady[r] = true;
+        }
+        int[] wins = new int[n];
+        virtual(s -> {
+            for (int round = 0; round < FAIRNESS_ROUNDS; round++) {
+                Select<Integer> select = Select.fair();
+                for (int i = 0; i < n; i++) {
+                    int clause = i;
+                    select.on(channels.get(i).receiving(), v -> {
+                        assertEquals(clause, v, Seeds.msg(seed, "the handler of the clause that received"));
+                        return clause;
+                    });
+                }
+                if (round % 3 == 1) {
+                    select.onTimeout(Duration.ZERO, () -> -1);
+                } else if (round % 3 == 2) {
+                    select.orElse(() -> -2);
+                }
+                int w = select.await();
+                assertTrue(w >= 0 && isReady[w] && channels.get(w).size() == 0,
+                        Seeds.msg(seed, what + ": took clause " + w));
                 wins[w]++;
-                assertTrue((w == 0 ? a : b).trySend(w), "refill the channel that was taken from");
-                assertEquals(1, a.size());
-                assertEquals(1, b.size());
+                assertTrue(channels.get(w).trySend(w), "refill the channel that was taken from");
+                for (int i = 0; i < n; i++) {
+                    assertEquals(isReady[i] ? 1 : 0, channels.get(i).size(), Seeds.msg(seed, what + ": a losing clause took nothing"));
+                }
             }
             return null;
         });
-        assertEquals(n, wins[0] + wins[1]);
-        assertTrue(wins[0] > n * 3 / 10 && wins[1] > n * 3 / 10, "unfair: " + wins[0] + " vs " + wins[1]);
+        double expected = (double) FAIRNESS_ROUNDS / ready.length;
+        double chiSquare = 0;
+        for (int r : ready) {
+            chiSquare += (wins[r] - expected) * (wins[r] - expected) / expected;
+        }
+        double critical = CHI_SQUARE_1E6[ready.length - 1];
+        int[] readyWins = Arrays.stream(ready).map(r -> wins[r]).toArray();
+        assertTrue(chiSquare < critical, Seeds.msg(seed, what + ": wins " + Arrays.toString(readyWins)
+                + " are not a uniform split: chi-square " + chiSquare + " >= " + critical));
     }
 
     @Test

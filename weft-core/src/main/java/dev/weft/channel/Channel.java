@@ -2,6 +2,7 @@ package dev.weft.channel;
 
 import dev.weft.Weft;
 import dev.weft.internal.Handoff;
+import dev.weft.internal.LazyLogger;
 import dev.weft.internal.WaitTarget;
 import dev.weft.poll.Claim;
 import dev.weft.poll.Poll;
@@ -113,7 +114,7 @@ public final class Channel<T> implements Iterable<T> {
     private static final int UNBOUNDED = Integer.MAX_VALUE;
     private static final int CONFLATED = -1;
 
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
     private static final VarHandle SLOT;
     static {
         try {

@@ -6,6 +6,7 @@ import dev.weft.Task;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
+import dev.weft.internal.LazyLogger;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
 import java.io.IOException;
@@ -95,7 +96,7 @@ public final class TcpServer implements AutoCloseable {
      * grace timer, whichever comes first; the rest are reported and cancelled.
      */
 
-    private static final System.Logger LOG = System.getLogger("dev.weft.io");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft.io");
     private static final Object PERMIT = Boolean.TRUE;
 
     private final ServerSocket listener;

@@ -2,6 +2,7 @@ package dev.weft.retry;
 
 import dev.weft.CancelledException;
 import dev.weft.Weft;
+import dev.weft.internal.LazyLogger;
 import dev.weft.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -29,7 +30,7 @@ import java.util.concurrent.Callable;
  * body's next checkpoint if it is running. A run is never started after the cancellation.
  */
 public final class Repeat {
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
 
     private Repeat() {}
 

@@ -2,6 +2,7 @@ package dev.weft.retry;
 
 import dev.weft.CancelledException;
 import dev.weft.Weft;
+import dev.weft.internal.LazyLogger;
 import dev.weft.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,7 +60,7 @@ import java.util.random.RandomGenerator;
  * policies.
  */
 public final class Retry {
-    private static final System.Logger LOG = System.getLogger("dev.weft");
+    private static final System.Logger LOG = LazyLogger.of("dev.weft");
 
     private final Duration initial;
     private final Duration max;
