@@ -172,7 +172,8 @@ class NetworkSafetyTest {
                 Socket extra = connect(run);
                 String answer;
                 try {
-                    extra.getOutputStream().write("GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    extra.getOutputStream().write("GET /jobs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
                     answer = new String(extra.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
                 } catch (SocketException e) {
                     answer = "";   // reset: refused, which is also an answer
