@@ -4,7 +4,7 @@
  */
 module dev.weft.console {
     requires transitive dev.weft;
-    requires jdk.httpserver;
+    requires transitive org.eclipse.jetty.server;
 
     exports dev.weft.console;
 }

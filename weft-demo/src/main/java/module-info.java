@@ -6,7 +6,7 @@
 module dev.weft.demo {
     requires dev.weft;
     requires dev.weft.console;
-    requires jdk.httpserver;
+    requires org.eclipse.jetty.server;
     requires java.net.http;
     requires java.sql;
     requires org.xerial.sqlitejdbc;

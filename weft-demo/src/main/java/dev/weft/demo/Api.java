@@ -1,15 +1,9 @@
 package dev.weft.demo;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 import dev.weft.CancelledException;
-import dev.weft.DeadlineExceededException;
 import dev.weft.Select;
-import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -35,15 +29,17 @@ import java.util.Set;
  * </table>
  *
  * <p>Refused requests get a 4xx status and {@code {"error": "..."}} naming the problem; a
- * wrong method gets 405 with an {@code Allow} header.
+ * wrong method gets 405 with an {@code Allow} header. {@code HEAD} is answered wherever
+ * {@code GET} is, with the same headers and no body.
  */
-final class Api implements HttpHandler {
+final class Api {
     private static final System.Logger LOG = System.getLogger("dev.weft.demo");
     /** A comment line sent on an idle event stream, so a client that went away is noticed. */
     static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
     /** How long a client may take to send a request body. */
     static final Duration BODY_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_LIMIT = 1000;
+    private static final String EVENT_STREAM = "text/event-stream; charset=utf-8";
     private static final int MAX_REASON = 500;
 
     private final Jobs jobs;
@@ -52,76 +48,95 @@ final class Api implements HttpHandler {
         this.jobs = jobs;
     }
 
-    @Override
-    public void handle(HttpExchange ex) {
-        try (ex) {
+    /**
+     * Answers one exchange; runs in its request task. Whatever happens, the exchange is
+     * complete when this returns: answered, or aborted (its connection closed) when the
+     * client went away or the task was cancelled.
+     *
+     * <p><b>Cancellation:</b> every wait is a checkpoint; a cancelled request aborts its
+     * exchange and this rethrows the {@link CancelledException}.
+     */
+    void handle(Exchange ex) {
+        try {
             try {
                 route(ex);
             } catch (ApiError e) {
                 if (e.allow() != null) {
-                    ex.getResponseHeaders().set("Allow", e.allow());
+                    ex.header("Allow", e.allow());
                 }
-                send(ex, e.status(), Json.error(e.getMessage()));
+                ex.send(e.status(), Json.error(e.getMessage()));
             } catch (IOException | CancelledException e) {
                 throw e;
             } catch (Exception e) {
-                LOG.log(Level.ERROR, ex.getRequestMethod() + " " + ex.getRequestURI() + " failed", e);
-                send(ex, 500, Json.error("internal error: " + e));
+                LOG.log(Level.ERROR, ex.method() + " " + ex.rawPath() + " failed", e);
+                ex.send(500, Json.error("internal error: " + e));
             }
-        } catch (IOException e) {
+        } catch (CancelledException e) {
+            ex.abort(e);
+            throw e;
+        } catch (Exception e) {
             LOG.log(Level.DEBUG, "client went away: " + e);   // nothing left to answer
+            ex.abort(e);
+        } finally {
+            ex.finish();
         }
     }
 
-    private void route(HttpExchange ex) throws Exception {
-        String method = ex.getRequestMethod();
-        String path = ex.getRequestURI().getRawPath();
-        Map<String, String> query = query(ex.getRequestURI().getRawQuery());
+    private void route(Exchange ex) throws Exception {
+        String method = ex.method();
+        String path = ex.rawPath();
+        Map<String, String> query = query(ex.rawQuery());
         String[] parts = path.split("/", -1);   // "/jobs/7/events" -> ["", "jobs", "7", "events"]
         if (parts.length < 2 || !parts[1].equals("jobs")) {
             throw ApiError.notFound("no such path: " + path + "; the API is under /jobs");
         }
         if (parts.length == 2 || (parts.length == 3 && parts[2].isEmpty())) {
             switch (method) {
-                case "GET" -> {
+                case "GET", "HEAD" -> {
                     allowOnly(query, "GET /jobs", "state", "limit");
                     list(ex, query);
                 }
                 case "POST" -> {
                     allowOnly(query, "POST /jobs");
-                    JobView v = jobs.submit(JobSpec.parse(body(ex)));
-                    ex.getResponseHeaders().set("Location", "/jobs/" + v.id());
-                    send(ex, 201, v.json());
+                    JobView v = jobs.submit(JobSpec.parse(ex.body(JobSpec.MAX_BODY_BYTES, BODY_TIMEOUT)));
+                    ex.header("Location", "/jobs/" + v.id());
+                    ex.send(201, v.json());
                 }
-                default -> throw ApiError.methodNotAllowed(method, "/jobs", "GET, POST");
+                default -> throw ApiError.methodNotAllowed(method, "/jobs", "GET, HEAD, POST");
             }
             return;
         }
         long id = id(parts[2]);
         if (parts.length == 3) {
             switch (method) {
-                case "GET" -> {
+                case "GET", "HEAD" -> {
                     allowOnly(query, "GET /jobs/{id}");
-                    send(ex, 200, jobs.find(id).orElseThrow(() -> ApiError.notFound("no job " + id)).json());
+                    ex.send(200, jobs.find(id).orElseThrow(() -> ApiError.notFound("no job " + id)).json());
                 }
                 case "DELETE" -> {
                     allowOnly(query, "DELETE /jobs/{id}", "reason");
-                    send(ex, 200, jobs.cancel(id, reason(query, id)).json());
+                    ex.send(200, jobs.cancel(id, reason(query, id)).json());
                 }
-                default -> throw ApiError.methodNotAllowed(method, "/jobs/" + id, "GET, DELETE");
+                default -> throw ApiError.methodNotAllowed(method, "/jobs/" + id, "GET, HEAD, DELETE");
             }
         } else if (parts.length == 4 && parts[3].equals("events")) {
-            if (!method.equals("GET")) {
-                throw ApiError.methodNotAllowed(method, "/jobs/" + id + "/events", "GET");
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                throw ApiError.methodNotAllowed(method, "/jobs/" + id + "/events", "GET, HEAD");
             }
             allowOnly(query, "GET /jobs/{id}/events");
+            if (method.equals("HEAD")) {
+                jobs.find(id).orElseThrow(() -> ApiError.notFound("no job " + id));
+                ex.startStream(EVENT_STREAM);
+                ex.end();
+                return;
+            }
             events(ex, id);
         } else {
             throw ApiError.notFound("no such path: " + path + "; a job has /jobs/{id} and /jobs/{id}/events");
         }
     }
 
-    private void list(HttpExchange ex, Map<String, String> query) throws Exception {
+    private void list(Exchange ex, Map<String, String> query) throws Exception {
         JobState state = null;
         if (query.containsKey("state")) {
             state = JobState.of(query.get("state")).orElseThrow(() -> ApiError.badRequest(
@@ -140,7 +155,7 @@ final class Api implements HttpHandler {
             }
         }
         List<JobView> views = jobs.list(state, limit);
-        send(ex, 200, Json.bytes(g -> {
+        ex.send(200, Json.bytes(g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("jobs");
             for (JobView v : views) {
@@ -157,7 +172,7 @@ final class Api implements HttpHandler {
      * end. While nothing happens a comment line goes out every {@link #KEEP_ALIVE}, so a
      * client that went away ends the stream (the write fails) instead of holding its task.
      */
-    private void events(HttpExchange ex, long id) throws Exception {
+    private void events(Exchange ex, long id) throws Exception {
         Job job = jobs.running(id).orElse(null);
         Channel<Job.Event> events;
         if (job != null) {
@@ -167,10 +182,7 @@ final class Api implements HttpHandler {
             events = Channel.buffered(1);
             events.send(new Job.End(v));
         }
-        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        ex.sendResponseHeaders(200, 0);
-        OutputStream out = ex.getResponseBody();
+        ex.startStream(EVENT_STREAM);
         try {
             while (true) {
                 Job.Event e = Select.<Job.Event>fair()
@@ -187,9 +199,9 @@ final class Api implements HttpHandler {
                     }));
                     case Job.End(JobView v) -> event("end", v.json());
                 };
-                out.write(chunk);
-                out.flush();
+                ex.write(chunk);
                 if (e instanceof Job.End) {
+                    ex.end();
                     return;
                 }
             }
@@ -228,24 +240,6 @@ final class Api implements HttpHandler {
         return reason;
     }
 
-    /**
-     * Reads the body, refusing more than {@link JobSpec#MAX_BODY_BYTES}, within
-     * {@link #BODY_TIMEOUT}: a client that stops sending does not hold its task (the deadline
-     * interrupts the read, which closes the connection).
-     */
-    private static byte[] body(HttpExchange ex) throws Exception {
-        byte[] b;
-        try (InputStream in = ex.getRequestBody()) {
-            b = Weft.timeout(BODY_TIMEOUT, deadline -> in.readNBytes(JobSpec.MAX_BODY_BYTES + 1));
-        } catch (DeadlineExceededException e) {
-            throw ApiError.timeout("the body did not arrive within " + BODY_TIMEOUT.toSeconds() + " s");
-        }
-        if (b.length > JobSpec.MAX_BODY_BYTES) {
-            throw ApiError.tooLarge("the body is larger than " + JobSpec.MAX_BODY_BYTES + " bytes");
-        }
-        return b;
-    }
-
     private static Map<String, String> query(String raw) throws ApiError {
         Map<String, String> out = new LinkedHashMap<>();
         if (raw == null || raw.isEmpty()) {
@@ -276,14 +270,6 @@ final class Api implements HttpHandler {
         if (!unknown.isEmpty()) {
             throw ApiError.badRequest("unknown query parameter" + (unknown.size() == 1 ? " " : "s ") + String.join(", ", unknown)
                     + "; " + route + (names.length == 0 ? " takes none" : " takes " + String.join(", ", names)));
-        }
-    }
-
-    static void send(HttpExchange ex, int status, byte[] json) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, json.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(json);
         }
     }
 }

@@ -1,23 +1,32 @@
 package dev.weft.demo;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.weft.Scope;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
+import dev.weft.channel.ChannelClosedException;
 import dev.weft.console.Console;
-import java.io.IOException;
+import dev.weft.console.ConsoleOptions;
 import java.io.PrintStream;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
 
 /**
  * The showcase service: background jobs over HTTP, stored in an SQLite file, each job a task
@@ -41,52 +50,107 @@ import java.util.concurrent.TimeUnit;
  * finish; cancel the rest with reason {@code shutdown} (each records that, shielded); wait for
  * every task; then, last, close the database.
  *
- * <p><b>Kept-alive connections.</b> Once 200 connections are idle, the JDK's HTTP server closes
- * each further connection right after its answer, without announcing it. A client that
- * reuses such a connection sees its next request fail unanswered, and clients do not retry a
- * {@code POST}. Loading this class therefore raises that limit to 10,000
- * unless {@code sun.net.httpserver.maxIdleConnections} is already set. The JDK reads the
- * property once, when the first HTTP server of the process starts, so an application that
- * starts another server before this class loads must set it itself. Idle connections are
- * still closed after the JDK's idle interval (30 s by default).
+ * <p><b>HTTP.</b> Jetty's core server ({@link HttpFront}) accepts the connections, with every
+ * resource bounded ({@link Limits}). Its handler runs on Jetty's platform threads: it checks
+ * access ({@link Access}), serves the console under {@code /console/} itself (so the console
+ * keeps updating while jobs hold every virtual-thread carrier), and hands each API request to
+ * the {@code http} task, which forks a request task for it.
+ *
+ * <p><b>On a network.</b> Bound to a loopback address the service is open to this machine.
+ * Bound to any other address it requires an access token (given in {@link Config#token()},
+ * else generated and printed), prints a warning and the addresses it can be reached at.
  *
  * <p><b>Errors:</b> {@link #run} throws if the data directory or the address cannot be used,
  * naming which.
  */
 public final class JobService {
-    /** How many idle kept-alive connections the HTTP server keeps open (the JDK's default is 200). */
-    static final int MAX_IDLE_CONNECTIONS = 10_000;
+    /**
+     * What the HTTP server allows at once and for how long: the bounds that keep a flood of
+     * clients from exhausting the process. See {@link HttpFront} for how each is enforced.
+     *
+     * @param maxConnections connections open at once; past it a new one gets 503 at once
+     * @param headerTimeout how long a client may take to send a request's headers
+     * @param idleTimeout how long a connection may stay with nothing read or written
+     * @param backlog the listen backlog: connects the kernel queues before they are accepted
+     * @param consoleStreams open console pages (event streams) at once, 4 per address at most
+     */
+    public record Limits(int maxConnections, Duration headerTimeout, Duration idleTimeout, int backlog,
+                         int consoleStreams) {
+        /**
+         * 1,000 connections (each costs a socket and a little memory; far below the usual
+         * 20,000-descriptor limits, far above what a demo needs), 10 s for headers (a slow
+         * mobile client needs well under a second), 30 s idle (longer than the event streams'
+         * 15 s keep-alive), a backlog of 1,024 (a burst of 500 connects fits), 16 console pages.
+         */
+        public static final Limits DEFAULTS = new Limits(1_000, Duration.ofSeconds(10), Duration.ofSeconds(30), 1_024, 16);
 
-    static {
-        if (System.getProperty("sun.net.httpserver.maxIdleConnections") == null) {
-            System.setProperty("sun.net.httpserver.maxIdleConnections", Integer.toString(MAX_IDLE_CONNECTIONS));
+        /**
+         * Validates the limits.
+         *
+         * @throws NullPointerException if a duration is null
+         * @throws IllegalArgumentException if a count is less than 1 or a duration is not positive
+         */
+        public Limits {
+            if (headerTimeout == null || idleTimeout == null) {
+                throw new NullPointerException("headerTimeout and idleTimeout must not be null");
+            }
+            if (maxConnections < 1 || backlog < 1 || consoleStreams < 1) {
+                throw new IllegalArgumentException("maxConnections, backlog and consoleStreams must be at least 1, got "
+                        + maxConnections + ", " + backlog + ", " + consoleStreams);
+            }
+            if (!headerTimeout.isPositive() || !idleTimeout.isPositive()) {
+                throw new IllegalArgumentException("headerTimeout and idleTimeout must be positive, got " + headerTimeout
+                        + " and " + idleTimeout);
+            }
         }
     }
 
     /**
-     * Where the service keeps its data, where it listens, and how long shutdown waits.
+     * Where the service keeps its data, where it listens, how long shutdown waits, who may
+     * use it and how much it serves at once.
      *
      * @param dataDir the data directory; created on first run, holds {@code jobs.db}
      * @param address the address to listen on; port 0 picks a free port
      * @param grace how long running jobs get to finish at shutdown before they are cancelled
+     * @param token the access token every request must carry as {@code Authorization: Bearer};
+     *     null for none, which only a loopback address allows (otherwise one is generated)
+     * @param limits the HTTP server's bounds
      */
-    public record Config(Path dataDir, InetSocketAddress address, Duration grace) {
+    public record Config(Path dataDir, InetSocketAddress address, Duration grace, String token, Limits limits) {
         /** The default port. */
         public static final int PORT = 8080;
 
         /**
          * Validates the configuration.
          *
-         * @throws NullPointerException if an argument is null
-         * @throws IllegalArgumentException if {@code grace} is negative
+         * @throws NullPointerException if an argument other than {@code token} is null
+         * @throws IllegalArgumentException if {@code grace} is negative, the address is
+         *     unresolved, or the token is not acceptable (16 to 512 characters of letters,
+         *     digits and {@code . _ ~ + / = -})
          */
         public Config {
-            if (dataDir == null || address == null || grace == null) {
-                throw new NullPointerException("dataDir, address and grace must not be null");
+            if (dataDir == null || address == null || grace == null || limits == null) {
+                throw new NullPointerException("dataDir, address, grace and limits must not be null");
             }
             if (grace.isNegative()) {
                 throw new IllegalArgumentException("grace must not be negative, got " + grace);
             }
+            if (address.isUnresolved()) {
+                throw new IllegalArgumentException("address must be resolved, got " + address);
+            }
+            if (token != null) {
+                Access.checkToken(token);
+            }
+        }
+
+        /**
+         * A configuration without a token and with the default limits.
+         *
+         * @throws NullPointerException if an argument is null
+         * @throws IllegalArgumentException if {@code grace} is negative
+         */
+        public Config(Path dataDir, InetSocketAddress address, Duration grace) {
+            this(dataDir, address, grace, null, Limits.DEFAULTS);
         }
 
         /**
@@ -96,12 +160,14 @@ public final class JobService {
          */
         public static Config defaults() {
             return new Config(Path.of("weft-data"), new InetSocketAddress(InetAddress.getLoopbackAddress(), PORT),
-                    Duration.ofSeconds(5));
+                    Duration.ofSeconds(5), null, Limits.DEFAULTS);
         }
     }
 
     /** How long closing the database (checkpointing its log) may take before it is reported as stuck. */
     private static final Duration DATABASE_GRACE = Duration.ofSeconds(30);
+    /** How long requests in progress get to finish at shutdown, once every job has ended. */
+    static final Duration HTTP_DRAIN = Duration.ofSeconds(5);
 
     private final Config config;
     private final PrintStream out;
@@ -168,52 +234,84 @@ public final class JobService {
 
     private Void serve(Scope service, JobStore store) throws Exception {
         Jobs jobs = new Jobs(store, service);
-        HttpServer server = HttpServer.create(config.address(), 0);
-        // The JDK server's dispatcher thread hands each exchange over this channel to the
-        // "http" task, which forks a task per exchange in its own scope. A full channel blocks
-        // the dispatcher: backpressure on accepting. A closed one makes it drop the connection.
-        Channel<Runnable> exchanges = Channel.buffered(256);
-        server.setExecutor(exchanges::send);
-        server.createContext("/", new Api(jobs));
-        // The web console (weft-console) listens on its own port, next to the service; the
-        // service scope owns it, so it closes when the service ends, before the database.
-        Console console = service.own(Console.start(new InetSocketAddress(config.address().getAddress(), 0),
-                Console.DEFAULT_PERIOD));
-        mountConsole(server, console);
-        server.start();
+        Api api = new Api(jobs);
+        boolean generated = config.token() == null && !config.address().getAddress().isLoopbackAddress();
+        String token = generated ? Access.generate() : config.token();
+        Access access = accessFor(config, token);
+        // The console is a resource of the service scope: it closes when the service ends,
+        // before the database. Jetty serves it on platform threads, behind the same access check.
+        Console console = service.own(Console.create(ConsoleOptions.DEFAULTS.withMaxStreams(
+                config.limits().consoleStreams(), Math.min(4, config.limits().consoleStreams()))));
+        // Jetty's threads hand each API request over this channel to the "http" task, which
+        // forks a task per request in its own scope. The channel never blocks Jetty: it holds
+        // at most one request per open connection, and the connection limit bounds those. A
+        // closed channel (shutdown) makes the handler answer 503.
+        Channel<Exchange> exchanges = Channel.unbounded(ex -> ex.abort(new IllegalStateException("the service stopped")));
+        HttpFront front = HttpFront.start(config.address(), config.limits(), new Gate(access, console, exchanges));
         Task<Void> http = service.fork("http", () -> Weft.run(ScopeOptions.named("http"), requests -> {
-            for (Runnable exchange : exchanges) {
+            for (Exchange exchange : exchanges) {
                 requests.fork("request", () -> {
-                    exchange.run();
+                    api.handle(exchange);
                     return null;
                 });
             }
             return null;
         }));
-        URI uri = URI.create("http://" + hostForUri(server.getAddress()) + ":" + server.getAddress().getPort() + "/");
-        say("listening on " + uri + " (data: " + store.file() + ")");
-        say("try:  curl -s -X POST " + uri + "jobs -d '{\"cpuSteps\": 20, \"waitSteps\": 20}'");
-        say("task tree: " + uri + "console   stop: Ctrl-C (or SIGTERM) shuts down gracefully");
-        started.complete(uri);
-
-        String why = stopRequested.await();
-        shutdown(why, service, jobs, server, exchanges, http);
+        try {
+            announce(front.address(), access, generated ? token : null, store);
+            String why = stopRequested.await();
+            shutdown(why, service, jobs, front, console, exchanges, http);
+        } finally {
+            front.stop();   // at once if the service failed or was cancelled; a no-op after shutdown
+        }
         return null;
     }
 
+    /** The access check for {@code config}: open on loopback without a token, else requiring {@code token}. */
+    static Access accessFor(Config config, String token) {
+        if (token == null) {
+            if (!config.address().getAddress().isLoopbackAddress()) {
+                throw new IllegalArgumentException("listening on " + config.address() + " needs an access token");
+            }
+            return Access.open();
+        }
+        return Access.requiring(token);
+    }
+
+    /**
+     * Prints where the service can be reached, and, beyond loopback, a warning; and the token
+     * if it was generated (a token that was given is not echoed).
+     */
+    private void announce(InetSocketAddress bound, Access access, String generated, JobStore store) {
+        List<URI> urls = reachable(bound);
+        URI uri = urls.getFirst();
+        say("listening on " + String.join(", ", urls.stream().map(URI::toString).toList()) + " (data: " + store.file() + ")");
+        String auth = "";
+        if (!bound.getAddress().isLoopbackAddress()) {
+            say("WARNING: listening beyond loopback (" + bound.getAddress().getHostAddress() + "): anyone who can reach"
+                    + " this port and holds the token can start and cancel jobs and read the task tree; HTTP is not"
+                    + " encrypted, so use a trusted network or a TLS proxy in front");
+        }
+        if (generated != null) {
+            say("access token: " + generated + "   (generated for this run; choose one with --token or WEFT_TOKEN)");
+        }
+        if (access.required()) {
+            say("every request needs the header 'Authorization: Bearer TOKEN'; the console takes ?token=TOKEN once");
+            auth = "-H 'Authorization: Bearer TOKEN' ";
+        }
+        say("try:  curl -s " + auth + "-X POST " + uri + "jobs -d '{\"cpuSteps\": 20, \"waitSteps\": 20}'");
+        say("task tree: " + uri + "console/" + (access.required() ? "?token=TOKEN" : "")
+                + "   stop: Ctrl-C (or SIGTERM) shuts down gracefully");
+        started.complete(uri);
+    }
+
     /** The graceful shutdown protocol; see the class description. */
-    private void shutdown(String why, Scope service, Jobs jobs, HttpServer server, Channel<Runnable> exchanges,
-                          Task<Void> http) throws Exception {
+    private void shutdown(String why, Scope service, Jobs jobs, HttpFront front, Console console,
+                          Channel<Exchange> exchanges, Task<Void> http) throws Exception {
         List<Job> running = jobs.close();
+        front.stopAccepting();
         say("stopping (" + why + "): no new jobs, listener closed; " + running.size() + " job(s) running, grace "
                 + config.grace().toMillis() + " ms");
-        // Closes the listening socket now, lets exchanges in progress finish (event streams
-        // end with their jobs), and returns once none is left, or after the delay.
-        int delaySeconds = (int) Math.min(Integer.MAX_VALUE, config.grace().toSeconds() + 2);
-        Task<Void> stopper = service.fork("http-stop", () -> {
-            server.stop(delaySeconds);
-            return null;
-        });
         Weft.timeoutOrEmpty(config.grace(), grace -> {
             for (Job j : running) {
                 j.task.awaitOutcome();
@@ -231,27 +329,67 @@ public final class JobService {
         }
         say((running.size() - cancelled) + " job(s) finished within the grace period, " + cancelled
                 + " cancelled (reason: shutdown); all recorded");
-        stopper.join();
+        // Requests on connections still open now get 503; those in progress (their event
+        // streams ended with their jobs) get HTTP_DRAIN to finish, then are cancelled.
         exchanges.close();
-        http.join();
+        console.close();
+        if (Weft.timeoutOrEmpty(HTTP_DRAIN, drain -> {
+            http.awaitOutcome();
+            return true;
+        }).isEmpty()) {
+            http.cancel("shutdown: requests still in progress " + HTTP_DRAIN.toSeconds() + " s after the jobs ended");
+        }
+        http.awaitOutcome();
+        front.stop();
     }
 
     /**
-     * {@code GET /console} redirects (303) to the web console of this process, which shows
-     * the service's live task tree: the jobs, their forks and what each waits on.
+     * The server's handler, on Jetty's threads: the access check, the console (served here,
+     * on platform threads), and the hand-over of every API request to the {@code http} task.
+     * Never blocks.
      */
-    private static void mountConsole(HttpServer server, Console console) {
-        server.createContext("/console", ex -> {
-            try (ex) {
-                if (!ex.getRequestMethod().equals("GET")) {
-                    ex.getResponseHeaders().set("Allow", "GET");
-                    Api.send(ex, 405, Json.error(ex.getRequestMethod() + " is not allowed on /console; allowed: GET"));
-                    return;
+    private static final class Gate extends Handler.Abstract.NonBlocking {
+        private final Access access;
+        private final Console console;
+        private final Channel<Exchange> exchanges;
+
+        Gate(Access access, Console console, Channel<Exchange> exchanges) {
+            this.access = access;
+            this.console = console;
+            this.exchanges = exchanges;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            String path = request.getHttpURI().getPath();
+            if (path.equals("/console") || path.startsWith(Access.CONSOLE)) {
+                String method = request.getMethod();
+                if (!method.equals("GET") && !method.equals("HEAD")) {
+                    response.getHeaders().put("Allow", "GET, HEAD");
+                    HttpFront.answer(response, callback, 405, Json.error(method + " is not allowed on /console; allowed: GET, HEAD"));
+                    return true;
                 }
-                ex.getResponseHeaders().set("Location", console.uri().toString());
-                ex.sendResponseHeaders(303, -1);
+                if (!access.admitsConsole(request, response, callback)) {
+                    return true;
+                }
+                if (path.equals("/console")) {
+                    Response.sendRedirect(request, response, callback, 303, Access.CONSOLE, true);
+                    return true;
+                }
+                return console.handler().handle(request, response, callback);
             }
-        });
+            if (!access.admitsApi(request, response, callback)) {
+                return true;
+            }
+            Exchange ex = new Exchange(request, response, callback);
+            try {
+                exchanges.trySend(ex);
+            } catch (ChannelClosedException e) {
+                HttpFront.answer(response, callback, 503,
+                        Json.error("the service is shutting down; try again once it is back"));
+            }
+            return true;
+        }
     }
 
     /**
@@ -289,9 +427,46 @@ public final class JobService {
         return stopped.await(limit.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    private static String hostForUri(InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
-        return host.contains(":") ? "[" + host + "]" : host;
+    /**
+     * The URLs the service can be reached at: its own address, or, bound to every interface,
+     * the address of each interface that is up (IPv4 first; IPv6 link-local ones, which need
+     * a zone, left out), else loopback.
+     */
+    static List<URI> reachable(InetSocketAddress bound) {
+        List<InetAddress> hosts = new ArrayList<>();
+        if (bound.getAddress().isAnyLocalAddress()) {
+            try {
+                for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                    if (!nif.isUp() || nif.isLoopback()) {
+                        continue;
+                    }
+                    for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+                        boolean sameFamily = (a instanceof Inet6Address) == (bound.getAddress() instanceof Inet6Address);
+                        if (!a.isLinkLocalAddress() && !a.isLoopbackAddress() && sameFamily) {
+                            hosts.add(a);
+                        }
+                    }
+                }
+            } catch (SocketException e) {
+                // no list of interfaces: fall back to loopback below
+            }
+            hosts.sort((a, b) -> Boolean.compare(a instanceof Inet6Address, b instanceof Inet6Address));
+            if (hosts.isEmpty()) {
+                hosts.add(InetAddress.getLoopbackAddress());
+            }
+        } else {
+            hosts.add(bound.getAddress());
+        }
+        return hosts.stream().map(h -> uri(h, bound.getPort())).toList();
+    }
+
+    static URI uri(InetAddress host, int port) {
+        String text = host.getHostAddress();
+        int zone = text.indexOf('%');
+        if (zone >= 0) {
+            text = text.substring(0, zone);
+        }
+        return URI.create("http://" + (host instanceof Inet6Address ? "[" + text + "]" : text) + ":" + port + "/");
     }
 
     private void say(String line) {

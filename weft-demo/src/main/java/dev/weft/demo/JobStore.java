@@ -52,6 +52,17 @@ final class JobStore implements AutoCloseable {
         this.recovered = recovered;
     }
 
+    /** What went wrong with a file, in words. */
+    private static String why(IOException e) {
+        return switch (e) {
+            case java.nio.file.AccessDeniedException x -> "permission denied";
+            case java.nio.file.NoSuchFileException x -> "no such file or directory: " + x.getFile();
+            case java.nio.file.FileAlreadyExistsException x -> x.getFile() + " exists and is not a directory";
+            case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
+            default -> e.toString();
+        };
+    }
+
     /**
      * Opens (creating on first use) the data directory and its database, and records every
      * job left {@code running} as cancelled.
@@ -61,7 +72,12 @@ final class JobStore implements AutoCloseable {
      * @throws SQLException if the database cannot be opened or is not a jobs database
      */
     static JobStore open(Path dataDir) throws IOException, SQLException {
-        Files.createDirectories(dataDir);
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new IOException("the data directory " + dataDir + " cannot be created (" + why(e)
+                    + "); choose a directory this user can write", e);
+        }
         Path file = dataDir.resolve("jobs.db");
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);

@@ -8,23 +8,39 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * The README's main job: {@code ./weft run [--port N] [--host ADDR] [--data DIR] [--grace SECONDS]}
- * starts the {@link JobService} and stops it gracefully on SIGTERM or Ctrl-C;
- * {@code ./weft run first-look} runs {@link FirstLook} instead, and {@code ./weft run load ...}
- * the {@link LoadDriver}.
+ * The README's main job: {@code ./weft run [options]} starts the {@link JobService} and stops
+ * it gracefully on SIGTERM or Ctrl-C; {@code ./weft run first-look} runs {@link FirstLook}
+ * instead, and {@code ./weft run load ...} the {@link LoadDriver}. {@code --help} lists the
+ * options; a wrong one is reported with what is accepted, and the exit status is 2.
  */
 public final class Main {
     private static final String USAGE = """
-            usage: ./weft run [--port N] [--host ADDR] [--data DIR] [--grace SECONDS]
+            usage: ./weft run [--port N] [--host ADDR] [--data DIR] [--grace SECONDS] [--token TOKEN]
+                              [--max-connections N] [--header-timeout SECONDS] [--idle-timeout SECONDS]
+                              [--backlog N] [--console-clients N]
                    ./weft run first-look
                    ./weft run load [--url URL] [--clients N] [--jobs N] [--cancel SHARE] [--disconnect SHARE] [--seed N]
-              --port   port to listen on (default 8080; 0 picks a free one)
-              --host   address to listen on (default: loopback)
-              --data   data directory, created on first run (default: weft-data)
-              --grace  seconds running jobs get to finish on shutdown (default: 5)
+              --port             port to listen on (default 8080; 0 picks a free one)
+              --host             address to listen on (default: loopback). Any other address needs an
+                                 access token: --token, else WEFT_TOKEN, else one is generated and printed
+              --data             data directory, created on first run (default: weft-data)
+              --grace            seconds running jobs get to finish on shutdown (default: 5)
+              --token            the access token clients send as 'Authorization: Bearer TOKEN'
+                                 (16 to 512 letters, digits or . _ ~ + / = -); also required on loopback if given
+              --max-connections  connections open at once; past it, 503 at once (default: 1000)
+              --header-timeout   seconds a client may take to send request headers (default: 10)
+              --idle-timeout     seconds a connection may stay silent (default: 30)
+              --backlog          connects queued by the kernel before they are accepted (default: 1024)
+              --console-clients  console pages open at once, 4 per address at most (default: 16)
             """;
+    private static final List<String> OPTIONS = List.of("--port", "--host", "--data", "--grace", "--token",
+            "--max-connections", "--header-timeout", "--idle-timeout", "--backlog", "--console-clients");
+
+    /** Jetty's start-up lines are noise on a terminal: warnings and worse only, unless logging is configured. */
+    private static final java.util.logging.Logger JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
 
     private Main() {}
 
@@ -49,12 +65,15 @@ public final class Main {
         }
         JobService.Config config;
         try {
-            config = parse(args);
-        } catch (IllegalArgumentException | UnknownHostException e) {
+            config = parse(args, System.getenv("WEFT_TOKEN"));
+        } catch (IllegalArgumentException e) {
             System.err.println("weft: " + e.getMessage());
-            System.err.print(USAGE);
+            System.err.println("(./weft run --help lists every option)");
             System.exit(2);
             return;
+        }
+        if (System.getProperty("java.util.logging.config.file") == null) {
+            JETTY_LOG.setLevel(java.util.logging.Level.WARNING);
         }
         JobService service = new JobService(config, System.out);
         Duration hookLimit = config.grace().plusSeconds(30);
@@ -74,27 +93,73 @@ public final class Main {
         }
     }
 
-    static JobService.Config parse(String[] args) throws UnknownHostException {
+    /**
+     * Parses the service's options; {@code envToken} is {@code WEFT_TOKEN}'s value (or null),
+     * used when {@code --token} is not given.
+     *
+     * @throws IllegalArgumentException naming the option, what was wrong, and what is accepted
+     */
+    static JobService.Config parse(String[] args, String envToken) {
         JobService.Config d = JobService.Config.defaults();
+        JobService.Limits l = d.limits();
         Path data = d.dataDir();
         InetAddress host = d.address().getAddress();
         int port = d.address().getPort();
         Duration grace = d.grace();
+        String token = envToken == null || envToken.isEmpty() ? null : envToken;
+        String tokenFrom = "WEFT_TOKEN";
+        int maxConnections = l.maxConnections();
+        Duration headerTimeout = l.headerTimeout();
+        Duration idleTimeout = l.idleTimeout();
+        int backlog = l.backlog();
+        int consoleClients = l.consoleStreams();
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
+            if (!OPTIONS.contains(name)) {
+                throw new IllegalArgumentException((name.startsWith("-") ? "unknown option " : "unexpected argument ")
+                        + name + "; the options are " + String.join(", ", OPTIONS)
+                        + " (each with a value), or a command: first-look, load");
+            }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException(name.startsWith("--") ? name + " needs a value" : "unknown argument " + name);
+                throw new IllegalArgumentException(name + " needs a value; see --help");
             }
             String value = args[++i];
             switch (name) {
                 case "--port" -> port = number(name, value, 0, 65535);
-                case "--host" -> host = InetAddress.getByName(value);
+                case "--host" -> host = host(value);
                 case "--data" -> data = Path.of(value);
                 case "--grace" -> grace = Duration.ofSeconds(number(name, value, 0, 3600));
-                default -> throw new IllegalArgumentException("unknown option " + name);
+                case "--token" -> {
+                    token = value;
+                    tokenFrom = "--token";
+                }
+                case "--max-connections" -> maxConnections = number(name, value, 1, 100_000);
+                case "--header-timeout" -> headerTimeout = Duration.ofSeconds(number(name, value, 1, 3600));
+                case "--idle-timeout" -> idleTimeout = Duration.ofSeconds(number(name, value, 1, 3600));
+                case "--backlog" -> backlog = number(name, value, 1, 65_535);
+                case "--console-clients" -> consoleClients = number(name, value, 1, 1_000);
+                default -> throw new IllegalStateException("option " + name + " is listed but not parsed");
             }
         }
-        return new JobService.Config(data, new InetSocketAddress(host, port), grace);
+        if (token != null) {
+            try {
+                Access.checkToken(token);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(tokenFrom + ": " + e.getMessage(), e);
+            }
+        }
+        return new JobService.Config(data, new InetSocketAddress(host, port), grace, token,
+                new JobService.Limits(maxConnections, headerTimeout, idleTimeout, backlog, consoleClients));
+    }
+
+    private static InetAddress host(String value) {
+        String literal = value.startsWith("[") && value.endsWith("]") ? value.substring(1, value.length() - 1) : value;
+        try {
+            return InetAddress.getByName(literal);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--host: cannot resolve '" + value + "'; give an address of this machine"
+                    + " (127.0.0.1, ::1, 0.0.0.0 for every IPv4 interface, :: for every interface) or a host name", e);
+        }
     }
 
     private static int number(String name, String value, int min, int max) {

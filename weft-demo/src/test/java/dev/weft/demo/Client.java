@@ -23,10 +23,21 @@ final class Client {
     static final Duration HANG = Duration.ofSeconds(60);
 
     final URI base;
+    private final String token;   // sent as a bearer token if not null
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     Client(URI base) {
+        this(base, null);
+    }
+
+    Client(URI base, String token) {
         this.base = base;
+        this.token = token;
+    }
+
+    private HttpRequest.Builder request(URI uri) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(HANG);
+        return token == null ? b : b.header("Authorization", "Bearer " + token);
     }
 
     /** An answer: status, body as a tree (null if the body is not JSON), and the raw response. */
@@ -37,7 +48,7 @@ final class Client {
     }
 
     Answer send(String method, String path, String body) throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(HANG)
+        HttpRequest.Builder b = request(base.resolve(path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         JsonNode json = null;
@@ -84,7 +95,7 @@ final class Client {
 
     /** Reads the job's event stream to its end and returns the events. */
     List<Event> events(long id) throws IOException, InterruptedException {
-        HttpRequest req = HttpRequest.newBuilder(base.resolve("jobs/" + id + "/events")).timeout(HANG).build();
+        HttpRequest req = request(base.resolve("jobs/" + id + "/events")).build();
         HttpResponse<Stream<String>> r = http.send(req, HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, r.statusCode());
         assertEquals("text/event-stream; charset=utf-8", r.headers().firstValue("Content-Type").orElse(""));

@@ -21,7 +21,16 @@ final class ServiceRun implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     ServiceRun(Path dataDir, Duration grace) throws Exception {
-        var config = new JobService.Config(dataDir, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), grace);
+        this(new JobService.Config(dataDir, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), grace));
+    }
+
+    /** A service with {@code limits} and, if not null, {@code token}, on loopback and a free port. */
+    ServiceRun(Path dataDir, String token, JobService.Limits limits) throws Exception {
+        this(new JobService.Config(dataDir, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                Duration.ofSeconds(1), token, limits));
+    }
+
+    ServiceRun(JobService.Config config) throws Exception {
         service = new JobService(config, new PrintStream(output, true, StandardCharsets.UTF_8));
         thread = Thread.ofPlatform().name("job-service-under-test").start(() -> {
             try {
@@ -30,7 +39,7 @@ final class ServiceRun implements AutoCloseable {
                 failure.set(e);
             }
         });
-        client = new Client(service.awaitStarted());
+        client = new Client(service.awaitStarted(), config.token());
     }
 
     /** What the service printed, line by line. */
