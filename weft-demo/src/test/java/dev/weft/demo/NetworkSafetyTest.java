@@ -122,7 +122,7 @@ class NetworkSafetyTest {
 
     @Test
     void aConnectionThatTricklesItsHeadersIsCutAtTheHeaderDeadline() throws Exception {
-        var limits = new JobService.Limits(100, Duration.ofMillis(500), LONG, 64, 4);
+        var limits = new JobService.Limits(100, Duration.ofSeconds(2), LONG, 64, 4); // short, but long enough that a stalled machine cannot cut a well-behaved request
         try (ServiceRun run = new ServiceRun(data, null, limits)) {
             // A fresh connection that sends one byte and stops.
             Socket oneByte = connect(run);
