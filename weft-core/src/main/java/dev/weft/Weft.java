@@ -572,6 +572,7 @@ public final class Weft {
      */
     public static <T> T race(List<? extends Callable<? extends T>> bodies) throws Exception {
         checkAlternatives(bodies, "bodies");
+        Node.checkpoint(Node.current()); // a cancelled caller starts no entrant
         return run(ScopeOptions.named("race").withPolicy(FailurePolicy.COLLECT), scope -> {
             List<Task<? extends T>> entrants = new ArrayList<>(bodies.size());
             for (Callable<? extends T> body : bodies) {
@@ -838,7 +839,9 @@ public final class Weft {
      *     146 years
      */
     public static <T> T timeout(Duration duration, ScopeBody<? extends T> body) throws Exception {
-        return run(timeoutOptions(duration), body);
+        ScopeOptions options = timeoutOptions(duration);
+        Node.checkpoint(Node.current());
+        return run(options, body);
     }
 
     /**
@@ -862,7 +865,9 @@ public final class Weft {
         if (body == null) {
             throw new NullPointerException("body must not be null: pass the scope's code, scope -> { ... }");
         }
-        ScopeImpl scope = new ScopeImpl(options, Node.current(), Thread.currentThread());
+        Node caller = Node.current();
+        Node.checkpoint(caller);
+        ScopeImpl scope = new ScopeImpl(options, caller, Thread.currentThread());
         try {
             return Optional.ofNullable(runIn(scope, body));
         } catch (DeadlineExceededException e) {

@@ -1099,6 +1099,7 @@ public final class Flow<T> {
     }
 
     private <R> R run(String name, Drain<T, R> drain) throws Exception {
+        Weft.checkpoint(); // at entry: a cancelled caller runs nothing of the flow
         return Weft.run(ScopeOptions.named(name), scope -> {
             Cursor<T> c = open(scope, null);
             R r;
