@@ -12,6 +12,7 @@ package dev.weft;
  *     case Outcome.Cancelled<?>(CancelReason.TaskFailed(String who, Throwable cause)) ->
  *         log("stopped because " + who + " failed: " + cause);
  *     case Outcome.Cancelled<?>(CancelReason reason) -> log(reason.describe());
+ *     case Outcome.TimedOut<?>(CancelReason.DeadlineExpired deadline) -> log("out of time: " + deadline.describe());
  *     default -> {}
  * }
  * }

@@ -1,7 +1,8 @@
 package dev.weft;
 
 /**
- * How a task ended: with a value, with a failure, or cancelled (with the reason).
+ * How a task ended: with a value, with a failure, cancelled (with the reason), or timed out
+ * (cancelled by a deadline, which it names).
  *
  * <p>Outcomes let callers branch without exception handling:
  * {@snippet lang=java :
@@ -9,12 +10,17 @@ package dev.weft;
  *     case Outcome.Success<String>(String value) -> value;
  *     case Outcome.Failure<String>(Throwable cause) -> "failed: " + cause.getMessage();
  *     case Outcome.Cancelled<String>(CancelReason reason) -> "cancelled: " + reason.describe();
+ *     case Outcome.TimedOut<String>(CancelReason.DeadlineExpired d) -> "timed out after " + d.timeout();
  * };
  * }
  *
+ * <p>A task's {@linkplain Task#state() state} is {@link Task.State#CANCELLED} for both
+ * {@link Cancelled} and {@link TimedOut}: a timeout is a cancellation whose reason is a
+ * deadline, and {@code join()} throws {@link CancelledException} for both, with that reason.
+ *
  * @param <T> the type of the task's value
  */
-public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Outcome.Cancelled {
+public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Outcome.Cancelled, Outcome.TimedOut {
 
     /**
      * The task returned a value.
@@ -42,8 +48,9 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
     }
 
     /**
-     * The task was cancelled and unwound from that cancellation (it may have been cancelled
-     * before it started: it still ran its body, whose first checkpoint threw).
+     * The task was cancelled, for a reason other than a deadline, and unwound from that
+     * cancellation (it may have been cancelled before it started: it still ran its body,
+     * whose first checkpoint threw). A cancellation by a deadline is {@link TimedOut}.
      *
      * @param reason why, never null
      * @param <T> the value type
@@ -55,5 +62,30 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
                 throw new NullPointerException("reason must not be null");
             }
         }
+    }
+
+    /**
+     * The task was cancelled by a deadline, and unwound from that cancellation: the timeout
+     * of its scope ({@link ScopeOptions#withTimeout}, {@link Weft#timeout}) or of an
+     * enclosing one expired.
+     *
+     * @param deadline the deadline that fired, never null
+     * @param <T> the value type
+     */
+    record TimedOut<T>(CancelReason.DeadlineExpired deadline) implements Outcome<T> {
+        /** @throws NullPointerException if {@code deadline} is null */
+        public TimedOut {
+            if (deadline == null) {
+                throw new NullPointerException("deadline must not be null");
+            }
+        }
+    }
+
+    /**
+     * The outcome of a task that unwound from a cancellation with {@code reason}:
+     * {@link TimedOut} for a deadline, else {@link Cancelled}.
+     */
+    static <T> Outcome<T> cancelledBy(CancelReason reason) {
+        return reason instanceof CancelReason.DeadlineExpired d ? new TimedOut<>(d) : new Cancelled<>(reason);
     }
 }

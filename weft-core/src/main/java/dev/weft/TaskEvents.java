@@ -59,6 +59,7 @@ final class TaskEvents {
                     case Outcome.Success<?> s -> "SUCCEEDED";
                     case Outcome.Failure<?> f -> "FAILED";
                     case Outcome.Cancelled<?> c -> "CANCELLED";
+                    case Outcome.TimedOut<?> timedOut -> "TIMED_OUT";
                 };
                 e.failure = outcome instanceof Outcome.Failure<?>(Throwable cause) ? String.valueOf(cause) : null;
                 e.lifetime = System.nanoTime() - t.createdAt();

@@ -123,7 +123,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             if (r == null && isInterruptUnwind(e)) {
                 r = cancelFromInterrupt(); // an interrupt from outside Weft reached a JDK call first
             }
-            result = r != null && isCancellation(e) ? new Outcome.Cancelled<>(r) : new Outcome.Failure<>(e);
+            result = r != null && isCancellation(e) ? Outcome.cancelledBy(r) : new Outcome.Failure<>(e);
         }
         finish(result);
     }
@@ -134,6 +134,8 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             scope().recordFailure(cause, "task '" + name() + "'", this);
         } else if (result instanceof Outcome.Cancelled<T>(CancelReason reason)) {
             scope().taskCancelled(this, reason);
+        } else if (result instanceof Outcome.TimedOut<T>(CancelReason.DeadlineExpired deadline)) {
+            scope().taskCancelled(this, deadline);
         }
         synchronized (this) {
             outcome = result;
@@ -179,6 +181,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
                 yield Poll.failed(cause);
             }
             case Outcome.Cancelled<T>(CancelReason reason) -> Poll.failed(new CancelledException(reason));
+            case Outcome.TimedOut<T>(CancelReason.DeadlineExpired deadline) -> Poll.failed(new CancelledException(deadline));
         };
     }
 
@@ -239,6 +242,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             case Outcome.Success<T> s -> State.SUCCEEDED;
             case Outcome.Failure<T> f -> State.FAILED;
             case Outcome.Cancelled<T> c -> State.CANCELLED;
+            case Outcome.TimedOut<T> t -> State.CANCELLED;
         };
     }
 
@@ -273,6 +277,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
                 throw sneakyThrow(cause);
             }
             case Outcome.Cancelled<T>(CancelReason reason) -> throw new CancelledException(reason);
+            case Outcome.TimedOut<T>(CancelReason.DeadlineExpired deadline) -> throw new CancelledException(deadline);
         };
     }
 

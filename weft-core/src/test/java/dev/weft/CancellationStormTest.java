@@ -542,6 +542,8 @@ class CancellationStormTest {
                                 + reason);
                     }
                 }
+                case Outcome.TimedOut<Object>(CancelReason.DeadlineExpired d) ->
+                        problems.add(n + ": timed out (" + d + ") in a storm that sets no deadline");
             }
         }
 
@@ -550,6 +552,7 @@ class CancellationStormTest {
                 case Outcome.Success<Object> s -> Task.State.SUCCEEDED;
                 case Outcome.Failure<Object> f -> Task.State.FAILED;
                 case Outcome.Cancelled<Object> c -> Task.State.CANCELLED;
+                case Outcome.TimedOut<Object> t -> Task.State.CANCELLED;
             };
         }
     }

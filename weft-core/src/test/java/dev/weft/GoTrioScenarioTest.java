@@ -977,8 +977,9 @@ class GoTrioScenarioTest {
             }));
             assertEquals("timeout", e.reason().scope());
             assertEquals(Duration.ofSeconds(1).toNanos(), clock.nanoTime(), "the call returned at the deadline");
-            Outcome.Cancelled<Integer> c = assertInstanceOf(Outcome.Cancelled.class, child.get().outcome());
-            assertInstanceOf(CancelReason.DeadlineExpired.class, c.reason(), "the child was cut short by the deadline");
+            Outcome.TimedOut<Integer> c = assertInstanceOf(Outcome.TimedOut.class, child.get().outcome(),
+                    "the child was cut short by the deadline");
+            assertEquals("timeout", c.deadline().scope());
 
             Optional<String> moved = Weft.timeoutOrEmpty(Duration.ofSeconds(1), t -> {
                 t.fork("child", ch::receive);

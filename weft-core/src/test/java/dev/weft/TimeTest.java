@@ -288,8 +288,8 @@ class TimeTest {
                         return task[0].join();
                     }));
             assertEquals("request", e.reason().scope());
-            Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, task[0].outcome());
-            assertSame(e.reason(), c.reason());
+            Outcome.TimedOut<?> c = assertInstanceOf(Outcome.TimedOut.class, task[0].outcome());
+            assertSame(e.reason(), c.deadline());
             return null;
         });
     }

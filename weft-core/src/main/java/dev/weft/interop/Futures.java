@@ -1,5 +1,6 @@
 package dev.weft.interop;
 
+import dev.weft.CancelReason;
 import dev.weft.CancelledException;
 import dev.weft.Outcome;
 import dev.weft.Task;
@@ -169,12 +170,15 @@ public final class Futures {
         switch (outcome) {
             case Outcome.Success<? extends T>(var value) -> f.complete(value);
             case Outcome.Failure<? extends T>(Throwable cause) -> f.completeExceptionally(cause);
-            case Outcome.Cancelled<? extends T>(var reason) -> {
-                CancellationException e = new CancellationException("task '" + task + "' was " + reason.describe());
-                e.initCause(new CancelledException(reason));
-                f.completeExceptionally(e);
-            }
+            case Outcome.Cancelled<? extends T>(var reason) -> cancel(f, task, reason);
+            case Outcome.TimedOut<? extends T>(var deadline) -> cancel(f, task, deadline);
         }
+    }
+
+    private static void cancel(CompletableFuture<?> f, String task, CancelReason reason) {
+        CancellationException e = new CancellationException("task '" + task + "' was " + reason.describe());
+        e.initCause(new CancelledException(reason));
+        f.completeExceptionally(e);
     }
 
     /**

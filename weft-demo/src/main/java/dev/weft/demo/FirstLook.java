@@ -163,6 +163,7 @@ public final class FirstLook {
             case Outcome.Cancelled<?>(CancelReason.TaskFailed(String who, Throwable cause)) ->
                     "cancelled because " + who + " failed (" + cause.getMessage() + ")";
             case Outcome.Cancelled<?>(CancelReason reason) -> reason.describe();
+            case Outcome.TimedOut<?>(CancelReason.DeadlineExpired d) -> "timed out: " + d.describe();
         };
     }
 
