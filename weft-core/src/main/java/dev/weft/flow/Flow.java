@@ -302,7 +302,7 @@ public final class Flow<T> {
         return new Cursor<>(hook) {
             @Override
             T next() {
-                return it.hasNext() ? requireElement(it.next(), "the source") : null;
+                return it.hasNext() ? requireElement(it.next(), "the source") : end();
             }
 
             @Override
@@ -338,7 +338,7 @@ public final class Flow<T> {
                     if (e.getCause() != null) {
                         throw e;
                     }
-                    return null;
+                    return end(); // a producer cancelled with us may have closed it
                 }
             }
 

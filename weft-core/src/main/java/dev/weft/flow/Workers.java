@@ -155,7 +155,7 @@ final class Workers {
             }
         } catch (Throwable e) {
             if (Stage.isOwnCancellation(e)) {
-                throw (CancelledException) e;
+                throw st.cut((CancelledException) e);
             }
             st.fail(e, s);
         } finally {
@@ -171,7 +171,7 @@ final class Workers {
                 job.run(slot, up);
             } catch (Throwable e) {
                 if (Stage.isOwnCancellation(e)) {
-                    throw (CancelledException) e;
+                    throw st.cut((CancelledException) e);
                 }
                 st.fail(e, s);
                 return;
