@@ -142,6 +142,15 @@ final class Stage<E> {
     }
 
     /**
+     * Records the stage's failure (the first one wins) for the end of the output, without
+     * ending the output or cancelling anything: for a failure that also reaches the consumer
+     * on its own, in its place among the elements (ordered mapPar's failed promise).
+     */
+    void noteFailure(Throwable cause) {
+        failure.compareAndSet(null, cause);
+    }
+
+    /**
      * Records that a task of the stage is ending by its own cancellation, so the stage did not
      * run to its end; returns {@code e} for the caller to rethrow. Every task of a stage that
      * catches its own cancellation passes it through here.
@@ -203,12 +212,6 @@ final class Stage<E> {
         } finally {
             timer.cancel();
         }
-    }
-
-    /** The stage's failure if it has one (the first), else {@code fallback}. */
-    Exception failure(Exception fallback) {
-        Throwable f = failure.get();
-        return f == null ? fallback : rethrowable(f);
     }
 
     static Exception rethrowable(Throwable f) {
