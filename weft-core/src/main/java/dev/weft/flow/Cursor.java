@@ -1,5 +1,7 @@
 package dev.weft.flow;
 
+import dev.weft.CancelledException;
+import dev.weft.Weft;
 import java.util.function.Consumer;
 
 /**
@@ -26,6 +28,18 @@ abstract class Cursor<T> {
      * returned null or threw. A checkpoint wherever it waits.
      */
     abstract T next() throws Exception;
+
+    /**
+     * What a source's {@link #next()} returns when its elements have run out: null, the end,
+     * unless the reading task is cancelled, for then the cancellation may be what ended the
+     * source (a producer cancelled with the reader closed its channel, a publisher completed,
+     * an iterator over a closed resource said there is no more): then it throws
+     * {@link CancelledException}. A cancelled flow never ends as if it had completed.
+     */
+    static <T> T end() {
+        Weft.checkpoint();
+        return null;
+    }
 
     /**
      * Ends the run: cancels the tasks of concurrent stages upstream, waits for them (shielded),

@@ -49,13 +49,32 @@ import java.util.stream.Stream;
  *
  * <h2>Early termination</h2>
  * When the consumer stops early — {@link #take} has its elements, {@link #first()} found one,
- * a {@code forEach} action threw, an element failed, the calling task was cancelled — every
+ * a {@code forEach} action threw, a failure reached it, the calling task was cancelled — every
  * stage upstream is cancelled at once and awaited before the terminal operation returns.
+ *
+ * <h2>Completion</h2>
+ * A terminal operation that returns normally ran the flow to its end: every element arrived
+ * (or as many as {@link #take}, {@link #takeWhile} or {@link #first()} asked for). A flow cut
+ * short by a failure or a cancellation never looks like one that ended: the terminal
+ * operation throws the failure or {@link CancelledException}. In particular, once the task
+ * reading a source is cancelled, the end of that source (a channel closed, a publisher
+ * completed, an iterator with no more elements) counts as the cancellation, since a producer
+ * cancelled at the same time may be what ended it.
  *
  * <h2>Failures</h2>
  * A failure anywhere (a function that throws, a source that fails) ends the flow: the
  * terminal operation throws that same exception object, after the elements that came before
- * it. A concurrent stage fails fast: its first failure cancels its other in-flight work.
+ * it. Which elements those are:
+ * <ul>
+ *   <li>sequential operators, {@link #zip}, {@link #concat}, {@link #buffer},
+ *       {@link #groupedWithin}, {@link #timeout}: every element that came before the
+ *       failure;</li>
+ *   <li>{@link #mapPar}: exactly the results of the elements before the failing one, as a
+ *       one-at-a-time {@link #map} would have given; work on later elements is cancelled;</li>
+ *   <li>{@link #mapParUnordered}, {@link #flatMap}, {@link #merge}: these fail fast: the
+ *       failure cancels the work in flight, and the consumer gets the results already
+ *       waiting in the stage's buffer, then the failure.</li>
+ * </ul>
  *
  * <h2>Undelivered elements</h2>
  * Elements that a stage produced but that never reach the consumer because the flow stopped
@@ -69,7 +88,10 @@ import java.util.stream.Stream;
  * Every terminal operation is a checkpoint, at entry and wherever it waits for an element.
  * If the calling task is cancelled, the flow's stages are cancelled and awaited (shielded,
  * within the shield's grace period), undelivered elements go to their hooks, and the
- * terminal operation throws {@link CancelledException}.
+ * terminal operation throws {@link CancelledException}; the elements delivered before it
+ * are a prefix of the flow (see <em>Completion</em>). A stage cancelled from outside the
+ * flow (an interrupt of one of its threads) also ends the flow with
+ * {@link CancelledException}, never with an early end.
  *
  * <h2>Nulls</h2>
  * Flows carry no null elements: a source or function that produces null fails the flow
@@ -302,7 +324,7 @@ public final class Flow<T> {
         return new Cursor<>(hook) {
             @Override
             T next() {
-                return it.hasNext() ? requireElement(it.next(), "the source") : null;
+                return it.hasNext() ? requireElement(it.next(), "the source") : end();
             }
 
             @Override
@@ -318,6 +340,12 @@ public final class Flow<T> {
      * A flow of the elements received from {@code channel}, until it is closed and drained.
      * A channel is hot: several runs, or other receivers, share its elements (each is
      * received once). An early stop takes nothing more from the channel.
+     *
+     * <p>Closing the channel says the flow is complete. A producer that stops because it
+     * failed should {@linkplain Channel#fail fail} the channel instead, or the flow ends as if
+     * it had completed. A producer cancelled together with the flow's consumer may close it
+     * (in a {@code finally} block, say): a consumer that is cancelled when it finds the
+     * channel closed throws {@link CancelledException} rather than end the flow.
      *
      * <p>If the channel {@linkplain Channel#fail fails}, the flow fails with the
      * {@link ChannelClosedException} whose cause is the channel's failure.
@@ -338,7 +366,7 @@ public final class Flow<T> {
                     if (e.getCause() != null) {
                         throw e;
                     }
-                    return null;
+                    return end(); // a producer cancelled with us may have closed it
                 }
             }
 
@@ -441,8 +469,10 @@ public final class Flow<T> {
      * Merges flows: runs each of them in a task of its own and passes their elements on as
      * they come. Each source keeps running across elements (nothing is lost because another
      * source was quicker), and the merge is fair: when the consumer is slower than the
-     * sources, they take turns. Each source's elements keep their order. Fails when one
-     * source fails (the others are cancelled); ends when all have ended.
+     * sources, they take turns. Each source's elements keep their order. Ends when all
+     * sources have ended. Fails fast when one source fails: the others are cancelled, and
+     * the consumer gets the elements already waiting in the merge's buffer (at most 16),
+     * then the failure.
      *
      * @param flows the sources
      * @param <T> the element type
@@ -605,8 +635,18 @@ public final class Flow<T> {
      * Applies {@code mapper} to up to {@code concurrency} elements at a time, each in a task
      * of its own, and passes the results on <b>in the order of the elements</b>. Results
      * wait for the consumer in a buffer of {@code concurrency}: the work runs at most that
-     * far ahead. Fails fast: the first element that fails cancels the work in flight, and
-     * the flow fails after the results that came before it.
+     * far ahead.
+     *
+     * <p><b>Failures</b> deliver what a one-at-a-time {@link #map} would have: when the
+     * mapper fails for an element, the consumer gets the result of every element before it
+     * (work on those goes on to its end; the consumer waits for it), then the failure. Work
+     * on later elements is cancelled at once and no further element is taken; elements it
+     * had taken go to the upstream's {@code onUndelivered} hook. If the upstream fails, the
+     * elements it produced before the failure are mapped and delivered, then its failure is
+     * thrown. If several elements fail, the earliest in order decides.
+     *
+     * <p><b>Cancellation:</b> the consumer's wait for a result is a checkpoint; if the
+     * consumer is cancelled, all the work is cancelled, also on elements before a failed one.
      *
      * @param concurrency how many elements are mapped at a time; at least 1
      * @param mapper the function; it may block; must not return null
@@ -625,6 +665,12 @@ public final class Flow<T> {
      * As {@link #mapPar}, but passes each result on as soon as it is ready, in no particular
      * order.
      *
+     * <p><b>Failures</b> fail fast: the first failure (of the mapper, or of the upstream)
+     * cancels the work in flight, whose elements go to the upstream's {@code onUndelivered}
+     * hook, and takes no further element. The consumer gets the results already waiting in
+     * the buffer (at most {@code concurrency}), then the failure; a result still being
+     * computed when the failure came is never delivered.
+     *
      * @param concurrency how many elements are mapped at a time; at least 1
      * @param mapper the function; it may block; must not return null
      * @param <R> the result type
@@ -641,8 +687,13 @@ public final class Flow<T> {
     /**
      * Maps each element to a flow and merges those flows, running up to
      * {@code concurrency} of them at a time, each in a task of its own. Each inner flow's
-     * elements keep their order; elements of different inner flows interleave. Fails fast
-     * when the mapper or an inner flow fails.
+     * elements keep their order; elements of different inner flows interleave; up to
+     * {@code concurrency} elements wait for the consumer in a buffer.
+     *
+     * <p><b>Failures</b> fail fast: the first failure (of the mapper, of an inner flow, or of
+     * the upstream) cancels the inner flows in flight and takes no further element. The
+     * consumer gets the elements already waiting in the buffer, then the failure; what each
+     * inner flow delivered is a prefix of it.
      *
      * @param concurrency how many inner flows run at a time; at least 1
      * @param mapper makes the inner flow of an element; must not return null
@@ -990,7 +1041,8 @@ public final class Flow<T> {
     /**
      * Runs {@code action} when this flow ends normally (its last element has been passed
      * on), in the consumer's task, before the end is passed downstream. It does not run when
-     * the flow fails or the consumer stops early.
+     * the flow fails, is cancelled or the consumer stops early: when it runs, every element
+     * of the flow has arrived.
      *
      * @param action the action; an exception it throws fails the flow
      * @return the flow
@@ -1072,7 +1124,8 @@ public final class Flow<T> {
      * tasks of {@code scope}: each subscription runs the flow in a task of its own, delivering
      * elements as the subscriber requests them. The scope does not end before every
      * subscription has ended (completed, failed, or cancelled by its subscriber); cancelling
-     * the scope ends them with {@code onError(CancelledException)}. The publisher follows the
+     * the scope ends them with {@code onError(CancelledException)}, never {@code onComplete}
+     * (that is only for a run of the flow to its end). The publisher follows the
      * Reactive Streams rules (verified by its TCK); a subscriber that subscribes after the
      * scope's body has returned gets {@code onError(IllegalStateException)}.
      *
@@ -1121,6 +1174,9 @@ public final class Flow<T> {
     /**
      * Runs the flow and collects its elements with {@code collector}, in the calling task.
      *
+     * <p><b>Completion:</b> it returns only if the flow ran to its end, every element
+     * collected; a flow cut short by a failure or a cancellation makes it throw.
+     *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *
      * @param collector the collector
@@ -1148,6 +1204,9 @@ public final class Flow<T> {
      * action throws, the flow stops (its stages are cancelled and awaited) and this throws
      * that exception.
      *
+     * <p><b>Completion:</b> it returns only if the flow ran to its end, every element
+     * passed to the action; a flow cut short by a failure or a cancellation makes it throw.
+     *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *
      * @param action the action
@@ -1168,6 +1227,9 @@ public final class Flow<T> {
     /**
      * Runs the flow and returns its elements.
      *
+     * <p><b>Completion:</b> it returns only if the flow ran to its end, every element
+     * in the list; a flow cut short by a failure or a cancellation makes it throw.
+     *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *
      * @return the elements, in the order they came; an unmodifiable list
@@ -1187,6 +1249,9 @@ public final class Flow<T> {
     /**
      * Runs the flow and folds its elements with {@code accumulator}, starting from
      * {@code identity}.
+     *
+     * <p><b>Completion:</b> it returns only if the flow ran to its end, every element
+     * folded in; a flow cut short by a failure or a cancellation makes it throw.
      *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *
@@ -1210,6 +1275,9 @@ public final class Flow<T> {
 
     /**
      * Runs the flow and folds its elements with {@code accumulator}.
+     *
+     * <p><b>Completion:</b> it returns only if the flow ran to its end, every element
+     * folded in; a flow cut short by a failure or a cancellation makes it throw.
      *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *
@@ -1237,6 +1305,9 @@ public final class Flow<T> {
      * Runs the flow until its first element, then stops it (its stages are cancelled and
      * awaited).
      *
+     * <p><b>Completion:</b> it returns only once the first element, or the end of an empty
+     * flow, has arrived; a flow cut short before that makes it throw.
+     *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *
      * @return the first element, or empty for an empty flow
@@ -1249,6 +1320,9 @@ public final class Flow<T> {
 
     /**
      * Runs the flow and counts its elements.
+     *
+     * <p><b>Completion:</b> it returns only if the flow ran to its end, every element
+     * counted; a flow cut short by a failure or a cancellation makes it throw.
      *
      * <p><b>Cancellation:</b> a checkpoint; see the class comment.
      *

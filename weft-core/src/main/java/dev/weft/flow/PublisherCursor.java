@@ -100,7 +100,7 @@ final class PublisherCursor<T> extends Cursor<T> implements Subscriber<T> {
             if (t != null) {
                 throw Stage.rethrowable(t);
             }
-            return null;
+            return end(); // a publisher cancelled with us may have completed
         }
         if (++taken == limit) {
             taken = 0;

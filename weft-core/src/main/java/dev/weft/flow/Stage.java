@@ -1,5 +1,6 @@
 package dev.weft.flow;
 
+import dev.weft.CancelReason;
 import dev.weft.CancelledException;
 import dev.weft.Scope;
 import dev.weft.ScopeOptions;
@@ -21,14 +22,29 @@ final class Stage<E> {
     /*
      * Implementation overview
      *
-     * The stage task runs Weft.run(body) and then closes `out`: the consumer drains what is
-     * buffered and then sees the end, or the first failure if `failure` was set (it is set
-     * before `out` is closed, and the channel's lock orders the two). A failure inside the
-     * body (an element that failed, an upstream that failed) is recorded by fail(), which also
-     * closes `out` at once and cancels the body's scope, so the consumer learns of it after the
-     * elements already buffered, and in-flight work stops promptly. The stage task itself
-     * never fails: its failures travel downstream as the elements do, and surface in the
-     * consumer's task as if the stage had run there.
+     * The stage task runs Weft.run(body) and then closes `out`. How the consumer reads the
+     * end of `out` (after draining what is buffered) depends on how the stage ended, and only
+     * one of the three is the end of the flow:
+     *
+     *   failed     `failure` is set: the consumer throws it. fail() records it, closes `out`
+     *              at once and cancels the body's scope, so the consumer learns of it after
+     *              the elements already buffered, and in-flight work stops promptly.
+     *   completed  the body and every task of the stage's scope ran to their end, and the
+     *              stage task was not cancelled: the consumer sees the end (next() == null).
+     *   cut short  anything else: the stage task, or a task of its scope, ended by its own
+     *              cancellation (recorded in `cut` where it is known). The consumer throws
+     *              CancelledException: its own, which is the usual case (a stage is cancelled
+     *              by its consumer's close(), or with its consumer by a scope above both),
+     *              else the stage's.
+     *
+     * A closed channel alone cannot tell these apart: a cancelled stage closes `out` as a
+     * finished one does, and a consumer parked in receive at that moment collects the close
+     * (a receive that completed wins over the cancellation of its task). So `completed` is
+     * positive proof, written before `out` is closed (the channel's lock orders the two, as
+     * it orders `failure`); an end without it is never passed on as the end of the flow.
+     *
+     * The stage task itself never fails: its failures travel downstream as the elements do,
+     * and surface in the consumer's task as if the stage had run there.
      *
      * Elements never get lost: an emit that is cancelled (or meets the closed channel) hands
      * its element to the hook; close() cancels the task, waits for it (shielded), and hands
@@ -43,12 +59,22 @@ final class Stage<E> {
 
     private final Channel<E> out;
     private final Consumer<? super E> onUndelivered;
+    private final String name;
+    /** The stage's first failure. Invariant: null until set once; set before `out` is closed for it. */
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /** The first cancellation that cut the stage short, where known. Invariant: null until set once. */
+    private final AtomicReference<CancelledException> cut = new AtomicReference<>();
+    /**
+     * Whether the stage ran to its end (see the overview). Invariant: set at most once, by the
+     * stage task, before it closes `out`; never with `cut` set or the stage task cancelled.
+     */
+    private volatile boolean completed;
     private final Task<Void> task;
     private boolean closed; // consumer's thread only
 
     Stage(Scope scope, String name, int capacity, Consumer<? super E> onUndelivered, Body<E> body) {
         this.out = Channel.buffered(capacity);
+        this.name = name;
         this.onUndelivered = onUndelivered;
         this.task = scope.fork(name, () -> {
             run(name, body);
@@ -62,10 +88,16 @@ final class Stage<E> {
                 body.run(s, this);
                 return null;
             });
+            // Every task of the scope has finished, so every cut() they made is visible here.
+            // Tasks that ended by the scope's cancellation are not failures, so a normal
+            // return alone does not prove the stage ran to its end.
+            completed = cut.get() == null && !Weft.isCancelled();
         } catch (Throwable e) {
-            // Also the stage's own cancellation: its consumer, if it still reads, must see that
-            // the flow was cut short, never a normal end.
-            fail(e, null);
+            if (isOwnCancellation(e)) {
+                cut((CancelledException) e);
+            } else {
+                fail(e, null);
+            }
         } finally {
             out.close();
         }
@@ -109,22 +141,58 @@ final class Stage<E> {
         }
     }
 
+    /**
+     * Records the stage's failure (the first one wins) for the end of the output, without
+     * ending the output or cancelling anything: for a failure that also reaches the consumer
+     * on its own, in its place among the elements (ordered mapPar's failed promise).
+     */
+    void noteFailure(Throwable cause) {
+        failure.compareAndSet(null, cause);
+    }
+
+    /**
+     * Records that a task of the stage is ending by its own cancellation, so the stage did not
+     * run to its end; returns {@code e} for the caller to rethrow. Every task of a stage that
+     * catches its own cancellation passes it through here.
+     */
+    CancelledException cut(CancelledException e) {
+        cut.compareAndSet(null, e);
+        return e;
+    }
+
     /** Whether the stage already failed: workers stop taking new work. */
     boolean failed() {
         return failure.get() != null;
     }
 
-    /** The next element; null at the end; the stage's failure, after the elements before it. */
+    /**
+     * The next element; null at the end; the stage's failure, after the elements before it;
+     * CancelledException if the stage was cut short by a cancellation.
+     */
     E next() throws Exception {
         try {
             return out.receive();
         } catch (ChannelClosedException e) {
-            Throwable f = failure.get();
-            if (f == null) {
-                return null;
-            }
+            return whenDrained();
+        }
+    }
+
+    /**
+     * What the consumer gets once {@code out} is closed and drained: null only if the stage
+     * completed; else the stage's failure, or a cancellation (see the overview).
+     */
+    private E whenDrained() throws Exception {
+        Throwable f = failure.get();
+        if (f != null) {
             throw rethrowable(f);
         }
+        if (completed) {
+            return null;
+        }
+        Weft.checkpoint(); // the usual case: the consumer is cancelled too
+        CancelledException c = cut.get();
+        throw c != null ? c : new CancelledException(new CancelReason.Requested("the flow's stage '" + name
+                + "' was cancelled before its upstream ended"));
     }
 
     /** What {@link #nextBefore} returns when the deadline came first. */
@@ -140,20 +208,10 @@ final class Stage<E> {
         try {
             return Select.<Object>biased().on(out.receiving(), v -> v).on(timer, v -> TIMED_OUT).await();
         } catch (ChannelClosedException e) {
-            Throwable f = failure.get();
-            if (f == null) {
-                return null;
-            }
-            throw rethrowable(f);
+            return whenDrained();
         } finally {
             timer.cancel();
         }
-    }
-
-    /** The stage's failure if it has one (the first), else {@code fallback}. */
-    Exception failure(Exception fallback) {
-        Throwable f = failure.get();
-        return f == null ? fallback : rethrowable(f);
     }
 
     static Exception rethrowable(Throwable f) {
@@ -204,7 +262,8 @@ final class Stage<E> {
     /**
      * Pulls every element of {@code flow} (opened in {@code scope}, the stage's own) and
      * emits it, until the flow ends; records its failure as the stage's. Returns quietly if
-     * the stage failed meanwhile; rethrows the calling task's cancellation.
+     * the stage failed meanwhile; rethrows the calling task's cancellation, which cuts the
+     * stage short.
      */
     void pump(Flow<? extends E> flow, Scope scope, Consumer<? super E> hook) {
         Cursor<? extends E> c = flow.open(scope, hook);
@@ -216,7 +275,7 @@ final class Stage<E> {
             }
         } catch (Throwable e) {
             if (isOwnCancellation(e)) {
-                throw (CancelledException) e;
+                throw cut((CancelledException) e);
             }
             fail(e, scope);
         } finally {
