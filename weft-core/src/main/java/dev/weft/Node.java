@@ -565,6 +565,12 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     }
 
     @Override
+    public final String cpuPoolName() {
+        CpuPool p = CpuPool.of(thread);
+        return p != null ? p.name() : null;
+    }
+
+    @Override
     public final TreeNode nestedScope() {
         return nestedOnThread;
     }
