@@ -135,7 +135,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     private void runBody() {
         markStarted(); // from now on cancel() interrupts this thread; a cancellation already in force is armed
         adoptEffectiveReason();
-        lastCheckpoint = LiveTree.checkpointClock();
+        runningSince = LiveTree.probeClock();
         TaskEvents.started(this);
         Outcome<T> result;
         try {

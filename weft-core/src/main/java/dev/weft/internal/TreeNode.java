@@ -62,10 +62,11 @@ public interface TreeNode {
     boolean isShielded();
 
     /**
-     * The value of {@link LiveTree#checkpointClock()} at the node's last checkpoint or
-     * wake-up (0 if none was seen while the clock ran).
+     * The value of {@link LiveTree#probeClock()} when the node's thread last took up running:
+     * a task's start, or a wake-up from a Weft wait (0 if none was seen while the clock ran).
+     * Checkpoints do not count: they do not give the thread's carrier up.
      */
-    long lastCheckpoint();
+    long runningSince();
 
     /**
      * The node's task-local values, name to value, in the order they were first set; empty if
