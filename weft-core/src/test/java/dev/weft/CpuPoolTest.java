@@ -147,8 +147,9 @@ class CpuPoolTest {
     }
 
     @Test
-    void aCpuTaskCancelledWhileQueuedEndsCancelledAndItsScopeReturns() throws Exception {
+    void aCpuTaskCancelledWhileQueuedStillRunsItsBodyWhoseFirstCheckpointThrows() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
         Weft.run(scope -> {
             CpuPool pool = onePool(scope, "queue");
             Weft.run(ScopeOptions.named("queued").withCpuPool(pool).withPolicy(FailurePolicy.COLLECT), inner -> {
@@ -160,8 +161,13 @@ class CpuPoolTest {
                 });
                 started.await();
                 Task<Object> queued = inner.forkCpu("queued", () -> {
-                    Weft.checkpoint(); // the first checkpoint of a task cancelled before it started throws
-                    return "ran past its first checkpoint";
+                    seen.add("body, interrupted=" + Thread.currentThread().isInterrupted());
+                    try {
+                        Weft.checkpoint(); // the first checkpoint of a task cancelled before it started throws
+                        return "ran past its first checkpoint";
+                    } finally {
+                        seen.add("finally");
+                    }
                 });
                 assertEquals(Task.State.RUNNING, queued.state(), "a queued task is running: it has not ended");
                 assertTrue(queued.cancel("not needed"));
@@ -169,6 +175,7 @@ class CpuPoolTest {
                 assertEquals(new CancelReason.Requested("not needed"),
                         assertInstanceOf(Outcome.Cancelled.class, queued.awaitOutcome()).reason());
                 assertInstanceOf(Outcome.Success.class, first.awaitOutcome());
+                assertEquals(List.of("body, interrupted=true", "finally"), seen, "it started with its interrupt armed");
                 return null;
             });
             return null;
