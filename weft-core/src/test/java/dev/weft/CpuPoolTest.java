@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.flow.Flow;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.IntStream;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
@@ -380,5 +382,37 @@ class CpuPoolTest {
                 return null;
             });
         });
+    }
+
+    @Test
+    void mapParCpuMapsOnThePoolInOrderStopsEarlyAndFailsWithTheMappersException() throws Exception {
+        try (CpuPool pool = CpuPool.create("mapper", 2)) {
+            Weft.run(ScopeOptions.named("flows").withCpuPool(pool), scope -> {
+                List<String> out = Flow.fromIterable(IntStream.range(0, 20).boxed().toList())
+                        .mapParCpu(4, x -> x + "@" + Thread.currentThread().getName().substring(0, 7)).toList();
+                assertEquals(IntStream.range(0, 20).mapToObj(x -> x + "@mapper-").toList(), out);
+                // An early stop cancels mappings that never block: they see it at their checkpoints.
+                assertEquals(List.of(0, 1), Flow.fromIterable(IntStream.range(0, 20).boxed().toList()).mapParCpu(4, x -> {
+                    if (x >= 2) {
+                        while (true) {
+                            Weft.checkpoint();
+                            Thread.onSpinWait();
+                        }
+                    }
+                    return x;
+                }).take(2).toList());
+                IOException boom = new IOException("bad element");
+                assertSame(boom, assertThrows(IOException.class, () -> Flow.of(1, 2, 3).mapParCpu(2, x -> {
+                    if (x == 2) {
+                        throw boom;
+                    }
+                    return x;
+                }).toList()));
+                return null;
+            });
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Flow.of(1).mapParCpu(0, x -> x));
+        assertTrue(e.getMessage().contains("concurrency"), e.getMessage());
+        assertTrue(assertThrows(NullPointerException.class, () -> Flow.of(1).mapParCpu(1, null)).getMessage().contains("mapper"));
     }
 }
