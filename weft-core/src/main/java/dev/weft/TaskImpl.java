@@ -17,10 +17,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
      * the thread; a task cancelled before it started has its interrupt armed there), runs
      * the body with the task bound as the current node — always, even when the task was
      * cancelled before it started, so that a finally in the body always runs and its first
-     * checkpoint throws — and calls finish(). finish() reports a failure to the scope first, then publishes the
-     * outcome and wakes joiners, then tells the scope the task is done: so anyone who sees
-     * the scope cancelled because of this task can already find its failure, and the scope
-     * cannot return before the outcome is visible.
+     * checkpoint throws — and calls finish(). finish() reports a failure to the scope first,
+     * then publishes the outcome and wakes joiners, then tells the scope the task is done: so
+     * anyone who sees the scope cancelled because of this task can already find its failure,
+     * and the scope cannot return before the outcome is visible.
      *
      * `outcome` is written once, under the monitor, and read without it (volatile) on the
      * fast paths. `waiters` holds the wakers of pending polls and changes only by
