@@ -90,8 +90,8 @@ public final class CpuPool implements AutoCloseable {
     private static final String SHARED_NAME = "weft-cpu";
     private static final long KEEP_ALIVE_SECONDS = 60;
 
-    /** The shared pool; created on first use. Guarded by the class. */
-    private static CpuPool shared;
+    /** The shared pool; created on first use, under the class's monitor, and never replaced. */
+    private static volatile CpuPool shared;
 
     private final String name;
     private final int threads;
@@ -130,10 +130,15 @@ public final class CpuPool implements AutoCloseable {
      * @throws IllegalStateException if {@value #THREADS_PROPERTY} is set to something other
      *     than a positive integer (the message names the value and the fix)
      */
-    public static synchronized CpuPool shared() {
+    public static CpuPool shared() {
         CpuPool p = shared;
         if (p == null) {
-            p = shared = new CpuPool(SHARED_NAME, sharedSize(), true);
+            synchronized (CpuPool.class) {
+                p = shared;
+                if (p == null) {
+                    p = shared = new CpuPool(SHARED_NAME, sharedSize(), true);
+                }
+            }
         }
         return p;
     }
