@@ -1,7 +1,6 @@
 package dev.weft;
 
 import dev.weft.internal.LazyLogger;
-import dev.weft.internal.LiveTree;
 import dev.weft.internal.TreeNode;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
@@ -117,10 +116,11 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     private final long createdAt = System.nanoTime();
 
     /**
-     * LiveTree's checkpoint clock at the node's last checkpoint or wake-up, for the
-     * starvation probe. Written by the node's thread only; racy reads are fine.
+     * LiveTree's probe clock when the node's thread last took up running: the task's start,
+     * or a wake-up from a Weft wait. A checkpoint does not count: it gives no carrier up. For
+     * the starvation probe; written by the node's thread only; racy reads are fine.
      */
-    long lastCheckpoint;
+    long runningSince;
     /** Weft.awaitHandoff's memory, touched by the node's own thread only: whether its last spin missed, and a count for probes. */
     boolean handoffSpinMissed;
     int handoffWaits;
@@ -400,7 +400,6 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
             }
             return;
         }
-        n.lastCheckpoint = LiveTree.checkpointClock();
         if (n.shielded()) {
             return;
         }
@@ -565,6 +564,12 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     }
 
     @Override
+    public final String cpuPoolName() {
+        CpuPool p = CpuPool.of(thread);
+        return p != null ? p.name() : null;
+    }
+
+    @Override
     public final TreeNode nestedScope() {
         return nestedOnThread;
     }
@@ -575,8 +580,8 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     }
 
     @Override
-    public final long lastCheckpoint() {
-        return lastCheckpoint;
+    public final long runningSince() {
+        return runningSince;
     }
 
     @Override

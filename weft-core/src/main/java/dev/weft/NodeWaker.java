@@ -175,7 +175,7 @@ final class NodeWaker implements Waker, Runnable {
         }
         if (node != null) {
             node.waitingOn = null;
-            node.lastCheckpoint = LiveTree.checkpointClock(); // running again: the starvation probe measures from here
+            node.runningSince = LiveTree.probeClock(); // running again: the starvation probe measures from here
         }
     }
 }

@@ -108,6 +108,46 @@ public sealed interface Scope permits ScopeImpl {
     <U> Task<U> forkDaemon(String name, Callable<? extends U> body);
 
     /**
+     * Forks a task that runs {@code body} on a thread of the scope's {@linkplain CpuPool CPU
+     * pool} instead of a virtual thread: the place for work that computes for long without
+     * blocking (Tokio's {@code spawn_blocking}, Kotlin's {@code async(Dispatchers.Default)}).
+     * Virtual threads are not preempted, so such work on a virtual thread holds a carrier
+     * until it ends; on the pool it leaves the carriers to I/O and is time-sliced by the
+     * operating system. The pool is the one the scope's options name
+     * ({@link ScopeOptions#withCpuPool}), else the enclosing scope's, else
+     * {@link CpuPool#shared()}. Never blocks; not a checkpoint.
+     * {@snippet lang=java :
+     * Weft.run(scope -> {
+     *     Task<Report> report = scope.forkCpu("report", () -> aggregate(rows));  // minutes of CPU
+     *     scope.fork("progress", () -> streamProgress(client));                   // stays responsive
+     *     return report.join();
+     * });
+     * }
+     *
+     * <p>The task is a task of this scope in every other way: {@link #fork(String, Callable)}
+     * describes it. Until a pool thread is free it waits in the pool's queue (snapshots say
+     * "queued for CPU pool"); it is {@link Task.State#RUNNING} meanwhile, and counts as busy
+     * for a virtual clock. A task cancelled while it waits still runs its body when it
+     * reaches a thread, and its first checkpoint throws.
+     *
+     * <p><b>Cancellation:</b> delivered as to any task: by interrupting the pool thread while
+     * the task runs there, and at every checkpoint. A loop that never blocks must call
+     * {@link Weft#checkpoint()} now and then to notice it.
+     *
+     * @param name the task's name, or null for a generated one
+     * @param body the task's code
+     * @param <U> the task's value type
+     * @return the task
+     * @throws NullPointerException if {@code body} is null
+     * @throws IllegalArgumentException if {@code name} is blank
+     * @throws IllegalStateException if the scope has finished, or the CPU pool is closed, or
+     *     the system property {@value CpuPool#THREADS_PROPERTY} that sizes the shared pool is
+     *     not a positive integer
+     * @throws WrongThreadException if the caller is not in the scope's tree
+     */
+    <U> Task<U> forkCpu(String name, Callable<? extends U> body);
+
+    /**
      * Makes the scope the owner of {@code resource} and returns it: {@code resource.close()}
      * runs when the scope ends. Equivalent to {@code own(resource, Duration.ofSeconds(10))}.
      * {@snippet lang=java :

@@ -72,6 +72,9 @@ final class ScopeImpl extends Node implements Scope {
     private final FailurePolicy policy;
     final ThreadFactory threadFactory;
 
+    /** The pool of forkCpu: this scope's option, or inherited; null means the shared pool. */
+    private final CpuPool cpuPool;
+
     /** The clock of this scope: its own option, or inherited from the enclosing scope. */
     final Clock clock;
 
@@ -148,6 +151,7 @@ final class ScopeImpl extends Node implements Scope {
             f = inheritedFactory(parent);
         }
         this.threadFactory = f;
+        this.cpuPool = options.cpuPool() != null ? options.cpuPool() : inheritedCpuPool(parent);
         Clock inheritedClock = parent != null ? parent.clock() : Clock.system();
         Clock c = options.clock() != null ? options.clock() : inheritedClock;
         if (parent != null && c != inheritedClock) {
@@ -204,6 +208,20 @@ final class ScopeImpl extends Node implements Scope {
         return VIRTUAL;
     }
 
+    private static CpuPool inheritedCpuPool(Node parent) {
+        for (Node n = parent; n != null; n = n.parent) {
+            if (n instanceof ScopeImpl s) {
+                return s.cpuPool;
+            }
+        }
+        return null;
+    }
+
+    /** The pool that runs this scope's forkCpu tasks. */
+    CpuPool cpuPool() {
+        return cpuPool != null ? cpuPool : CpuPool.shared();
+    }
+
     @Override
     public String name() {
         return name;
@@ -247,7 +265,19 @@ final class ScopeImpl extends Node implements Scope {
         return fork(name, body, true);
     }
 
+    @Override
+    public <U> Task<U> forkCpu(String name, Callable<? extends U> body) {
+        CpuPool pool = cpuPool();
+        pool.checkOpen();
+        return fork(name, body, false, pool);
+    }
+
     private <U> Task<U> fork(String taskName, Callable<? extends U> body, boolean daemon) {
+        return fork(taskName, body, daemon, null);
+    }
+
+    /** Forks a task on a thread of its own, or, with a {@code pool}, queued for that CPU pool. */
+    private <U> Task<U> fork(String taskName, Callable<? extends U> body, boolean daemon, CpuPool pool) {
         if (body == null) {
             throw new NullPointerException("body must not be null: pass the code the task should run");
         }
@@ -290,6 +320,10 @@ final class ScopeImpl extends Node implements Scope {
             }
         }
         LIVE_TASKS.increment();
+        if (pool != null) {
+            startOnPool(task, pool);
+            return task;
+        }
         try {
             Thread t = threadFactory.newThread(task);
             if (t == null) {
@@ -312,6 +346,28 @@ final class ScopeImpl extends Node implements Scope {
             throw sneakyThrow(e);
         }
         return task;
+    }
+
+    /**
+     * Queues {@code task} for {@code pool}; until a pool thread takes it, the task waits on the
+     * pool (diagnostics show it queued) and counts as busy for a virtual clock, which must not
+     * jump while CPU work is pending.
+     */
+    private void startOnPool(TaskImpl<?> task, CpuPool pool) {
+        task.waitingOn = pool;
+        if (driver != null) {
+            driver.busy();
+        }
+        try {
+            pool.execute(task);
+        } catch (Throwable e) {
+            if (driver != null) {
+                driver.idle();
+            }
+            task.waitingOn = null;
+            task.finish(new Outcome.Failure<>(e)); // as a thread factory that throws
+            throw sneakyThrow(e);
+        }
     }
 
     @Override

@@ -6,8 +6,8 @@ import java.util.concurrent.ThreadFactory;
 
 /**
  * How a scope is set up: its name, its {@link FailurePolicy}, the factory of its task
- * threads, its clock and its timeout. Immutable; the {@code with...} methods return
- * modified copies.
+ * threads, its clock, its timeout and its CPU pool. Immutable; the {@code with...} methods
+ * return modified copies.
  * {@snippet lang=java :
  * var opts = ScopeOptions.named("crawler").withPolicy(FailurePolicy.SUPERVISED);
  * Weft.run(opts, scope -> { ... });
@@ -25,11 +25,15 @@ import java.util.concurrent.ThreadFactory;
  *     cancelled with {@link CancelReason.DeadlineExpired} (and {@link Weft#run} throws
  *     {@link DeadlineExceededException}); null for no timeout of its own. An enclosing
  *     scope's earlier deadline stays in force: the earliest deadline always wins.
+ * @param cpuPool the pool that runs the scope's {@link Scope#forkCpu} tasks and
+ *     {@link Weft#onCpu} calls; null to inherit the enclosing scope's, or
+ *     {@link CpuPool#shared()} at the root
  */
-public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory threadFactory, Clock clock, Duration timeout) {
+public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory threadFactory, Clock clock, Duration timeout,
+        CpuPool cpuPool) {
 
-    /** The defaults: a generated name, {@link FailurePolicy#FAIL_FAST}, inherited threads and clock, no timeout. */
-    public static final ScopeOptions DEFAULTS = new ScopeOptions(null, FailurePolicy.FAIL_FAST, null, null, null);
+    /** The defaults: a generated name, {@link FailurePolicy#FAIL_FAST}, inherited threads, clock and CPU pool, no timeout. */
+    public static final ScopeOptions DEFAULTS = new ScopeOptions(null, FailurePolicy.FAIL_FAST, null, null, null, null);
 
     /**
      * Validates the options.
@@ -73,7 +77,7 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @throws IllegalArgumentException if {@code name} is blank
      */
     public ScopeOptions withName(String name) {
-        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout, cpuPool);
     }
 
     /**
@@ -84,7 +88,7 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @throws NullPointerException if {@code policy} is null
      */
     public ScopeOptions withPolicy(FailurePolicy policy) {
-        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout, cpuPool);
     }
 
     /**
@@ -94,7 +98,7 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @return new options
      */
     public ScopeOptions withThreadFactory(ThreadFactory threadFactory) {
-        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout, cpuPool);
     }
 
     /**
@@ -104,7 +108,7 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @return the modified copy
      */
     public ScopeOptions withClock(Clock clock) {
-        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout, cpuPool);
     }
 
     /**
@@ -118,6 +122,32 @@ public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory thre
      * @throws IllegalArgumentException if {@code timeout} is negative or longer than about 146 years
      */
     public ScopeOptions withTimeout(Duration timeout) {
-        return new ScopeOptions(name, policy, threadFactory, clock, timeout);
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout, cpuPool);
+    }
+
+    /**
+     * Returns a copy whose {@link Scope#forkCpu} tasks and {@link Weft#onCpu} calls run on
+     * {@code cpuPool}; scopes nested inside inherit it unless they name another. The pool is
+     * not closed with the scope: close it where it was created (often by making an enclosing
+     * scope its owner, {@link Scope#own}).
+     * {@snippet lang=java :
+     * try (CpuPool renderers = CpuPool.create("render", 2)) {
+     *     Weft.run(ScopeOptions.named("thumbnails").withCpuPool(renderers), scope -> {
+     *         for (Path p : images) scope.forkCpu("thumb " + p, () -> thumbnail(p));
+     *         return null;
+     *     });
+     * }
+     * }
+     *
+     * @param cpuPool the pool; null to inherit (the shared pool at the root)
+     * @return the modified copy
+     * @throws IllegalArgumentException if {@code cpuPool} is closed
+     */
+    public ScopeOptions withCpuPool(CpuPool cpuPool) {
+        if (cpuPool != null && cpuPool.isClosed()) {
+            throw new IllegalArgumentException("cpuPool " + cpuPool + " is closed, so it would run no task: pass an"
+                    + " open pool, or null for the enclosing scope's (the shared pool at the root)");
+        }
+        return new ScopeOptions(name, policy, threadFactory, clock, timeout, cpuPool);
     }
 }

@@ -4,7 +4,8 @@ import dev.weft.poll.Pollable;
 
 /**
  * A task is a unit of concurrent work forked into a {@link Scope}: it runs its body on its
- * own thread, ends with an {@link Outcome}, and never outlives its scope.
+ * own thread (a virtual thread, or a {@linkplain CpuPool CPU pool}'s thread for
+ * {@link Scope#forkCpu}), ends with an {@link Outcome}, and never outlives its scope.
  * {@snippet lang=java :
  * Weft.run(scope -> {
  *     Task<Integer> count = scope.fork("count", () -> countLines(file));

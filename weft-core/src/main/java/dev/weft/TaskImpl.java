@@ -11,14 +11,16 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     /*
      * Implementation overview
      *
-     * A task is a tree node whose thread is its own. run() marks it started under the
-     * monitor (from then on cancel() may interrupt the thread; a task cancelled before it
-     * started has its interrupt armed there), runs the body with the task bound as the
-     * current node — always, even when the task was cancelled before it started, so that a
-     * finally in the body always runs and its first checkpoint throws — and calls finish(). finish() reports a failure to the scope first, then publishes the
-     * outcome and wakes joiners, then tells the scope the task is done: so anyone who sees
-     * the scope cancelled because of this task can already find its failure, and the scope
-     * cannot return before the outcome is visible.
+     * A task is a tree node whose thread is its own, or, for forkCpu, a CPU-pool thread that
+     * is the task's from runOnPool() until the task finishes (see CpuPool). run() (or
+     * runOnPool()) marks it started under the monitor (from then on cancel() may interrupt
+     * the thread; a task cancelled before it started has its interrupt armed there), runs
+     * the body with the task bound as the current node — always, even when the task was
+     * cancelled before it started, so that a finally in the body always runs and its first
+     * checkpoint throws — and calls finish(). finish() reports a failure to the scope first,
+     * then publishes the outcome and wakes joiners, then tells the scope the task is done: so
+     * anyone who sees the scope cancelled because of this task can already find its failure,
+     * and the scope cannot return before the outcome is visible.
      *
      * `outcome` is written once, under the monitor, and read without it (volatile) on the
      * fast paths. `waiters` holds the wakers of pending polls and changes only by
@@ -109,10 +111,31 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         }
     }
 
+    /**
+     * The start path of a task forked with forkCpu, on the pool thread that took it from the
+     * pool's queue: the thread becomes the task's (under the monitor, before runBody marks the
+     * task started, so cancel() interrupts only this thread and only while the task runs),
+     * the task stops waiting on the pool, and the body runs as on a thread of its own.
+     */
+    void runOnPool() {
+        synchronized (this) {
+            thread = Thread.currentThread();
+        }
+        waitingOn = null;
+        try {
+            runBody();
+        } finally {
+            VirtualDriver d = scope().driver;
+            if (d != null) {
+                d.idle(); // as run(): the task no longer holds the virtual clock back
+            }
+        }
+    }
+
     private void runBody() {
         markStarted(); // from now on cancel() interrupts this thread; a cancellation already in force is armed
         adoptEffectiveReason();
-        lastCheckpoint = LiveTree.checkpointClock();
+        runningSince = LiveTree.probeClock();
         TaskEvents.started(this);
         Outcome<T> result;
         try {

@@ -8,7 +8,8 @@ package dev.weft;
  * scope or a task with its state, its cancellation reason if any, and either the Weft
  * object it is parked on ("waiting on Task[...]", "waiting on Timer[...]") or, for a
  * thread that is not parked in a Weft wait, its thread state and top stack frames
- * ("busy outside Weft"). A node with {@link TaskLocal} values shows them as
+ * ("busy outside Weft"; a CPU pool's thread is named after its pool, e.g. {@code weft-cpu-1}),
+ * or "queued for CPU pool" for a {@link Scope#forkCpu} task still waiting for a pool thread. A node with {@link TaskLocal} values shows them as
  * {@code {name=value, ...}} after its state.
  *
  * <p><b>Cost:</b> counting is O(1); rendering walks the tree under each node's monitor in
@@ -105,6 +106,8 @@ public final class TaskTree {
         Object on = node.waitingOn;
         if (on instanceof ScopeImpl s && s == node) {
             sb.append(" — waiting for its tasks to finish");
+        } else if (on instanceof CpuPool pool) {
+            sb.append(" — queued for CPU pool '").append(pool.name()).append('\'');
         } else if (on != null) {
             sb.append(" — waiting on ").append(on);
         } else {

@@ -51,8 +51,10 @@ public interface ThreadContextBridge<S> {
 
     /**
      * On the task's thread, after its body ended (or a restore of some bridge failed):
-     * removes what {@link #restore} installed. The default does nothing, which suits thread-locals,
-     * since every task runs on a thread of its own that ends with it.
+     * removes what {@link #restore} installed. The default does nothing, which suits a
+     * thread-local only while every task runs on a thread of its own that ends with it: a
+     * task forked with {@link Scope#forkCpu} runs on a CPU pool's thread, which runs other
+     * tasks after it, so a bridge that sets a thread-local must remove it here.
      */
     default void clear() {}
 

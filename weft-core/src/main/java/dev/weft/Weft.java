@@ -639,6 +639,55 @@ public final class Weft {
     }
 
     /**
+     * Runs {@code body} on the CPU pool in force and returns its value: the pool of the
+     * innermost scope ({@link ScopeOptions#withCpuPool}), else {@link CpuPool#shared()}. This
+     * is Kotlin's {@code withContext(Dispatchers.Default)}: a task on a virtual thread hands
+     * one computation to a platform thread that the operating system time-slices, and its
+     * carrier stays free for I/O meanwhile.
+     * {@snippet lang=java :
+     * scope.fork("request", () -> {
+     *     Order order = readOrder(socket);                       // I/O: on the virtual thread
+     *     Invoice invoice = Weft.onCpu(() -> price(order));      // CPU: on the pool
+     *     writeInvoice(socket, invoice);
+     *     return null;
+     * });
+     * }
+     *
+     * <p>The body runs as a task (named {@code onCpu}) of a scope of its own (also
+     * {@code onCpu}), nested in the caller's node, as {@code Weft.run(s ->
+     * s.forkCpu("onCpu", body).join())} would: snapshots show it queued, then running on the
+     * pool, and it inherits the caller's deadline and task-local values. Called on a thread of
+     * a CPU pool already, it runs {@code body} in place: the caller is CPU work itself, and a
+     * pool thread that waited for its pool could wait for good.
+     *
+     * <p><b>Cancellation:</b> a checkpoint at entry. Then the caller waits, like
+     * {@link #run(ScopeBody)}, until the body has finished; cancelling the caller cancels the
+     * body (by interruption, and at its checkpoints), and this throws
+     * {@link CancelledException} once the body has unwound.
+     *
+     * @param body the computation
+     * @param <T> its value type
+     * @return the body's value
+     * @throws Exception what the body throws, as thrown
+     * @throws CancelledException if the caller is cancelled
+     * @throws NullPointerException if {@code body} is null
+     * @throws IllegalStateException if the CPU pool in force is closed
+     */
+    public static <T> T onCpu(Callable<? extends T> body) throws Exception {
+        if (body == null) {
+            throw new NullPointerException("body must not be null: pass the computation to run on the CPU pool");
+        }
+        Node n = Node.current();
+        Node.checkpoint(n);
+        if (CpuPool.current() != null) {
+            return body.call();
+        }
+        return run(ON_CPU, scope -> scope.forkCpu("onCpu", body).join());
+    }
+
+    private static final ScopeOptions ON_CPU = ScopeOptions.named("onCpu");
+
+    /**
      * Returns whether the current task or scope is cancelled. Never blocks, never throws; a
      * shield does not hide it. Outside Weft, returns whether the thread is interrupted.
      *

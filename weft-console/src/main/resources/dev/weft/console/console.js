@@ -29,7 +29,8 @@ function renderNode(n, marks) {
   if (n.state) box.dataset.state = n.state;
   const classes = [];
   if (n.parked) classes.push("parked");
-  if (n.blockedOn.kind === "outside") classes.push("outside");
+  if (n.blockedOn.kind === "outside" || n.blockedOn.kind === "cpu") classes.push("outside");
+  if (n.blockedOn.kind === "cpuQueued") classes.push("queued");
   if (n.cancelled) classes.push("cancelled");
   if (marks.deadlocked.has(n.id)) classes.push("deadlocked");
   if (n.kind === "task" && marks.starving.has("task '" + n.name + "'")) classes.push("starving");

@@ -143,6 +143,43 @@ public sealed interface BlockedOn {
         }
     }
 
+    /**
+     * Kind {@code "cpuQueued"}: a task forked with {@code Scope.forkCpu} (or the body of
+     * {@code Weft.onCpu}) that waits in its CPU pool's queue for a thread.
+     *
+     * @param pool the pool's name
+     * @param queued how many tasks waited in that pool's queue when the snapshot reached this one
+     */
+    record CpuQueued(String pool, int queued) implements BlockedOn {
+        @Override
+        public String describe() {
+            return "queued for CPU pool '" + pool + "' (" + queued + " queued)";
+        }
+    }
+
+    /**
+     * Kind {@code "cpu"}: the node's code runs on a thread of a CPU pool and is not parked in
+     * a Weft wait: it computes, or blocks in something Weft does not see. Such a thread is a
+     * platform thread, which holds no virtual-thread carrier.
+     *
+     * @param pool the pool's name
+     * @param thread the pool thread's name, e.g. {@code weft-cpu-1}
+     * @param threadState the thread's state
+     * @param frames the top stack frames (at most 8), as {@code StackTraceElement.toString()}
+     */
+    record OnCpu(String pool, String thread, Thread.State threadState, List<String> frames) implements BlockedOn {
+        /** Copies the list. */
+        public OnCpu {
+            frames = List.copyOf(frames);
+        }
+
+        @Override
+        public String describe() {
+            return "runs on CPU pool '" + pool + "' (" + thread + ", " + threadState
+                    + (frames.isEmpty() ? "" : ", at " + frames.getFirst()) + ")";
+        }
+    }
+
     /** Kind {@code "notStarted"}: a task whose thread has not started yet. */
     record NotStarted() implements BlockedOn {
         @Override

@@ -1,6 +1,7 @@
 package dev.weft.diag;
 
 import dev.weft.CancelReason;
+import dev.weft.CpuPool;
 import dev.weft.Scope;
 import dev.weft.Task;
 import dev.weft.internal.TreeNode;
@@ -104,7 +105,14 @@ final class Snapshotter {
             if (t == null) {
                 return new BlockedOn.NotStarted();
             }
+            String pool = n.cpuPoolName();
+            if (pool != null) {
+                return new BlockedOn.OnCpu(pool, t.getName(), t.getState(), frames(t));
+            }
             return new BlockedOn.Outside(t.getState(), frames(t));
+        }
+        if (waitingOn instanceof CpuPool pool) {
+            return new BlockedOn.CpuQueued(pool.name(), pool.queued());
         }
         if (waitingOn == n) {
             for (String task : liveTasks) {

@@ -181,10 +181,13 @@ public final class TreeSnapshot {
             sb.append(' ').append(n.cancelReason().describe());
         }
         sb.append(" — ").append(n.blockedOn().describe()).append('\n');
-        if (n.blockedOn() instanceof BlockedOn.Outside o) {
-            for (String f : o.frames()) {
-                sb.append(indent).append("      at ").append(f).append('\n');
-            }
+        List<String> frames = switch (n.blockedOn()) {
+            case BlockedOn.Outside o -> o.frames();
+            case BlockedOn.OnCpu c -> c.frames();
+            default -> List.of();
+        };
+        for (String f : frames) {
+            sb.append(indent).append("      at ").append(f).append('\n');
         }
         for (NodeSnapshot c : n.children()) {
             text(c, depth + 1, sb);
@@ -277,6 +280,12 @@ public final class TreeSnapshot {
             }
             case BlockedOn.Outside x -> {
                 j.field("kind", "outside").field("threadState", x.threadState().name());
+                ids(j, "frames", x.frames());
+            }
+            case BlockedOn.CpuQueued x -> j.field("kind", "cpuQueued").field("pool", x.pool()).field("queued", x.queued());
+            case BlockedOn.OnCpu x -> {
+                j.field("kind", "cpu").field("pool", x.pool()).field("thread", x.thread())
+                        .field("threadState", x.threadState().name());
                 ids(j, "frames", x.frames());
             }
             case BlockedOn.NotStarted x -> j.field("kind", "notStarted");

@@ -662,6 +662,34 @@ public final class Flow<T> {
     }
 
     /**
+     * As {@link #mapPar}, with each call of {@code mapper} run on the CPU pool in force
+     * ({@link Weft#onCpu}): for a mapper that computes for long without blocking (scaling
+     * images, compressing, hashing), which on a virtual thread would hold a carrier and stall
+     * every other task. Up to {@code concurrency} elements are in flight; at most as many as
+     * the pool has threads compute at once, the others wait in its queue. Results come in
+     * the order of the elements. For results as they complete, use
+     * {@code mapParUnordered(n, e -> Weft.onCpu(() -> f(e)))}.
+     * {@snippet lang=java :
+     * List<Thumbnail> thumbs = Flow.fromIterable(paths).mapParCpu(8, p -> thumbnail(read(p))).toList();
+     * }
+     *
+     * <p><b>Cancellation:</b> as {@link #mapPar}: an early stop or a failure cancels the
+     * mappings in flight, which see it by interruption and at their checkpoints; a mapper
+     * that never blocks must call {@link Weft#checkpoint()} now and then to notice.
+     *
+     * @param concurrency how many elements are mapped at a time; at least 1
+     * @param mapper the function; must not return null
+     * @param <R> the result type
+     * @return the mapped flow
+     * @throws NullPointerException if {@code mapper} is null
+     * @throws IllegalArgumentException if {@code concurrency} is less than 1
+     */
+    public <R> Flow<R> mapParCpu(int concurrency, Mapper<? super T, ? extends R> mapper) {
+        requireArg(mapper, "mapper");
+        return mapPar(concurrency, e -> Weft.onCpu(() -> mapper.apply(e)));
+    }
+
+    /**
      * As {@link #mapPar}, but passes each result on as soon as it is ready, in no particular
      * order.
      *

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * The entry points of the live task tree for {@code dev.weft.diag}: the root scopes, and
- * the coarse clock that checkpoints record for the starvation probe. Not exported.
+ * the coarse clock that task starts and wake-ups record for the starvation probe. Not exported.
  *
  * <p>{@code dev.weft} registers its roots here when it loads; until then there are none.
  */
@@ -15,11 +15,12 @@ public final class LiveTree {
     private static volatile Collection<? extends TreeNode> roots = List.of();
 
     /*
-     * The checkpoint clock: 0 while no starvation probe runs; else the probe's last reading
-     * of System.nanoTime(), refreshed each period. Checkpoints copy it into their node (a
-     * volatile read and a plain write), which is far cheaper than reading the time.
+     * The probe clock: 0 while no starvation probe runs; else the probe's last reading of
+     * System.nanoTime(), refreshed at least once per period. A task's start and every wake-up
+     * from a Weft wait copy it into their node (a volatile read and a plain write), which is
+     * far cheaper than reading the time.
      */
-    private static volatile long checkpointClock;
+    private static volatile long probeClock;
 
     /** Called once by dev.weft with its live set of root scopes. */
     public static void registerRoots(Collection<? extends TreeNode> live) {
@@ -31,13 +32,13 @@ public final class LiveTree {
         return roots;
     }
 
-    /** The checkpoint clock's value now. */
-    public static long checkpointClock() {
-        return checkpointClock;
+    /** The probe clock's value now. */
+    public static long probeClock() {
+        return probeClock;
     }
 
-    /** Sets the checkpoint clock; the starvation probe only. */
-    public static void setCheckpointClock(long nanos) {
-        checkpointClock = nanos;
+    /** Sets the probe clock; the starvation probe only. */
+    public static void setProbeClock(long nanos) {
+        probeClock = nanos;
     }
 }

@@ -47,6 +47,14 @@ public interface TreeNode {
     /** Whether the node's thread is parked in a Weft wait and no wake-up has reached it since it parked. */
     boolean isParked();
 
+    /**
+     * The name of the CPU pool whose thread runs the node's code, or null if the node runs on
+     * any other thread (a virtual thread, a thread that called {@code Weft.run}) or has no
+     * thread yet. A task queued for a pool has no thread yet; its {@link #waitingOn()} is the
+     * pool ({@code dev.weft.CpuPool}).
+     */
+    String cpuPoolName();
+
     /** The scope this node's thread has opened and not yet closed, or null. */
     TreeNode nestedScope();
 
@@ -54,10 +62,11 @@ public interface TreeNode {
     boolean isShielded();
 
     /**
-     * The value of {@link LiveTree#checkpointClock()} at the node's last checkpoint or
-     * wake-up (0 if none was seen while the clock ran).
+     * The value of {@link LiveTree#probeClock()} when the node's thread last took up running:
+     * a task's start, or a wake-up from a Weft wait (0 if none was seen while the clock ran).
+     * Checkpoints do not count: they do not give the thread's carrier up.
      */
-    long lastCheckpoint();
+    long runningSince();
 
     /**
      * The node's task-local values, name to value, in the order they were first set; empty if

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.weft.CancelReason;
+import dev.weft.CpuPool;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
 import dev.weft.Weft;
@@ -155,6 +156,42 @@ class SnapshotTest {
           }
           return null;
         });
+    }
+
+    @Test
+    void aCpuTaskIsShownQueuedForItsPoolThenRunningOnItAndNeitherIsADeadlock() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (CpuPool pool = CpuPool.create("render", 1)) {
+            Weft.run(ScopeOptions.named("cpu-snap").withCpuPool(pool), scope -> {
+                CountDownLatch started = new CountDownLatch(1);
+                scope.forkCpu("running", () -> {
+                    started.countDown();
+                    release.await();
+                    return null;
+                });
+                started.await();
+                scope.forkCpu("waiting", () -> null);
+                TreeSnapshot s = awaitSnapshot(x -> x.find("running").map(n -> n.blockedOn() instanceof BlockedOn.OnCpu c
+                        && c.threadState() == Thread.State.WAITING).orElse(false));
+                release.countDown();
+                BlockedOn.CpuQueued queued = assertInstanceOf(BlockedOn.CpuQueued.class, s.find("waiting").orElseThrow().blockedOn());
+                assertEquals(new BlockedOn.CpuQueued("render", 1), queued);
+                assertEquals("queued for CPU pool 'render' (1 queued)", queued.describe());
+                BlockedOn.OnCpu on = (BlockedOn.OnCpu) s.find("running").orElseThrow().blockedOn();
+                assertEquals("render", on.pool());
+                assertEquals("render-1", on.thread());
+                assertTrue(on.describe().startsWith("runs on CPU pool 'render' (render-1, WAITING, at "), on.describe());
+                assertTrue(on.frames().stream().anyMatch(f -> f.contains("SnapshotTest")), on.frames().toString());
+                String text = s.toText();
+                assertTrue(text.contains("task 'waiting' [") && text.contains("— queued for CPU pool 'render' (1 queued)"), text);
+                assertTrue(text.contains("— runs on CPU pool 'render' (render-1, WAITING, at "), text);
+                String json = s.toJson();
+                assertTrue(json.contains("\"kind\":\"cpuQueued\",\"pool\":\"render\",\"queued\":1"), json);
+                assertTrue(json.contains("\"kind\":\"cpu\",\"pool\":\"render\",\"thread\":\"render-1\",\"threadState\":\"WAITING\""), json);
+                assertTrue(s.deadlocks().isEmpty(), s.toText());
+                return null;
+            });
+        }
     }
 
     @Test

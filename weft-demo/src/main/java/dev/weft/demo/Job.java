@@ -103,6 +103,9 @@ final class Job {
      * {@code forks} tasks in a scope named after the job, with the job's deadline if it has
      * one: a failing step cancels the other forks (fail-fast) and is thrown here.
      *
+     * <p>CPU steps run on Weft's shared CPU pool, whose platform threads the operating system
+     * time-slices: the virtual-thread carriers stay free for the API while jobs compute.
+     *
      * <p><b>Cancellation:</b> every step is a checkpoint (CPU steps check every 1024 numbers);
      * a cancelled job throws {@link dev.weft.CancelledException} once its forks have unwound.
      *
@@ -127,16 +130,21 @@ final class Job {
         return Weft.run(spec.timeout() == null ? options : options.withTimeout(spec.timeout()), body);
     }
 
-    /** Runs steps {@code first}, {@code first + stride}, ... and returns the primes they counted. */
-    private long part(int first, int stride) {
+    /**
+     * Runs steps {@code first}, {@code first + stride}, ... and returns the primes they
+     * counted. A CPU step runs on the CPU pool ({@link Weft#onCpu}), a wait step on the
+     * fork's own virtual thread.
+     */
+    private long part(int first, int stride) throws Exception {
         long primes = 0;
         for (int i = first; i < spec.size(); i += stride) {
             if (i == spec.failAtStep()) {
                 throw new IllegalStateException("step " + i + " failed, as the request asked (failAtStep)");
             }
             if (spec.isCpu(i)) {
-                primes += countPrimes(spec.cpuIndex(i));
-                Thread.yield();   // virtual threads are not preempted: let requests in between CPU steps
+                int block = spec.cpuIndex(i);
+                // On the CPU pool: the fork's virtual thread and its carrier stay free for requests meanwhile.
+                primes += Weft.onCpu(() -> countPrimes(block));
             } else {
                 Weft.sleep(Duration.ofMillis(spec.waitMillis()));
             }

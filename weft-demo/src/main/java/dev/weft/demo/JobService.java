@@ -9,6 +9,7 @@ import dev.weft.channel.Promise;
 import dev.weft.channel.ChannelClosedException;
 import dev.weft.console.Console;
 import dev.weft.console.ConsoleOptions;
+import dev.weft.diag.StarvationProbe;
 import java.io.PrintStream;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -242,6 +243,9 @@ public final class JobService {
         // before the database. Jetty serves it on platform threads, behind the same access check.
         Console console = service.own(Console.create(ConsoleOptions.DEFAULTS.withMaxStreams(
                 config.limits().consoleStreams(), Math.min(4, config.limits().consoleStreams()))));
+        // The starvation probe lights up, in the console and the log, any task that holds a
+        // virtual-thread carrier for long (CPU steps run on the CPU pool, so none should).
+        StarvationProbe.startUnlessRunning().ifPresent(service::own);
         // Jetty's threads hand each API request over this channel to the "http" task, which
         // forks a task per request in its own scope. The channel never blocks Jetty: it holds
         // at most one request per open connection, and the connection limit bounds those. A

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.CpuPool;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
 import dev.weft.Weft;
@@ -84,6 +85,22 @@ class MdcBridgeTest {
         assertEquals("r-2", during);
         assertTrue(afterBody[0] == null || afterBody[0].isEmpty(), "left behind: " + afterBody[0]);
         assertEquals("r-2", MDC.get("requestId"), "the forking thread's own MDC is untouched");
+    }
+
+    @Test
+    void aCpuPoolTaskGetsItsForkersMdcAndLeavesNoneOnThePoolThreadForTheNextTask() throws Exception {
+        MdcBridge.install();
+        try (CpuPool pool = CpuPool.create("mdc-cpu", 1)) {
+            Weft.run(options().withCpuPool(pool), scope -> {
+                MDC.put("requestId", "r-3");
+                assertEquals("r-3", scope.forkCpu("carried", () -> MDC.get("requestId")).join());
+                assertEquals("r-3", Weft.onCpu(() -> MDC.get("requestId")));
+                MDC.clear();
+                // The pool's only thread runs this one too: nothing of the previous task's MDC is left.
+                assertNull(scope.forkCpu("after", MDC::getCopyOfContextMap).join());
+                return null;
+            });
+        }
     }
 
     @Test
