@@ -80,9 +80,10 @@ class ShutdownTest {
             Weft.run(dev.weft.ScopeOptions.named("service").withThreadFactory(gated), scope -> {
                 Jobs jobs = new Jobs(store, scope);
                 long id = jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes())).id();
-                jobs.running(id).orElseThrow().task.cancel("before it started");
-                gate.countDown();
-                JobView end = jobs.cancel(id, "again");
+                Job job = jobs.running(id).orElseThrow();
+                job.task.cancel("before it started");
+                gate.countDown(); // its body runs anyway, stops at its first checkpoint and records that
+                JobView end = jobs.awaitEnd(job);
                 assertEquals(JobState.CANCELLED, end.state());
                 assertEquals("before it started", end.detail(), "the first reason stands");
                 assertEquals(end, store.find(id).orElseThrow(), "and it is stored");
