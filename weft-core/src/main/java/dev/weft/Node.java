@@ -311,6 +311,15 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      * the thread's interrupt status is clear (the last interrupt was consumed).
      */
     final Reinterrupter.Look reinterruptIfSwallowed() {
+        // Racy reads first, for the common looks: a finished node stays finished, and a
+        // pending interrupt needs nothing; the monitor decides everything else.
+        if (detached) {
+            return Reinterrupter.Look.FINISHED;
+        }
+        Thread running = thread;
+        if (running != null && running.isInterrupted()) {
+            return Reinterrupter.Look.WAITING;
+        }
         synchronized (this) {
             if (detached) {
                 return Reinterrupter.Look.FINISHED;

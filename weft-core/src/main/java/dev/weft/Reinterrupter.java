@@ -33,11 +33,14 @@ final class Reinterrupter {
      *     checked again later;
      *   - its thread's interrupt status still set (the last interrupt was not consumed): kept;
      *   - otherwise its interrupt was consumed without the node ending: interrupted again.
-     * A node is re-interrupted at most once per its current delay, which starts at
-     * FIRST_DELAY and doubles after each re-interrupt up to MAX_DELAY: a task that swallows
-     * interrupts in a loop meets at most a few dozen per second, never a storm. The watcher
-     * sleeps TICK between rounds while its list is not empty, so a swallowed interrupt is
-     * renewed within MAX_DELAY + TICK (about 50 ms) of being consumed.
+     * A node is looked at once per its current delay, which starts at FIRST_DELAY and doubles
+     * after each look that was not its last, up to MAX_DELAY: a task that swallows interrupts
+     * in a loop meets at most a few dozen per second, never a storm, and a large cancelled
+     * tree that takes long to unwind costs each node at most 1/MAX_DELAY looks per second.
+     * The watcher sleeps TICK between rounds while its list is not empty, so a swallowed
+     * interrupt is renewed within MAX_DELAY + TICK (about 50 ms) of being consumed. Most
+     * looks need no monitor: a finished node, or a thread whose interrupt is still pending,
+     * is recognised from racy reads (both states only ever move on to "nothing to do").
      */
 
     /** How long after a node is cancelled its first check is due. */
@@ -139,16 +142,11 @@ final class Reinterrupter {
         if (now - e.due < 0) {
             return true;
         }
-        switch (n.reinterruptIfSwallowed()) {
-            case FINISHED -> {
-                return false;
-            }
-            case INTERRUPTED -> {
-                e.delay = Math.min(e.delay * 2, MAX_DELAY);
-                e.due = now + e.delay;
-            }
-            case WAITING -> e.due = now + TICK;
+        if (n.reinterruptIfSwallowed() == Look.FINISHED) {
+            return false;
         }
+        e.delay = Math.min(e.delay * 2, MAX_DELAY);
+        e.due = now + e.delay;
         return true;
     }
 
