@@ -37,7 +37,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *   ./weft mvn -q -DskipTests package -pl weft-bench -am
  *   $JDK25/bin/java -Xms4g -Xmx4g -cp weft-bench/target/benchmarks.jar dev.weft.bench.CancelLatency [rounds] [N] [S]
  * </pre>
- * Defaults: 7 rounds (the first 2 are warm-up and dropped), N = 100,000, S = 1,000.
+ * Defaults: 7 rounds (the first 2 are warm-up and dropped), N = 100,000, S = 1,000; S = 0
+ * skips the swallow part (for a build of Weft from before swallowed interrupts were renewed,
+ * where it would block for good).
  */
 public final class CancelLatency {
 
@@ -71,6 +73,9 @@ public final class CancelLatency {
             Arrays.sort(v);
             System.out.printf("%-11s cancel -> all returned: median %8.1f ms, range %8.1f - %8.1f ms, %.2fx raw-latch%n",
                     ways[w], median(ms[w]), v[0], v[v.length - 1], median(ms[w]) / rawMedian);
+        }
+        if (s == 0) {
+            return; // S = 0 skips the renewal's latency (code that does not renew would block there for good)
         }
         swallow(Math.max(100, s / 10)); // warm-up
         long[] lat = swallow(s);
