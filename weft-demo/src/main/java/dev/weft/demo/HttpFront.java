@@ -55,6 +55,9 @@ import org.eclipse.jetty.util.thread.Scheduler;
  *   <li><b>Burst of connects</b>: the listen backlog is {@code backlog} (the kernel may cap
  *       it, on Linux at {@code net.core.somaxconn}).</li>
  *   <li><b>Header size</b>: 8 KiB (Jetty's default); more gets 431.</li>
+ *   <li><b>Threads</b>: Jetty's acceptor, selector and the console's pages run on a pool of
+ *       4 to 64 platform threads (API requests are handed to virtual threads); threads the
+ *       pool grew to in a burst end after 30 s idle.</li>
  * </ul>
  * Jetty's own errors (a malformed request line or URI, headers too large) are JSON too.
  */
@@ -63,6 +66,8 @@ final class HttpFront {
     static final Duration REFUSAL_LINGER = Duration.ofSeconds(2);
     /** How many refused connections may linger at once before the server stops accepting. */
     static final int REFUSAL_HEADROOM = 64;
+    /** How long a thread of the server's pool (64 at most, 4 kept) may stay idle before it ends. */
+    static final int IDLE_THREAD_MILLIS = 30_000;
 
     private final Server server;
     private final ServerConnector connector;
@@ -85,6 +90,10 @@ final class HttpFront {
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("weft-http");
         threads.setDaemon(true);
+        // After a burst, every thread idle for the idle timeout ends (Jetty's default retires one
+        // per timeout, which takes an hour to shrink from 64 back to 4).
+        threads.setIdleTimeout(IDLE_THREAD_MILLIS);
+        threads.setMaxEvictCount(64);
         Scheduler scheduler = new ScheduledExecutorScheduler("weft-http-scheduler", true);
         Server server = new Server(threads, scheduler, null);
         HttpConfiguration http = new HttpConfiguration();

@@ -96,13 +96,18 @@ class SoakTest {
             }
 
             // Back to the start: no connection left but what the clients still close, heap and threads flat.
-            long giveUp = System.nanoTime() + Client.HANG.toNanos();
+            // The server's pool ends threads idle for its idle timeout, so give it two of them.
+            long giveUp = System.nanoTime() + Math.max(Client.HANG.toMillis(), 2L * HttpFront.IDLE_THREAD_MILLIS) * 1_000_000;
             int threadsAfter;
             do {
                 Thread.sleep(200);
                 threadsAfter = ManagementFactory.getThreadMXBean().getThreadCount();
             } while (threadsAfter > threadsBefore + 8 && System.nanoTime() < giveUp);
             long heapAfter = heapAfterGc();
+            var nodes = new java.util.TreeMap<String, Integer>();
+            dev.weft.diag.Diagnostics.snapshot().nodes().forEach(n ->
+                    nodes.merge(n.name().replaceAll("[0-9]+", "#") + " " + n.state(), 1, Integer::sum));
+            System.out.println("SOAK task tree after: " + nodes);
 
             List<Long> sorted = new ArrayList<>(latencies);
             Collections.sort(sorted);
@@ -116,6 +121,9 @@ class SoakTest {
                             + " jobs acknowledged %d%n", heapBefore >> 20, heapAfter >> 20, threadsBefore, threadsAfter,
                     acknowledged.size());
 
+            if (threadsAfter > threadsBefore + 8 || heapAfter > heapBefore + (64L << 20)) {
+                printWhatGrew();
+            }
             int missing = 0;
             for (long id : acknowledged.keySet()) {
                 if (run.client.get("jobs/" + id).status() != 200) {
@@ -274,6 +282,29 @@ class SoakTest {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** On a failed check: the live threads by name (numbers dropped) and the largest classes on the heap. */
+    private static void printWhatGrew() {
+        var threads = new java.util.TreeMap<String, Integer>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            threads.merge(t.getName().replaceAll("[0-9]+", "#"), 1, Integer::sum);
+        }
+        System.out.println("SOAK threads by name: " + threads);
+        Thread.getAllStackTraces().forEach((t, frames) -> {
+            if (t.getName().startsWith("weft-http-") && !t.getName().contains("acceptor")) {
+                System.out.println("SOAK thread " + t.getName() + " " + t.getState() + ": "
+                        + java.util.Arrays.stream(frames).limit(8).map(String::valueOf).toList());
+            }
+        });
+        try {
+            Object histogram = ManagementFactory.getPlatformMBeanServer().invoke(
+                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
+                    new Object[] {new String[0]}, new String[] {String[].class.getName()});
+            histogram.toString().lines().limit(30).forEach(l -> System.out.println("SOAK heap " + l));
+        } catch (Exception e) {
+            System.out.println("SOAK no class histogram: " + e);
         }
     }
 
