@@ -22,11 +22,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Scopes and tasks: lifecycle, policies, outcomes and misuse (design §3.1). */
+/** Scopes and tasks: lifecycle, policies, outcomes and misuse. */
 @Timeout(30) // only catches hangs
 class ScopeTest {
 
     /** Blocks until interrupted; the JDK call is a cancellation point. */
+    @SuppressWarnings("TypeParameterUnusedInFormals") // never returns: typed to fit any task body
     static <T> T blockForever() throws InterruptedException {
         new CountDownLatch(1).await();
         throw new AssertionError("unreachable");
@@ -161,6 +162,7 @@ class ScopeTest {
     }
 
     @Test
+    @SuppressWarnings({"finally", "Finally"}) // a task that throws from finally is the case under test
     void laterFailuresAreSuppressedOntoTheFirst() throws Exception {
         CountDownLatch firstThrown = new CountDownLatch(1);
         IllegalStateException first = new IllegalStateException("first");

@@ -124,6 +124,7 @@ class TimerChaosTest {
     }
 
     record Sleep(long d) implements Work {
+        @Override
         public long nanos() {
             return d;
         }
