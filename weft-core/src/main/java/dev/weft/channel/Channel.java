@@ -579,7 +579,7 @@ public final class Channel<T> implements Iterable<T> {
 
     // ---- status ---------------------------------------------------------------------------
 
-    /** Whether sends fail: the channel was closed or failed. Not a checkpoint. */
+    /** {@return whether sends fail}: the channel was closed or failed. Not a checkpoint. */
     public boolean isClosedForSend() {
         lock.lock();
         try {
@@ -589,7 +589,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** Whether receives fail: the channel failed, or was closed and is empty. Not a checkpoint. */
+    /** {@return whether receives fail}: the channel failed, or was closed and is empty. Not a checkpoint. */
     public boolean isClosedForReceive() {
         lock.lock();
         try {
@@ -599,7 +599,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** The number of buffered elements (for a rendezvous channel, always 0). */
+    /** {@return the number of buffered elements} For a rendezvous channel, always 0. */
     public int size() {
         if (ring != null) {
             return ring.size(); // 0 once failed, at the instant of the failure (see Ring.failAndDrain)
@@ -612,12 +612,12 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** The buffer capacity: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated. */
+    /** {@return the buffer capacity}: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated. */
     public int capacity() {
         return capacity == CONFLATED ? 1 : capacity;
     }
 
-    /** The failure passed to {@link #fail}, or empty. */
+    /** {@return the failure passed to {@link #fail}, or empty} */
     public Optional<Throwable> failure() {
         lock.lock();
         try {

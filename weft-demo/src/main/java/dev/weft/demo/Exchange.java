@@ -69,16 +69,18 @@ final class Exchange {
         if (declared > maxBytes) {
             throw ApiError.tooLarge("the body is larger than " + maxBytes + " bytes");
         }
-        CompletableFuture<byte[]> read = Content.Source.asByteArrayAsync(request, maxBytes);
-        byte[] out;
+        CompletableFuture<ByteBuffer> read = Content.Source.asByteBufferAsync(request, maxBytes);
+        ByteBuffer b;
         try {
-            out = Weft.timeout(timeout, deadline -> Futures.await(read));
+            b = Weft.timeout(timeout, deadline -> Futures.await(read));
         } catch (DeadlineExceededException e) {
             throw ApiError.timeout("the body did not arrive within " + timeout.toSeconds() + " s");
         } catch (IllegalStateException e) {
             // Jetty's way of saying that more than maxBytes arrived (a body without a length)
             throw ApiError.tooLarge("the body is larger than " + maxBytes + " bytes");
         }
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
         return out;
     }
 
