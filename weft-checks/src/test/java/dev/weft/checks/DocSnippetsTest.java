@@ -200,10 +200,10 @@ class DocSnippetsTest {
         }
     }
 
-    enum Kind { IMPORT, TYPE, MEMBER, STATEMENT }
+    enum UnitKind { IMPORT, TYPE, MEMBER, STATEMENT }
 
     /** A top-level unit of a snippet, and its first line within the snippet (0-based). */
-    record Unit(Kind kind, String text, int line) {}
+    record Unit(UnitKind kind, String text, int line) {}
 
     private static final String MODIFIERS = "(?:(?:public|protected|private|static|final|abstract|sealed|non-sealed|strictfp|synchronized|default)\\s+)*";
     private static final Pattern TYPE = Pattern.compile("^" + MODIFIERS + "(?:class|interface|enum|record|@interface)\\s+\\w+.*", Pattern.DOTALL);
@@ -218,7 +218,7 @@ class DocSnippetsTest {
         List<Unit> units = units(elide(snippet.code()));
         Set<String> ownImports = new LinkedHashSet<>();
         for (Unit u : units) {
-            if (u.kind() == Kind.IMPORT) {
+            if (u.kind() == UnitKind.IMPORT) {
                 ownImports.add(u.text().strip().replaceAll("^import\\s+|\\s*;$", ""));
             }
         }
@@ -235,13 +235,13 @@ class DocSnippetsTest {
             }
             emit(out, origins, "import " + i + ";", -1);
         }
-        units.stream().filter(u -> u.kind() == Kind.IMPORT).forEach(u -> emitUnit(out, origins, u, snippet));
+        units.stream().filter(u -> u.kind() == UnitKind.IMPORT).forEach(u -> emitUnit(out, origins, u, snippet));
         emit(out, origins, "@SuppressWarnings(\"all\") class " + className + " extends " + snippet.stubs() + " {", -1);
-        units.stream().filter(u -> u.kind() == Kind.MEMBER).forEach(u -> emitUnit(out, origins, u, snippet));
+        units.stream().filter(u -> u.kind() == UnitKind.MEMBER).forEach(u -> emitUnit(out, origins, u, snippet));
         emit(out, origins, "Object snippet() throws Exception { if (true) {", -1);
-        units.stream().filter(u -> u.kind() == Kind.STATEMENT).forEach(u -> emitUnit(out, origins, u, snippet));
+        units.stream().filter(u -> u.kind() == UnitKind.STATEMENT).forEach(u -> emitUnit(out, origins, u, snippet));
         emit(out, origins, "} return null; } }", -1);
-        units.stream().filter(u -> u.kind() == Kind.TYPE).forEach(u -> emitUnit(out, origins, u, snippet));
+        units.stream().filter(u -> u.kind() == UnitKind.TYPE).forEach(u -> emitUnit(out, origins, u, snippet));
         return new SnippetSource(snippet, className, String.join("\n", out) + "\n", origins);
     }
 
@@ -251,7 +251,7 @@ class DocSnippetsTest {
     }
 
     private static void emitUnit(List<String> out, List<Integer> origins, Unit u, Snippet snippet) {
-        String text = u.kind() == Kind.TYPE ? u.text().replaceFirst("^(\\s*(?:@[\\w.]+(?:\\([^)]*\\))?\\s*)*)public\\s+", "$1")
+        String text = u.kind() == UnitKind.TYPE ? u.text().replaceFirst("^(\\s*(?:@[\\w.]+(?:\\([^)]*\\))?\\s*)*)public\\s+", "$1")
                 : u.text();
         String[] lines = text.split("\n", -1);
         for (int k = 0; k < lines.length; k++) {
@@ -352,22 +352,22 @@ class DocSnippetsTest {
         return new Unit(kind(text), text, line);
     }
 
-    static Kind kind(String text) {
+    static UnitKind kind(String text) {
         String head = stripComments(text).strip().replaceFirst("^(?:@[\\w.]+(?:\\([^)]*\\))?\\s*)*", "");
         if (head.startsWith("import ")) {
-            return Kind.IMPORT;
+            return UnitKind.IMPORT;
         }
         if (TYPE.matcher(head).matches()) {
-            return Kind.TYPE;
+            return UnitKind.TYPE;
         }
         String firstWord = head.split("[^\\w]", 2)[0];
         if (!STATEMENT_KEYWORDS.contains(firstWord) && METHOD.matcher(head).matches()) {
-            return Kind.MEMBER;
+            return UnitKind.MEMBER;
         }
         if (STATIC_FIELD.matcher(head).matches()) {
-            return Kind.MEMBER;
+            return UnitKind.MEMBER;
         }
-        return Kind.STATEMENT;
+        return UnitKind.STATEMENT;
     }
 
     private static String stripComments(String s) {

@@ -69,7 +69,7 @@ public class DocStubs {
 
     public record Config(String text) {}
 
-    public record Thumbnail(byte[] pixels) {}
+    public record Thumbnail(String name) {}
 
     public record Lease(String id) {}
 
@@ -216,6 +216,8 @@ public class DocStubs {
     public static final Pollable<String> gate = null;
     public static final AtomicReference<Config> config = null;
     public static final BufferedImage image = null;
+    public static final List<Integer> seen = null;
+    public static final RuntimeException boom = null;
 
     // ---- user operations ----------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ class LayeringTest {
 
     @Test
     void thePackageGraphOfWeftCoreIsExactlyTheDocumentedOneAndPointsDown() throws Exception {
-        Map<String, Set<String>> actual = packageGraph(classesOf(dev.weft.Weft.class));
+        Map<String, Set<String>> actual = weftCoreGraph();
         Map<String, Set<String>> allowed = documentedEdges();
         List<String> problems = new ArrayList<>();
         allowed.forEach((from, tos) -> {
@@ -81,7 +81,7 @@ class LayeringTest {
 
     @Test
     void theLayersNameEveryPackageOfWeftCore() throws Exception {
-        Map<String, Set<String>> actual = packageGraph(classesOf(dev.weft.Weft.class));
+        Map<String, Set<String>> actual = weftCoreGraph();
         Set<String> packages = new TreeSet<>(actual.keySet());
         actual.values().forEach(packages::addAll);
         for (String p : packages) {
@@ -178,15 +178,15 @@ class LayeringTest {
         return slash < 0 ? "" : internalName.substring(0, slash).replace('/', '.');
     }
 
-    /** The directory of {@code anchor}'s module classes, or its jar opened as a file system. */
-    static Path classesOf(Class<?> anchor) throws Exception {
-        Path location = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+    /** The package graph of weft-core's classes: its target/classes directory, or its jar. */
+    static Map<String, Set<String>> weftCoreGraph() throws Exception {
+        Path location = Path.of(dev.weft.Weft.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         if (Files.isDirectory(location)) {
-            return location;
+            return packageGraph(location);
         }
-        @SuppressWarnings("resource") // kept open for the test run: the jar is read-only and small
-        FileSystem jar = FileSystems.newFileSystem(URI.create("jar:" + location.toUri()), Map.of());
-        return jar.getPath("/");
+        try (FileSystem jar = FileSystems.newFileSystem(URI.create("jar:" + location.toUri()), Map.of())) {
+            return packageGraph(jar.getPath("/"));
+        }
     }
 
     private static String format(Map<String, Set<String>> graph) {
