@@ -161,21 +161,25 @@ class ScopeTest {
                 "original stack shows the fork's lambda");
     }
 
+    /** Blocks until cancelled, then, in finally, waits for {@code go} and throws {@code instead}. */
+    @SuppressWarnings({"finally", "Finally"}) // throwing from finally is the case under test
+    private static Void blockThenThrowFromFinally(CountDownLatch go, RuntimeException instead) throws Exception {
+        try {
+            blockForever();
+        } finally {
+            go.await();
+            throw instead;
+        }
+    }
+
     @Test
-    @SuppressWarnings({"finally", "Finally"}) // a task that throws from finally is the case under test
     void laterFailuresAreSuppressedOntoTheFirst() throws Exception {
         CountDownLatch firstThrown = new CountDownLatch(1);
         IllegalStateException first = new IllegalStateException("first");
         IllegalArgumentException second = new IllegalArgumentException("second");
         var thrown = assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            scope.fork(() -> {
-                try {
-                    blockForever();
-                } finally {
-                    firstThrown.await(); // cancellation arrives; fail with something else
-                    throw second;
-                }
-            });
+            // cancellation arrives; fail with something else
+            scope.fork(() -> blockThenThrowFromFinally(firstThrown, second));
             scope.fork(() -> {
                 firstThrown.countDown();
                 throw first;
