@@ -146,7 +146,7 @@ public final class Console implements AutoCloseable {
         ticker = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("weft-console-ticker").factory());
         long nanos = options.period().toNanos();
-        var unused = ticker.scheduleAtFixedRate(this::tick, nanos, nanos, TimeUnit.NANOSECONDS); // stopped by close()
+        var _ = ticker.scheduleAtFixedRate(this::tick, nanos, nanos, TimeUnit.NANOSECONDS); // stopped by close()
     }
 
     /**
