@@ -579,7 +579,7 @@ public final class Channel<T> implements Iterable<T> {
 
     // ---- status ---------------------------------------------------------------------------
 
-    /** {@return whether sends fail}: the channel was closed or failed. Not a checkpoint. */
+    /** {@return whether sends fail: the channel was closed or failed} Not a checkpoint. */
     public boolean isClosedForSend() {
         lock.lock();
         try {
@@ -589,7 +589,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** {@return whether receives fail}: the channel failed, or was closed and is empty. Not a checkpoint. */
+    /** {@return whether receives fail: the channel failed, or was closed and is empty} Not a checkpoint. */
     public boolean isClosedForReceive() {
         lock.lock();
         try {
@@ -612,7 +612,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** {@return the buffer capacity}: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated. */
+    /** {@return the buffer capacity: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated} */
     public int capacity() {
         return capacity == CONFLATED ? 1 : capacity;
     }

@@ -164,7 +164,7 @@ public final class StarvationProbe implements AutoCloseable {
         return Optional.ofNullable(last);
     }
 
-    /** {@return whether this probe is running} (started and not closed) */
+    /** {@return whether this probe is running: started and not closed} */
     public boolean isRunning() {
         return !closed;
     }

@@ -47,7 +47,7 @@ public final class TreeSnapshot {
         this.looked = looked;
     }
 
-    /** {@return when the snapshot was started} (wall clock) */
+    /** {@return when the snapshot was started, on the wall clock} */
     public Instant takenAt() {
         return takenAt;
     }

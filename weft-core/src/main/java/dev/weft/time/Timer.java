@@ -45,7 +45,7 @@ public final class Timer implements Pollable<Void> {
         this.deadline = deadline;
     }
 
-    /** {@return the clock reading at which this timer fires}, in {@link Clock#nanoTime()} units. */
+    /** {@return the clock reading at which this timer fires, in {@link Clock#nanoTime()} units} */
     public long deadline() {
         return deadline;
     }

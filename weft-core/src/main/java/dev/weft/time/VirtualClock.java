@@ -60,7 +60,7 @@ public final class VirtualClock implements Clock {
         this.watchdog = watchdog;
     }
 
-    /** {@return the real time a driving scope waits}, with tasks busy outside Weft, before reporting a stall. */
+    /** {@return the real time a driving scope waits, with tasks busy outside Weft, before reporting a stall} */
     public Duration watchdog() {
         return watchdog;
     }
