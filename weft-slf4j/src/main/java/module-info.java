@@ -3,7 +3,7 @@
  * code into every task Weft forks.
  */
 module dev.weft.slf4j {
-    requires dev.weft;
+    requires transitive dev.weft; // MdcBridge implements dev.weft.ThreadContextBridge
     requires org.slf4j;
     exports dev.weft.slf4j;
 }

@@ -34,6 +34,8 @@ public sealed interface CancelReason {
      */
     record Requested(String message) implements CancelReason {
         /**
+         * Checks the message.
+         *
          * @throws NullPointerException if {@code message} is null
          * @throws IllegalArgumentException if {@code message} is blank
          */
@@ -57,7 +59,11 @@ public sealed interface CancelReason {
      * @param cause its failure
      */
     record TaskFailed(String task, Throwable cause) implements CancelReason {
-        /** @throws NullPointerException if an argument is null */
+        /**
+         * Checks the components.
+         *
+         * @throws NullPointerException if an argument is null
+         */
         public TaskFailed {
             requireText(task, "task");
             if (cause == null) {
@@ -80,7 +86,11 @@ public sealed interface CancelReason {
      *     threads)
      */
     record Interrupted(String thread) implements CancelReason {
-        /** @throws NullPointerException if {@code thread} is null */
+        /**
+         * Checks the thread's name.
+         *
+         * @throws NullPointerException if {@code thread} is null
+         */
         public Interrupted {
             if (thread == null) {
                 throw new NullPointerException("thread must not be null");
@@ -100,7 +110,11 @@ public sealed interface CancelReason {
      * @param scope the name of the scope whose body finished
      */
     record ScopeEnded(String scope) implements CancelReason {
-        /** @throws NullPointerException if {@code scope} is null */
+        /**
+         * Checks the scope's name.
+         *
+         * @throws NullPointerException if {@code scope} is null
+         */
         public ScopeEnded {
             requireText(scope, "scope");
         }

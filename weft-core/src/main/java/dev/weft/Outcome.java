@@ -39,7 +39,11 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
      * @param <T> the value type
      */
     record Failure<T>(Throwable cause) implements Outcome<T> {
-        /** @throws NullPointerException if {@code cause} is null */
+        /**
+         * Checks the cause.
+         *
+         * @throws NullPointerException if {@code cause} is null
+         */
         public Failure {
             if (cause == null) {
                 throw new NullPointerException("cause must not be null");
@@ -56,7 +60,11 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
      * @param <T> the value type
      */
     record Cancelled<T>(CancelReason reason) implements Outcome<T> {
-        /** @throws NullPointerException if {@code reason} is null */
+        /**
+         * Checks the reason.
+         *
+         * @throws NullPointerException if {@code reason} is null
+         */
         public Cancelled {
             if (reason == null) {
                 throw new NullPointerException("reason must not be null");
@@ -73,7 +81,11 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
      * @param <T> the value type
      */
     record TimedOut<T>(CancelReason.DeadlineExpired deadline) implements Outcome<T> {
-        /** @throws NullPointerException if {@code deadline} is null */
+        /**
+         * Checks the deadline.
+         *
+         * @throws NullPointerException if {@code deadline} is null
+         */
         public TimedOut {
             if (deadline == null) {
                 throw new NullPointerException("deadline must not be null");
@@ -84,6 +96,10 @@ public sealed interface Outcome<T> permits Outcome.Success, Outcome.Failure, Out
     /**
      * The outcome of a task that unwound from a cancellation with {@code reason}:
      * {@link TimedOut} for a deadline, else {@link Cancelled}.
+     *
+     * @param reason the cancellation the task unwound from, not null
+     * @param <T> the value type
+     * @return the outcome
      */
     static <T> Outcome<T> cancelledBy(CancelReason reason) {
         return reason instanceof CancelReason.DeadlineExpired d ? new TimedOut<>(d) : new Cancelled<>(reason);

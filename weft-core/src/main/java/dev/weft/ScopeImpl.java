@@ -418,6 +418,7 @@ final class ScopeImpl extends Node implements Scope {
     }
 
     /** own() refused {@code resource}: closes it, so it never leaks, and throws {@code why}. */
+    @SuppressWarnings("TypeParameterUnusedInFormals") // never returns: typed so that callers can write return closeRejected(...)
     private static <R> R closeRejected(AutoCloseable resource, RuntimeException why) {
         try {
             resource.close();

@@ -60,7 +60,12 @@ import java.util.concurrent.Callable;
  */
 public final class Select<R> {
 
-    /** A handler of a clause's value. */
+    /**
+     * A handler of a clause's value.
+     *
+     * @param <T> the type of the clause's value
+     * @param <R> the result type of the select
+     */
     @FunctionalInterface
     public interface Handler<T, R> {
         /**

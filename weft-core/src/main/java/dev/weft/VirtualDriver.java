@@ -76,12 +76,17 @@ final class VirtualDriver {
     }
 
     /** A thread of the tree became able to run (a fork, or a wake-up of a parked waiter). */
+    @SuppressWarnings("NonAtomicVolatileUpdate") // see the note at idle()
     void busy() {
         BUSY.getAndAdd(this, 1);
         epoch++;
     }
 
     /** A thread of the tree parked in a Weft wait, or ended. */
+    // epoch is a change detector written by every thread of the tree, without a lock: racing
+    // increments can lose one. The stall check reads it twice around CONFIRM_NANOS, together
+    // with busyCount (exact) and the pending timers.
+    @SuppressWarnings("NonAtomicVolatileUpdate")
     void idle() {
         epoch++;
         if ((int) BUSY.getAndAdd(this, -1) == 1) {

@@ -553,6 +553,7 @@ public final class Weft {
      * @throws IllegalArgumentException if there are no entrants
      */
     @SafeVarargs
+    @SuppressWarnings("varargs") // the array is only read, through the list view race(List) takes
     public static <T> T race(Callable<? extends T>... bodies) throws Exception {
         if (bodies == null) {
             throw new NullPointerException("bodies must not be null");

@@ -100,27 +100,5 @@ class ApiBoundaryTest {
         assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 
-    /** Layering: diagnostics sit above the core, and the internal bridge names only java.base. */
-    @Test
-    void nothingBelowDiagnosticsImportsThemAndTheBridgeImportsOnlyTheJdk() throws IOException {
-        Path sources = Path.of("src", "main", "java", "dev", "weft");
-        Set<String> problems = new TreeSet<>();
-        try (Stream<Path> files = Files.walk(sources)) {
-            for (Path p : files.filter(f -> f.toString().endsWith(".java")).toList()) {
-                String pkg = sources.relativize(p.getParent()).toString();
-                for (String line : Files.readAllLines(p)) {
-                    if (!line.startsWith("import ")) {
-                        continue;
-                    }
-                    if (!pkg.equals("diag") && line.contains("dev.weft.diag")) {
-                        problems.add(p + ": " + line);
-                    }
-                    if (pkg.equals("internal") && !line.startsWith("import java.")) {
-                        problems.add(p + ": " + line);
-                    }
-                }
-            }
-        }
-        assertTrue(problems.isEmpty(), String.join("\n", problems));
-    }
+    // The package layering is checked from the class files by weft-checks' LayeringTest.
 }

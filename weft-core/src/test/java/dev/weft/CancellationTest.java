@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Cancellation: reasons, stickiness, delivery by interrupt, shields (design §3.2). */
+/** Cancellation: reasons, stickiness, delivery by interrupt, shields. */
 @Timeout(30) // only catches hangs
 class CancellationTest {
 

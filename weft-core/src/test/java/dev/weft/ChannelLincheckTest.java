@@ -49,6 +49,7 @@ class ChannelLincheckTest {
     /** {@code tryReceive} found nothing. */
     static final String EMPTY = "empty";
 
+    @SuppressWarnings("StaticAssignmentOfThrowable") // one failure object, named by the channels that carry it
     private static final IllegalStateException BOOM = new IllegalStateException("boom");
 
     // ---- the operations under test ----------------------------------------------------------

@@ -33,8 +33,7 @@ class ChannelSmokeTest {
             Weft.run(s -> {
                 List<Task<?>> prods = new ArrayList<>();
                 for (int p = 0; p < 4; p++) { int base = p * 10000; prods.add(s.fork(() -> { for (int i = 0; i < 5000; i++) ch.send(base + i); return null; })); }
-                List<Task<?>> cons = new ArrayList<>();
-                for (int c = 0; c < 4; c++) cons.add(s.fork(() -> { for (Integer x : ch) got.add(x); return null; }));
+                for (int c = 0; c < 4; c++) s.fork(() -> { for (Integer x : ch) got.add(x); return null; });
                 for (Task<?> t : prods) t.join();
                 ch.close();
                 return null;

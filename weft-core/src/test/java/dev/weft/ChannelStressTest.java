@@ -825,7 +825,7 @@ class ChannelStressTest {
         final long seed;
         final int rounds;
         final List<Participant> participants = new ArrayList<>();
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array
         final Channel<Long>[] chs = new Channel[] {Channel.rendezvous(), Channel.rendezvous()};
         final ConcurrentLinkedQueue<Long> sent = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<Long> received = new ConcurrentLinkedQueue<>();
@@ -1056,6 +1056,7 @@ class ChannelStressTest {
      * a memory leak; after every wait has ended, both queues must be empty.
      */
     static final class Waiters {
+        @SuppressWarnings("RethrowReflectiveOperationExceptionAsLinkageError") // a test's own assertion, on purpose
         static int count(Channel<?> ch) {
             try {
                 synchronized (ch) {

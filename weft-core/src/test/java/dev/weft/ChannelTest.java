@@ -692,7 +692,7 @@ class ChannelTest {
                 assertFalse(sender.isDone());
                 assertTrue(ch.close());
                 Outcome<Void> o = sender.awaitOutcome();
-                Outcome.Failure<Void> f = assertInstanceOf(Outcome.Failure.class, o, ch.toString());
+                Outcome.Failure<?> f = assertInstanceOf(Outcome.Failure.class, o, ch.toString());
                 assertInstanceOf(ChannelClosedException.class, f.cause());
                 assertNull(f.cause().getCause());
                 if (ch.capacity() == 1) {
@@ -712,7 +712,7 @@ class ChannelTest {
             settle();
             assertTrue(ch.close());
             for (Task<Integer> r : receivers) {
-                Outcome.Failure<Integer> f = assertInstanceOf(Outcome.Failure.class, r.awaitOutcome());
+                Outcome.Failure<?> f = assertInstanceOf(Outcome.Failure.class, r.awaitOutcome());
                 assertInstanceOf(ChannelClosedException.class, f.cause());
                 assertNull(f.cause().getCause());
             }
@@ -786,9 +786,9 @@ class ChannelTest {
             settle();
             assertTrue(full.fail(cause));
             assertTrue(empty.fail(cause));
-            Outcome.Failure<Void> fs = assertInstanceOf(Outcome.Failure.class, sender.awaitOutcome());
+            Outcome.Failure<?> fs = assertInstanceOf(Outcome.Failure.class, sender.awaitOutcome());
             assertSame(cause, fs.cause().getCause());
-            Outcome.Failure<Integer> fr = assertInstanceOf(Outcome.Failure.class, receiver.awaitOutcome());
+            Outcome.Failure<?> fr = assertInstanceOf(Outcome.Failure.class, receiver.awaitOutcome());
             assertSame(cause, fr.cause().getCause());
             return null;
         });
@@ -1049,7 +1049,7 @@ class ChannelTest {
             Task<Integer> r = s.fork(ch::receive);
             settle();
             r.cancel("stop");
-            Outcome.Cancelled<Integer> c = assertInstanceOf(Outcome.Cancelled.class, r.awaitOutcome());
+            Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, r.awaitOutcome());
             assertInstanceOf(CancelReason.Requested.class, c.reason());
             assertTrue(ch.trySend(9));
             settle();

@@ -741,7 +741,7 @@ class DeadlineScenarioTest {
         for (Object r : loserEnds) {
             // the deadline reaches an entrant through the tree, or first through the race, which
             // cancels its entrants when it is itself cancelled (semantics.md, Races)
-            assertTrue(r instanceof CancelReason.DeadlineExpired d && d == e.reason()
+            assertTrue((r instanceof CancelReason.DeadlineExpired d && d == e.reason())
                     || r.equals(new CancelReason.Requested("the race was abandoned")), "an entrant saw " + r);
         }
         assertEquals(0, vc.pendingTimers());

@@ -146,6 +146,7 @@ class EveryTaskRunsItsBodyTest {
     }
 
     @Test
+    @SuppressWarnings("AddressSelection") // a literal loopback address, never a host name
     void aConnectionWhoseTaskIsCancelledBeforeItStartsIsClosedWithoutCallingTheHandler() throws Exception {
         // Connection tasks start only when the test opens the gate; meanwhile the drain cancels them.
         CountDownLatch gate = new CountDownLatch(1);

@@ -323,7 +323,7 @@ class FlowCompletionStressTest {
         }
         if (c.op() == Op.ON_COMPLETE_ON_ERROR) {
             for (Throwable e : o.errors) {
-                assertTrue(e == boom || e instanceof ChannelClosedException cc && cc.getCause() == boom,
+                assertTrue(e == boom || (e instanceof ChannelClosedException cc && cc.getCause() == boom),
                         say(c, "onError sees the failure, not a cancellation: " + e));
             }
             assertTrue(!o.operatorCompleted.get() || o.completed.get(), say(c, "onComplete ran at the end only"));
@@ -352,7 +352,7 @@ class FlowCompletionStressTest {
         Throwable e = o.thrown;
         if (e instanceof CancelledException) {
             assertTrue(c.cancels(), say(c, "threw CancelledException although nothing cancelled the consumer: " + e));
-        } else if (e == boom || e instanceof ChannelClosedException cc && cc.getCause() == boom) {
+        } else if (e == boom || (e instanceof ChannelClosedException cc && cc.getCause() == boom)) {
             assertTrue(m.failure() != Reach.NO, say(c, "threw the injected failure although the flow never reaches it"));
         } else {
             throw new AssertionError(say(c, "threw something other than a cancellation or the injected failure: " + e).get(), e);

@@ -250,6 +250,7 @@ class FlowTest {
     // ---- concurrent operators --------------------------------------------------------------
 
     @Test
+    @SuppressWarnings("CanonicalDuration") // the bound is spelled as the arithmetic it comes from
     void mapParKeepsTheOrderAndRunsAtMostNAtATime() throws Exception {
         VirtualClock clock = new VirtualClock();
         AtomicInteger running = new AtomicInteger();

@@ -212,7 +212,7 @@ class FuturesTest {
             assertTrue(f.isCancelled());
             return t.awaitOutcome();
         });
-        Outcome.Cancelled<String> c = assertInstanceOf(Outcome.Cancelled.class, o);
+        Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, o);
         assertEquals(new CancelReason.Requested("cancelled through its CompletableFuture"), c.reason());
         assertEquals(1, cleanedUp.get());
     }

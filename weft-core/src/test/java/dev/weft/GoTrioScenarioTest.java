@@ -831,7 +831,7 @@ class GoTrioScenarioTest {
             }
             return null;
         });
-        Outcome.Cancelled<Void> c = assertInstanceOf(Outcome.Cancelled.class, daemon.get().outcome());
+        Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, daemon.get().outcome());
         assertInstanceOf(CancelReason.ScopeEnded.class, c.reason());
         assertEquals(List.of(0, 1, 2), consumed);
         assertEquals(0, TaskTree.liveTaskCount(), TaskTree.render());
@@ -977,7 +977,7 @@ class GoTrioScenarioTest {
             }));
             assertEquals("timeout", e.reason().scope());
             assertEquals(Duration.ofSeconds(1).toNanos(), clock.nanoTime(), "the call returned at the deadline");
-            Outcome.TimedOut<Integer> c = assertInstanceOf(Outcome.TimedOut.class, child.get().outcome(),
+            Outcome.TimedOut<?> c = assertInstanceOf(Outcome.TimedOut.class, child.get().outcome(),
                     "the child was cut short by the deadline");
             assertEquals("timeout", c.deadline().scope());
 
@@ -1069,7 +1069,7 @@ class GoTrioScenarioTest {
                 try {
                     Weft.await(never());
                 } finally {
-                    tidy.tryReceive().orElseThrow();
+                    assertEquals("token", tidy.tryReceive().orElseThrow());
                 }
                 return null;
             });

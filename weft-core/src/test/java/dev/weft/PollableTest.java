@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The readiness protocol (design §3.3), starting with the user-written pollable of its javadoc. */
+/** The readiness protocol, starting with the user-written pollable of its javadoc. */
 @Timeout(30) // only catches hangs
 class PollableTest {
 
@@ -302,6 +302,7 @@ class PollableTest {
      * must poll again instead of parking for good.
      */
     @Test
+    @SuppressWarnings("LockNotBeforeTry") // the test parks a thread inside a contended lock on purpose
     void aWakeUpDeliveredWhileAnotherAlternativeWaitsForALockIsNotLost() {
         for (boolean inTask : new boolean[] {true, false}) {
             java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();

@@ -461,7 +461,7 @@ class ScopeExecutorTest {
             ex.close();
             return out;
         });
-        Outcome.Cancelled<Object> c = assertInstanceOf(Outcome.Cancelled.class, o);
+        Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, o);
         assertEquals(new CancelReason.Requested("stop"), c.reason());
         assertFalse(finished.get());
     }

@@ -45,6 +45,7 @@ class ScopeStressTest {
     }
 
     /** How the task threads are made: injected through {@link ScopeOptions#withThreadFactory}. */
+    @SuppressWarnings("ImmutableEnumChecker") // the JDK's thread factories, shared by the tests as they are
     enum Threads {
         VIRTUAL(Thread.ofVirtual().factory()),
         PLATFORM(Thread.ofPlatform().factory());

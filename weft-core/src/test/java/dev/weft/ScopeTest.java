@@ -22,11 +22,12 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Scopes and tasks: lifecycle, policies, outcomes and misuse (design §3.1). */
+/** Scopes and tasks: lifecycle, policies, outcomes and misuse. */
 @Timeout(30) // only catches hangs
 class ScopeTest {
 
     /** Blocks until interrupted; the JDK call is a cancellation point. */
+    @SuppressWarnings("TypeParameterUnusedInFormals") // never returns: typed to fit any task body
     static <T> T blockForever() throws InterruptedException {
         new CountDownLatch(1).await();
         throw new AssertionError("unreachable");
@@ -160,20 +161,25 @@ class ScopeTest {
                 "original stack shows the fork's lambda");
     }
 
+    /** Blocks until cancelled, then, in finally, waits for {@code go} and throws {@code instead}. */
+    @SuppressWarnings({"finally", "Finally"}) // throwing from finally is the case under test
+    private static Void blockThenThrowFromFinally(CountDownLatch go, RuntimeException instead) throws Exception {
+        try {
+            blockForever();
+        } finally {
+            go.await();
+            throw instead;
+        }
+    }
+
     @Test
     void laterFailuresAreSuppressedOntoTheFirst() throws Exception {
         CountDownLatch firstThrown = new CountDownLatch(1);
         IllegalStateException first = new IllegalStateException("first");
         IllegalArgumentException second = new IllegalArgumentException("second");
         var thrown = assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            scope.fork(() -> {
-                try {
-                    blockForever();
-                } finally {
-                    firstThrown.await(); // cancellation arrives; fail with something else
-                    throw second;
-                }
-            });
+            // cancellation arrives; fail with something else
+            scope.fork(() -> blockThenThrowFromFinally(firstThrown, second));
             scope.fork(() -> {
                 firstThrown.countDown();
                 throw first;

@@ -694,7 +694,7 @@ class ScopeTreeScenarioTest {
                             problems.add(n + " ends SUCCEEDED, or CANCELLED with its scope, but is " + outcome);
                         }
                     }
-                    case NESTED -> checkNestedFork(f, t, outcome, problems);
+                    case NESTED -> checkNestedFork(f, outcome, problems);
                 }
             }
             if (outcome instanceof Outcome.Cancelled<Object>(CancelReason reason)) {
@@ -712,7 +712,7 @@ class ScopeTreeScenarioTest {
             }
         }
 
-        private void checkNestedFork(ForkSpec f, Task<Object> t, Outcome<Object> outcome, List<String> problems) {
+        private void checkNestedFork(ForkSpec f, Outcome<Object> outcome, List<String> problems) {
             ScopeSpec nested = f.nested;
             if (nested.scope == null) {
                 problems.add(f.name() + " ran but its scope " + nested.name() + " never opened");

@@ -264,6 +264,7 @@ class SelectTest {
     }
 
     @Test
+    @SuppressWarnings("VoidUsed") // that a send clause hands its handler null is what is checked
     void sendClausesSend() throws Exception {
         Channel<Integer> buffered = Channel.buffered(1);
         assertEquals("sent", Select.<String>fair().on(buffered.sending(1), v -> {

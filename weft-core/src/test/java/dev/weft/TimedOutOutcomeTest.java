@@ -25,6 +25,7 @@ class TimedOutOutcomeTest {
         VirtualClock clock = new VirtualClock();
         Weft.run(ScopeOptions.named("root").withClock(clock), root -> {
             Task<Task<Object>> holder = root.fork(() -> {
+                @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array, to carry the task out of the lambda
                 Task<Object>[] inner = new Task[1];
                 try {
                     Weft.run(ScopeOptions.named("request").withTimeout(Duration.ofSeconds(2)), s -> {
@@ -38,7 +39,7 @@ class TimedOutOutcomeTest {
             });
             Task<Object> slow = holder.join();
             Outcome<Object> o = slow.outcome();
-            Outcome.TimedOut<Object> t = assertInstanceOf(Outcome.TimedOut.class, o);
+            Outcome.TimedOut<?> t = assertInstanceOf(Outcome.TimedOut.class, o);
             assertEquals("request", t.deadline().scope());
             assertEquals(Duration.ofSeconds(2), t.deadline().timeout());
             assertEquals(Task.State.CANCELLED, slow.state());

@@ -124,10 +124,12 @@ class TimerChaosTest {
     }
 
     record Sleep(long d) implements Work {
+        @Override
         public long nanos() {
             return d;
         }
 
+        @Override
         public void run(Ctx c) {
             long start = c.now();
             Weft.sleep(ns(d));
@@ -141,6 +143,7 @@ class TimerChaosTest {
     }
 
     record Seq(List<Work> parts) implements Work {
+        @Override
         public long nanos() {
             long s = 0;
             for (Work w : parts) {
@@ -149,6 +152,7 @@ class TimerChaosTest {
             return s;
         }
 
+        @Override
         public void run(Ctx c) throws Exception {
             long start = c.now();
             for (Work w : parts) {
@@ -165,6 +169,7 @@ class TimerChaosTest {
 
     /** Forks each part into a nested scope and joins them all. */
     record Par(List<Work> parts) implements Work {
+        @Override
         public long nanos() {
             long m = 0;
             for (Work w : parts) {
@@ -173,6 +178,7 @@ class TimerChaosTest {
             return m;
         }
 
+        @Override
         public void run(Ctx c) throws Exception {
             long start = c.now();
             Weft.run(s -> {
@@ -199,6 +205,7 @@ class TimerChaosTest {
 
     /** Races the parts; the winner must be one of the quickest. */
     record Race(List<Work> parts) implements Work {
+        @Override
         public long nanos() {
             long m = Long.MAX_VALUE;
             for (Work w : parts) {
@@ -207,6 +214,7 @@ class TimerChaosTest {
             return m;
         }
 
+        @Override
         public void run(Ctx c) throws Exception {
             long start = c.now();
             List<Callable<Integer>> entrants = new ArrayList<>();
@@ -231,10 +239,12 @@ class TimerChaosTest {
 
     /** A nested scope, optionally with a timeout that is never earlier than the outer deadline. */
     record Nested(Work inner, long extra, boolean withTimeout) implements Work {
+        @Override
         public long nanos() {
             return inner.nanos();
         }
 
+        @Override
         public void run(Ctx c) throws Exception {
             long start = c.now();
             ScopeOptions o = ScopeOptions.named("nested");
@@ -263,10 +273,10 @@ class TimerChaosTest {
             return 0;
         }
         if (k < 30) {
-            return 1 + rnd.nextInt(5);
+            return 1L + rnd.nextInt(5);
         }
         if (k < 60) {
-            return 1 + rnd.nextInt(1_000);
+            return 1L + rnd.nextInt(1_000);
         }
         return rnd.nextLong(1_000, 1_000_000);
     }
@@ -352,6 +362,7 @@ class TimerChaosTest {
         }
     }
 
+    @SuppressWarnings("ArrayRecordComponent") // a generated case, printed, never compared
     record DeadlineCase(DeadlineMode mode, Work work, long timeout, long delta, long pre, long[] stragglers, boolean platform) {
         @Override
         public String toString() {

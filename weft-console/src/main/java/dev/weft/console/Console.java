@@ -146,7 +146,7 @@ public final class Console implements AutoCloseable {
         ticker = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("weft-console-ticker").factory());
         long nanos = options.period().toNanos();
-        ticker.scheduleAtFixedRate(this::tick, nanos, nanos, TimeUnit.NANOSECONDS);
+        var _ = ticker.scheduleAtFixedRate(this::tick, nanos, nanos, TimeUnit.NANOSECONDS); // stopped by close()
     }
 
     /**
@@ -296,17 +296,17 @@ public final class Console implements AutoCloseable {
         return handler;
     }
 
-    /** How often open pages are updated. */
+    /** {@return how often open pages are updated} */
     public Duration period() {
         return options.period();
     }
 
-    /** The options the console was started with. */
+    /** {@return the options the console was started with} */
     public ConsoleOptions options() {
         return options;
     }
 
-    /** How many event streams (open pages) are being served now. */
+    /** {@return how many event streams (open pages) are being served now} */
     public int streamCount() {
         return streams.size();
     }
@@ -345,6 +345,7 @@ public final class Console implements AutoCloseable {
     // ---- updates ------------------------------------------------------------------------------
 
     /** One snapshot, encoded once for every stream. */
+    @SuppressWarnings("ArrayRecordComponent") // encoded bytes, written out, never compared
     private record Update(long takenAt, byte[] json, byte[] event, StarvationReport report, byte[] eventWithReport) {
         static Update take() {
             byte[] json = Diagnostics.snapshot().toJson().getBytes(StandardCharsets.UTF_8);

@@ -140,7 +140,7 @@ class ConsoleLimitsTest {
     private static String exchange(Socket s, String request) throws IOException {
         s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
         String head = head(s.getInputStream());
-        int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
+        int length = head.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
                 .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
         boolean isHead = request.startsWith("HEAD");
         return head + (isHead ? "" : new String(s.getInputStream().readNBytes(length), StandardCharsets.UTF_8));

@@ -579,7 +579,7 @@ public final class Channel<T> implements Iterable<T> {
 
     // ---- status ---------------------------------------------------------------------------
 
-    /** Whether sends fail: the channel was closed or failed. Not a checkpoint. */
+    /** {@return whether sends fail: the channel was closed or failed} Not a checkpoint. */
     public boolean isClosedForSend() {
         lock.lock();
         try {
@@ -589,7 +589,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** Whether receives fail: the channel failed, or was closed and is empty. Not a checkpoint. */
+    /** {@return whether receives fail: the channel failed, or was closed and is empty} Not a checkpoint. */
     public boolean isClosedForReceive() {
         lock.lock();
         try {
@@ -599,7 +599,7 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** The number of buffered elements (for a rendezvous channel, always 0). */
+    /** {@return the number of buffered elements} For a rendezvous channel, always 0. */
     public int size() {
         if (ring != null) {
             return ring.size(); // 0 once failed, at the instant of the failure (see Ring.failAndDrain)
@@ -612,12 +612,12 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /** The buffer capacity: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated. */
+    /** {@return the buffer capacity: 0 for rendezvous, {@link Integer#MAX_VALUE} for unbounded, 1 for conflated} */
     public int capacity() {
         return capacity == CONFLATED ? 1 : capacity;
     }
 
-    /** The failure passed to {@link #fail}, or empty. */
+    /** {@return the failure passed to {@link #fail}, or empty} */
     public Optional<Throwable> failure() {
         lock.lock();
         try {
@@ -1195,7 +1195,7 @@ public final class Channel<T> implements Iterable<T> {
      */
     private boolean offerOrSpin(T value) {
         Ring.Offer o = ring.offer(value);
-        if (o != Ring.Offer.FULL || Handoff.SPINS == 0 || fullSpinMissed && (++fullSpinSkips & 15) != 0) {
+        if (o != Ring.Offer.FULL || Handoff.SPINS == 0 || (fullSpinMissed && (++fullSpinSkips & 15) != 0)) {
             return o == Ring.Offer.ADDED;
         }
         for (int i = 1; i <= Handoff.SPINS; i++) {
@@ -1229,6 +1229,7 @@ public final class Channel<T> implements Iterable<T> {
         volatile boolean completed; // written under the lock after value; read without it once true
         Object value;
 
+        @SuppressWarnings({"EffectivelyPrivate", "UnusedMethod"}) // implements Pollable for SendOp and ReceiveOp
         public final boolean completesWaiters() {
             return true;
         }
@@ -1243,6 +1244,7 @@ public final class Channel<T> implements Iterable<T> {
             return this instanceof SendOp ? "send" : "receive";
         }
 
+        @SuppressWarnings({"EffectivelyPrivate", "UnusedVariable"}) // implements Pollable for SendOp and ReceiveOp
         public final void withdraw(Waker waker) {
             if (!queued) {
                 // Never registered, or already unlinked by a partner: no queue to leave. Only
@@ -1617,6 +1619,7 @@ public final class Channel<T> implements Iterable<T> {
          */
         volatile int size;
 
+        @SuppressWarnings("NonAtomicVolatileUpdate") // written only under the channel's lock
         void add(Op o) {
             size = size + 1;
             o.queued = true;
@@ -1656,6 +1659,7 @@ public final class Channel<T> implements Iterable<T> {
             }
         }
 
+        @SuppressWarnings("NonAtomicVolatileUpdate") // written only under the channel's lock
         void remove(Op o) {
             if (!o.queued) {
                 return;

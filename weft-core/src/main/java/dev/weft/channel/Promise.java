@@ -81,7 +81,7 @@ public final class Promise<T> implements Pollable<T> {
         return Weft.await(this);
     }
 
-    /** Whether the promise is complete. */
+    /** {@return whether the promise is complete} */
     public synchronized boolean isDone() {
         return result != null;
     }

@@ -14,7 +14,7 @@ import java.util.List;
  */
 public sealed interface BlockedOn {
 
-    /** A short sentence for people: "joins task 'b' (n3)". */
+    /** {@return a short sentence for people, such as "joins task 'b' (n3)"} */
     String describe();
 
     /**

@@ -235,7 +235,10 @@ final class DeadlockFinder {
 
     private static boolean collectChannels(BlockedOn b, Set<String> into) {
         return switch (b) {
-            case BlockedOn.ChannelOp c -> into.add(c.channel()) || true;
+            case BlockedOn.ChannelOp c -> {
+                into.add(c.channel());
+                yield true;
+            }
             case BlockedOn.AnyOf any -> {
                 boolean found = false;
                 for (BlockedOn a : any.alternatives()) {

@@ -48,7 +48,7 @@ public record NodeSnapshot(String id, Kind kind, String name, Task.State state, 
         children = List.copyOf(children);
     }
 
-    /** "task 'x'" or "scope 'x'", for messages. */
+    /** {@return "task 'x'" or "scope 'x'", for messages} */
     public String label() {
         return (kind == Kind.TASK ? "task '" : "scope '") + name + "'";
     }

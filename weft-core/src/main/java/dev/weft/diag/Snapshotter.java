@@ -25,8 +25,8 @@ final class Snapshotter {
     /** Stack frames kept for a thread outside Weft. */
     static final int FRAMES = 8;
 
-    private final Map<Object, String> ids = new IdentityHashMap<>();
-    private final Map<Object, String> descriptions = new IdentityHashMap<>();
+    private final IdentityHashMap<Object, String> ids = new IdentityHashMap<>();
+    private final IdentityHashMap<Object, String> descriptions = new IdentityHashMap<>();
     private final List<WaitEdge> edges = new ArrayList<>();
     private final Map<String, Looked> looked = new HashMap<>();
     private int nodes;

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -165,7 +164,7 @@ public final class StarvationProbe implements AutoCloseable {
         return Optional.ofNullable(last);
     }
 
-    /** Whether this probe is running (started and not closed). */
+    /** {@return whether this probe is running: started and not closed} */
     public boolean isRunning() {
         return !closed;
     }
@@ -222,7 +221,7 @@ public final class StarvationProbe implements AutoCloseable {
      * otherwise reports and returns false.
      */
     private boolean awaitTick(CountDownLatch ran, long sent) throws InterruptedException {
-        Map<TreeNode, Long> seenOff = new IdentityHashMap<>();
+        IdentityHashMap<TreeNode, Long> seenOff = new IdentityHashMap<>();
         while (true) {
             long left = sent + thresholdNanos - System.nanoTime();
             if (ran.await(Math.max(0, Math.min(periodNanos, left)), TimeUnit.NANOSECONDS)) {
@@ -242,7 +241,7 @@ public final class StarvationProbe implements AutoCloseable {
         }
     }
 
-    private void report(long lagNanos, long now, Map<TreeNode, Long> seenOff) {
+    private void report(long lagNanos, long now, IdentityHashMap<TreeNode, Long> seenOff) {
         List<StarvationReport.Hog> hogs = new ArrayList<>();
         forEachNode(n -> {
             StackTraceElement[] stack = onCarrier(n);

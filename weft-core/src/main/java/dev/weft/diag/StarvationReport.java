@@ -39,7 +39,7 @@ public record StarvationReport(Instant at, Duration lag, Duration threshold, Lis
         }
     }
 
-    /** A report for people, one hog per line, and what to do about them. */
+    /** {@return a report for people: one hog per line, and what to do about them} */
     public String describe() {
         StringBuilder sb = new StringBuilder("virtual-thread carriers are starved: a probe waited ")
                 .append(Durations.show(lag)).append(" for a carrier (threshold ").append(Durations.show(threshold))
@@ -65,6 +65,8 @@ public record StarvationReport(Instant at, Duration lag, Duration threshold, Lis
     /**
      * The report as JSON: {@code {"at", "lagMillis", "thresholdMillis", "hogs": [{"label",
      * "heldForMillis", "frames"}], "description"}}.
+     *
+     * @return the JSON text
      */
     public String toJson() {
         StringBuilder sb = new StringBuilder();

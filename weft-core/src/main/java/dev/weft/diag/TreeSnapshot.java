@@ -47,22 +47,22 @@ public final class TreeSnapshot {
         this.looked = looked;
     }
 
-    /** When the snapshot was started (wall clock). */
+    /** {@return when the snapshot was started, on the wall clock} */
     public Instant takenAt() {
         return takenAt;
     }
 
-    /** The root scopes of the snapshot (for a snapshot of one scope, that scope). */
+    /** {@return the root scopes of the snapshot} For a snapshot of one scope, that scope. */
     public List<NodeSnapshot> roots() {
         return roots;
     }
 
-    /** The wait-for edges, in the order the walk found them. */
+    /** {@return the wait-for edges, in the order the walk found them} */
     public List<WaitEdge> edges() {
         return edges;
     }
 
-    /** Every node of the snapshot, depth-first, parents before children. */
+    /** {@return every node of the snapshot, depth-first, parents before children} */
     public List<NodeSnapshot> nodes() {
         List<NodeSnapshot> out = new ArrayList<>();
         for (NodeSnapshot r : roots) {

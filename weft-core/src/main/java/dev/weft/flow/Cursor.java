@@ -36,6 +36,7 @@ abstract class Cursor<T> {
      * an iterator over a closed resource said there is no more): then it throws
      * {@link CancelledException}. A cancelled flow never ends as if it had completed.
      */
+    @SuppressWarnings("TypeParameterUnusedInFormals") // null, typed so that any cursor can write return end()
     static <T> T end() {
         Weft.checkpoint();
         return null;

@@ -276,6 +276,7 @@ public final class Flow<T> {
      * @throws NullPointerException if the array or an element is null
      */
     @SafeVarargs
+    @SuppressWarnings("varargs") // the array is only read, and List.of copies it
     public static <T> Flow<T> of(T... elements) {
         requireArg(elements, "elements");
         for (int i = 0; i < elements.length; i++) {
@@ -480,6 +481,7 @@ public final class Flow<T> {
      * @throws NullPointerException if the array or an element is null
      */
     @SafeVarargs
+    @SuppressWarnings("varargs") // the array is only read, through the list view merge(List) takes
     public static <T> Flow<T> merge(Flow<? extends T>... flows) {
         requireArg(flows, "flows");
         return merge(Arrays.asList(flows));
@@ -515,6 +517,7 @@ public final class Flow<T> {
      * @throws NullPointerException if the array or an element is null
      */
     @SafeVarargs
+    @SuppressWarnings("varargs") // the array is only read, and copyFlows copies it
     public static <T> Flow<T> concat(Flow<? extends T>... flows) {
         requireArg(flows, "flows");
         List<Flow<? extends T>> all = copyFlows(Arrays.asList(flows));

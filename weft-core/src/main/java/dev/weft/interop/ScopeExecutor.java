@@ -309,6 +309,7 @@ public final class ScopeExecutor implements ExecutorService {
      * @throws NullPointerException if {@code command} is null
      */
     @Override
+    @SuppressWarnings("FutureReturnValueIgnored") // execute reports nothing back: a failure goes to the scope
     public void execute(Runnable command) {
         if (command == null) {
             throw new NullPointerException("command must not be null");

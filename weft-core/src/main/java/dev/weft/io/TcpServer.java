@@ -97,7 +97,7 @@ public final class TcpServer implements AutoCloseable {
      */
 
     private static final System.Logger LOG = LazyLogger.of("dev.weft.io");
-    private static final Object PERMIT = Boolean.TRUE;
+    private static final Object PERMIT = true;
 
     private final ServerSocket listener;
     private final ServerOptions options;

@@ -6,5 +6,11 @@
  *
  * <p>Everything here runs on virtual threads and the JDK's blocking sockets: Weft cancels a
  * blocked socket call by interrupting its thread, and the JDK then closes the socket.
+ *
+ * <p>Which to use when: {@code TcpServer} for a service that speaks its own protocol over
+ * TCP and must drain its connections on shutdown; {@code Connection.connect} for a client
+ * call that a deadline must bound ({@code scope.own} closes it with the scope). For HTTP,
+ * use an HTTP server (the jobs service of {@code weft-demo} runs on Jetty's) and fork Weft
+ * tasks from its handlers. See {@code docs/io.md}.
  */
 package dev.weft.io;

@@ -10,13 +10,20 @@
  * Rust's {@code Future::poll}, adapted to shared objects that many tasks may wait on.
  *
  * <p>Everything in Weft that waits is built on this package: joining a task, racing
- * alternatives, and (in later modules) channel operations, timers and deadlines. A waiting
+ * alternatives, channel operations, timers and deadlines. A waiting
  * task parks its virtual thread; the waker unparks it; it polls again. Because a pollable
  * only ever commits inside {@code poll}, a waiter that gives up — because it was cancelled,
  * or because another alternative won a race — simply withdraws, and nothing was consumed.
  * That is the root of Weft's rule that <em>a cancelled operation did not happen</em>.
  *
- * <p>To wait on a pollable in direct style, call {@link dev.weft.Weft#await(Pollable)}; to
- * wait for the first of several, {@link dev.weft.Weft#awaitAny(java.util.List)}.
+ * <p>Which to use when: to wait on a pollable in direct style, call
+ * {@link dev.weft.Weft#await(Pollable)}; to wait for the first of several,
+ * {@link dev.weft.Weft#awaitAny(java.util.List)} or a {@link dev.weft.Select}. To make your
+ * own thing waitable (a gate, a mailbox, a connection pool's free slot), implement
+ * {@link dev.weft.poll.Pollable}: answer {@link dev.weft.poll.Poll#ready Poll.ready} after
+ * committing, or register the {@link dev.weft.poll.Waker} and answer
+ * {@link dev.weft.poll.Poll#pending() Poll.pending()}, and call the wakers when the state
+ * changes; the example is on {@code Pollable}. {@link dev.weft.poll.Claim} matters only to a
+ * pollable that completes its waiters' operations itself, as a rendezvous channel does.
  */
 package dev.weft.poll;

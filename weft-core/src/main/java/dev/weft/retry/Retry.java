@@ -235,8 +235,8 @@ public final class Retry {
 
     /** The jittered delay after attempt {@code attempt} (1-based), in nanoseconds. */
     private long delayNanos(int attempt) {
-        double base = initial.toNanos() * Math.pow(multiplier, attempt - 1);
-        double capped = Math.min(base, max.toNanos());
+        double base = (double) initial.toNanos() * Math.pow(multiplier, attempt - 1);
+        double capped = Math.min(base, (double) max.toNanos());
         if (jitter > 0) {
             RandomGenerator r = random != null ? random : ThreadLocalRandom.current();
             capped -= capped * jitter * r.nextDouble();

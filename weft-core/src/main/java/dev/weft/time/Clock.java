@@ -21,7 +21,7 @@ import java.time.Duration;
  */
 public sealed interface Clock permits SystemClock, VirtualClock {
 
-    /** The clock that follows {@link System#nanoTime()}: the default of every scope. */
+    /** {@return the clock that follows {@link System#nanoTime()}, the default of every scope} */
     static Clock system() {
         return SystemClock.INSTANCE;
     }

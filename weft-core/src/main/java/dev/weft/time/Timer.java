@@ -45,17 +45,17 @@ public final class Timer implements Pollable<Void> {
         this.deadline = deadline;
     }
 
-    /** The clock reading at which this timer fires, in {@link Clock#nanoTime()} units. */
+    /** {@return the clock reading at which this timer fires, in {@link Clock#nanoTime()} units} */
     public long deadline() {
         return deadline;
     }
 
-    /** Whether the deadline has been reached and the timer fired. */
+    /** {@return whether the deadline has been reached and the timer fired} */
     public boolean isExpired() {
         return state == 1;
     }
 
-    /** Whether {@link #cancel()} stopped this timer before it fired. */
+    /** {@return whether {@link #cancel()} stopped this timer before it fired} */
     public boolean isCancelled() {
         return state == 2;
     }

@@ -60,7 +60,7 @@ public final class VirtualClock implements Clock {
         this.watchdog = watchdog;
     }
 
-    /** The real time a driving scope waits, with tasks busy outside Weft, before reporting a stall. */
+    /** {@return the real time a driving scope waits, with tasks busy outside Weft, before reporting a stall} */
     public Duration watchdog() {
         return watchdog;
     }
@@ -81,12 +81,12 @@ public final class VirtualClock implements Clock {
         return t;
     }
 
-    /** The number of armed timers that have neither fired nor been cancelled. */
+    /** {@return the number of armed timers that have neither fired nor been cancelled} */
     public int pendingTimers() {
         return queue.size();
     }
 
-    /** The deadline of the earliest pending timer, or empty if none is pending. */
+    /** {@return the deadline of the earliest pending timer, or empty if none is pending} */
     public OptionalLong nextDeadline() {
         long d = queue.nextDeadline();
         return d == Long.MAX_VALUE && queue.size() == 0 ? OptionalLong.empty() : OptionalLong.of(d);

@@ -74,8 +74,8 @@ class JsonSchemaTest {
                 assertTrue(System.nanoTime() < deadline, () -> "the tree never settled:\n" + seen.toText());
             // parked and blockedOn are read at different moments: a scope still forking can look parked
             // but be seen outside Weft, so wait until every node is seen in its Weft wait.
-            } while (s.nodes().size() != 8 || !s.nodes().stream().allMatch(n -> n.parked()
-                    && !(n.blockedOn() instanceof BlockedOn.Outside) || n.blockedOn() instanceof BlockedOn.InScope));
+            } while (s.nodes().size() != 8 || !s.nodes().stream().allMatch(n -> (n.parked()
+                    && !(n.blockedOn() instanceof BlockedOn.Outside)) || n.blockedOn() instanceof BlockedOn.InScope));
             String actual = normalise(s.toJson());
             String expected;
             try (InputStream in = JsonSchemaTest.class.getResourceAsStream("snapshot-golden.json")) {

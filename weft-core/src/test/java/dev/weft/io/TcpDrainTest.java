@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(180)
 class TcpDrainTest {
+    @SuppressWarnings("AddressSelection") // a literal loopback address, never a host name
     static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
 
     /** Commands, the first byte of a request. */

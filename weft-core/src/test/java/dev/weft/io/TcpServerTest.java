@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Timeout;
 /** The structured TCP server and client on loopback. Time bounds only catch hangs. */
 @Timeout(120)
 class TcpServerTest {
+    @SuppressWarnings("AddressSelection") // a literal loopback address, never a host name
     static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
 
     /** Runs {@code server} in a task, then {@code client}, then shuts down and returns the report. */

@@ -89,7 +89,7 @@ final class Access {
         if (token == null || matches(bearer(request))) {
             return true;
         }
-        refuse(request, response, callback, "the API needs the access token: send the header 'Authorization: Bearer TOKEN'"
+        refuse(response, callback, "the API needs the access token: send the header 'Authorization: Bearer TOKEN'"
                 + " (the token the service printed at start, or gave with --token or WEFT_TOKEN)");
         return false;
     }
@@ -110,7 +110,7 @@ final class Access {
             Response.sendRedirect(request, response, callback, 303, CONSOLE, true);
             return false;
         }
-        refuse(request, response, callback, "the console needs the access token: open " + CONSOLE
+        refuse(response, callback, "the console needs the access token: open " + CONSOLE
                 + "?token=TOKEN once in the browser (it then keeps a cookie), or send 'Authorization: Bearer TOKEN'");
         return false;
     }
@@ -136,6 +136,7 @@ final class Access {
         return null;
     }
 
+    @SuppressWarnings("StringSplitter") // dropping trailing empty pairs ("a=1&") is what a query string wants
     private static String queryToken(String rawQuery) {
         if (rawQuery == null) {
             return null;
@@ -152,7 +153,7 @@ final class Access {
         return null;
     }
 
-    private static void refuse(Request request, Response response, Callback callback, String message) {
+    private static void refuse(Response response, Callback callback, String message) {
         response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"weft\"");
         HttpFront.answer(response, callback, 401, Json.error(message));
     }

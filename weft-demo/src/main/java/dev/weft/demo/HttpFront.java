@@ -354,6 +354,7 @@ final class HttpFront {
      * as {@code {"error": "..."}}, with a message that says what was wrong.
      */
     private static final class JsonErrors extends ErrorHandler {
+        @SuppressWarnings("UnnecessaryLambda") // a named rule, read in the switch below
         private static final Predicate<String> GENERIC = m -> m == null || m.isBlank() || m.equals("Bad Request");
 
         @Override

@@ -264,7 +264,7 @@ public final class JobService {
         try {
             announce(front.address(), access, generated ? token : null, store);
             String why = stopRequested.await();
-            shutdown(why, service, jobs, front, console, exchanges, http);
+            shutdown(why, jobs, front, console, exchanges, http);
         } finally {
             front.stop();   // at once if the service failed or was cancelled; a no-op after shutdown
         }
@@ -310,7 +310,7 @@ public final class JobService {
     }
 
     /** The graceful shutdown protocol; see the class description. */
-    private void shutdown(String why, Scope service, Jobs jobs, HttpFront front, Console console,
+    private void shutdown(String why, Jobs jobs, HttpFront front, Console console,
                           Channel<Exchange> exchanges, Task<Void> http) throws Exception {
         List<Job> running = jobs.close();
         front.stopAccepting();

@@ -61,6 +61,7 @@ public final class LoadDriver {
      * @param what what was timed
      * @param nanos the latencies in nanoseconds, ascending
      */
+    @SuppressWarnings("ArrayRecordComponent") // a sorted sample, read by index, never compared
     public record Latencies(String what, long[] nanos) {
         /** The {@code q} quantile (0..1) in microseconds, or 0 if there are none. */
         public long micros(double q) {
@@ -311,6 +312,7 @@ public final class LoadDriver {
      * @param args the options
      * @throws Exception if the run fails
      */
+    @SuppressWarnings("CatchAndPrintStackTrace") // a command-line tool: the service thread's failure goes to stderr
     public static void main(String[] args) throws Exception {
         Map<String, String> o = new TreeMap<>(Map.of("--clients", "200", "--jobs", "20", "--cancel", "0.1",
                 "--disconnect", "0.05", "--seed", Long.toString(System.nanoTime())));

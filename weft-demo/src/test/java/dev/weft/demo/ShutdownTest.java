@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.weft.Weft;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -50,7 +51,7 @@ class ShutdownTest {
                 Jobs jobs = new Jobs(store, scope);
                 assertEquals(List.of(), jobs.close());
                 ApiError refused = assertThrows(ApiError.class,
-                        () -> jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes())));
+                        () -> jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes(StandardCharsets.UTF_8))));
                 assertEquals(503, refused.status());
                 assertTrue(refused.getMessage().startsWith("the service is shutting down and takes no new jobs"));
                 return null;
@@ -79,7 +80,7 @@ class ShutdownTest {
         try (JobStore store = JobStore.open(data)) {
             Weft.run(dev.weft.ScopeOptions.named("service").withThreadFactory(gated), scope -> {
                 Jobs jobs = new Jobs(store, scope);
-                long id = jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes())).id();
+                long id = jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes(StandardCharsets.UTF_8))).id();
                 Job job = jobs.running(id).orElseThrow();
                 job.task.cancel("before it started");
                 gate.countDown(); // its body runs anyway, stops at its first checkpoint and records that

@@ -74,6 +74,7 @@ class MdcBridgeTest {
     void aTasksMdcIsClearedOnItsThreadWhenItsBodyEnds() throws Exception {
         MdcBridge.install();
         MDC.put("requestId", "r-2");
+        @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array, to carry the map out of the thread
         java.util.Map<String, String>[] afterBody = new java.util.Map[1];
         // A factory whose threads record their MDC after the task has run on them.
         ThreadFactory recording = r -> Thread.ofVirtual().unstarted(() -> {

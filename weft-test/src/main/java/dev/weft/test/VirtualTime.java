@@ -338,7 +338,7 @@ public final class VirtualTime {
      * or the whole rendering if none is recognised. The rendering is for people; this only
      * trims other tests' trees from the message.
      */
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "TypeParameterUnusedInFormals"}) // the sneaky throw: E is inferred as unchecked
     static <E extends Throwable> E sneaky(Throwable t) throws E {
         throw (E) t;
     }

@@ -99,6 +99,7 @@ class ExtensionReportsTest {
     @KitOnly
     @WithVirtualTime
     static class PlainFailureFixture {
+        @SuppressWarnings("StaticAssignmentOfThrowable") // one object, so the report can be checked to carry it
         static final IOException THROWN = new IOException("disk on fire");
 
         @Test

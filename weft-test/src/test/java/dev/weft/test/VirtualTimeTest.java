@@ -128,6 +128,7 @@ class VirtualTimeTest {
     }
 
     @Test
+    @SuppressWarnings("LockNotBeforeTry") // the task is meant to stay stuck in the lock
     void aTaskStuckOnALockThatAnInterruptCannotEndIsReportedAndLeftBehind() throws Exception {
         ReentrantLock lock = new ReentrantLock();
         CountDownLatch held = new CountDownLatch(1);
@@ -174,6 +175,7 @@ class VirtualTimeTest {
     }
 
     @Test
+    @SuppressWarnings("LockNotBeforeTry") // the task is meant to stay stuck in the lock
     void aTaskStuckAfterTheRootWasCancelledForAnotherReasonIsStillReported() throws Exception {
         ReentrantLock lock = new ReentrantLock();
         CountDownLatch held = new CountDownLatch(1);
