@@ -306,6 +306,11 @@ public final class Console implements AutoCloseable {
         return options;
     }
 
+    /** Whether the console holds an encoded snapshot now; for tests. */
+    boolean holdsAnUpdate() {
+        return latest != null;
+    }
+
     /** {@return how many event streams (open pages) are being served now} */
     public int streamCount() {
         return streams.size();
@@ -391,6 +396,9 @@ public final class Console implements AutoCloseable {
     private void tick() {
         try {
             if (streams.isEmpty()) {
+                // Nobody watches: let go of the last update, which holds the whole tree's JSON
+                // twice (megabytes for a tree of thousands of tasks) until someone watches again.
+                latest = null;
                 return;
             }
             Update u = update(options.period().toNanos() / 2);

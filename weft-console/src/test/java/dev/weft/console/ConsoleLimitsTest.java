@@ -1,6 +1,7 @@
 package dev.weft.console;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,6 +78,23 @@ class ConsoleLimitsTest {
             for (Socket s : stalled) {
                 s.close();
             }
+        }
+    }
+
+    @Test
+    void withNoPageOpenItKeepsNoSnapshot() throws Exception {
+        var options = ConsoleOptions.DEFAULTS.withPeriod(Duration.ofMillis(50)).withMaxStreams(2, 2);
+        try (Console console = Console.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), options)) {
+            Socket page = stream(console.uri(), "127.0.0.1", 200);
+            assertTrue(readUntil(page.getInputStream(), "event: tree\n"), "the page gets the tree");
+            assertTrue(console.holdsAnUpdate(), "while a page is open the console keeps the snapshot it sends");
+            page.close();
+            long giveUp = System.nanoTime() + Duration.ofMillis(HANG_MILLIS).toNanos();
+            while ((console.streamCount() > 0 || console.holdsAnUpdate()) && System.nanoTime() < giveUp) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, console.streamCount(), "the closed page is gone");
+            assertFalse(console.holdsAnUpdate(), "with no page open the last snapshot (the whole tree's JSON) is let go");
         }
     }
 
