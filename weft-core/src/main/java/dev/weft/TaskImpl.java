@@ -286,11 +286,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         Outcome<T> o = outcome;
         if (o == null) {
             checkNotJoiningSelf(caller);
+            boolean observedBefore = failureObserved;
             Poll<T> r = Weft.awaitPoll(this);
             // Joining consumes nothing, so it can afford to be strict: a caller cancelled
             // before the task finished (which it did before our poll saw it) gets the
-            // cancellation, not the value.
-            Node.checkpoint(caller);
+            // cancellation, not the value, nor the failure (checkpointAfterWait).
+            checkpointAfterWait(caller, observedBefore);
             return Weft.unwrap(r);
         }
         return switch (o) {
@@ -310,8 +311,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         Node.checkpoint(caller);
         if (outcome == null) {
             checkNotJoiningSelf(caller);
+            boolean observedBefore = failureObserved;
             Weft.awaitPoll(this);
-            Node.checkpoint(caller); // as in join
+            checkpointAfterWait(caller, observedBefore); // as in join
         }
         return outcome();
     }
@@ -326,6 +328,23 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             failureObserved = true;
         }
         return o;
+    }
+
+    /**
+     * The checkpoint after a join's wait. The wait's poll marked a failure as observed; if
+     * the checkpoint throws, the joiner is not handed it after all, so the mark is undone
+     * (unless the failure had been observed before this join): a collecting scope then
+     * still reports the failure instead of losing it.
+     */
+    private void checkpointAfterWait(Node caller, boolean observedBefore) {
+        try {
+            Node.checkpoint(caller);
+        } catch (CancelledException e) {
+            if (!observedBefore && outcome instanceof Outcome.Failure<?>) {
+                failureObserved = false;
+            }
+            throw e;
+        }
     }
 
     /** Whether anyone has been handed this task's failure. */
