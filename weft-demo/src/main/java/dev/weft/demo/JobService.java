@@ -74,16 +74,21 @@ public final class JobService {
      * @param idleTimeout how long a connection may stay with nothing read or written
      * @param backlog the listen backlog: connects the kernel queues before they are accepted
      * @param consoleStreams open console pages (event streams) at once, 4 per address at most
+     * @param maxJobs jobs in progress at once (running, or waiting for the CPU pool); past it a
+     *                POST gets 503, so a client that submits faster than the jobs run cannot
+     *                fill the process's memory
      */
     public record Limits(int maxConnections, Duration headerTimeout, Duration idleTimeout, int backlog,
-                         int consoleStreams) {
+                         int consoleStreams, int maxJobs) {
         /**
          * 1,000 connections (each costs a socket and a little memory; far below the usual
          * 20,000-descriptor limits, far above what a demo needs), 10 s for headers (a slow
          * mobile client needs well under a second), 30 s idle (longer than the event streams'
-         * 15 s keep-alive), a backlog of 1,024 (a burst of 500 connects fits), 16 console pages.
+         * 15 s keep-alive), a backlog of 1,024 (a burst of 500 connects fits), 16 console pages,
+         * 10,000 jobs in progress (a few KB each while they wait: tens of MB at most).
          */
-        public static final Limits DEFAULTS = new Limits(1_000, Duration.ofSeconds(10), Duration.ofSeconds(30), 1_024, 16);
+        public static final Limits DEFAULTS = new Limits(1_000, Duration.ofSeconds(10), Duration.ofSeconds(30), 1_024, 16,
+                10_000);
 
         /**
          * Validates the limits.
@@ -95,9 +100,9 @@ public final class JobService {
             if (headerTimeout == null || idleTimeout == null) {
                 throw new NullPointerException("headerTimeout and idleTimeout must not be null");
             }
-            if (maxConnections < 1 || backlog < 1 || consoleStreams < 1) {
-                throw new IllegalArgumentException("maxConnections, backlog and consoleStreams must be at least 1, got "
-                        + maxConnections + ", " + backlog + ", " + consoleStreams);
+            if (maxConnections < 1 || backlog < 1 || consoleStreams < 1 || maxJobs < 1) {
+                throw new IllegalArgumentException("maxConnections, backlog, consoleStreams and maxJobs must be at least 1, got "
+                        + maxConnections + ", " + backlog + ", " + consoleStreams + ", " + maxJobs);
             }
             if (!headerTimeout.isPositive() || !idleTimeout.isPositive()) {
                 throw new IllegalArgumentException("headerTimeout and idleTimeout must be positive, got " + headerTimeout
@@ -234,7 +239,7 @@ public final class JobService {
     }
 
     private Void serve(Scope service, JobStore store) throws Exception {
-        Jobs jobs = new Jobs(store, service);
+        Jobs jobs = new Jobs(store, service, config.limits().maxJobs());
         Api api = new Api(jobs);
         boolean generated = config.token() == null && !config.address().getAddress().isLoopbackAddress();
         String token = generated ? Access.generate() : config.token();

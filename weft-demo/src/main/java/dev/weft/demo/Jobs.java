@@ -31,21 +31,32 @@ final class Jobs {
     private final JobStore store;
     private final Scope service;
     private final Map<Long, Job> live = new ConcurrentHashMap<>();
+    private final int maxJobs;
     private boolean admitting = true;   // guarded by this
 
-    Jobs(JobStore store, Scope service) {
+    /** Jobs of {@code store}, run as tasks of {@code service}, at most {@code maxJobs} in progress at once. */
+    Jobs(JobStore store, Scope service, int maxJobs) {
+        if (maxJobs < 1) {
+            throw new IllegalArgumentException("maxJobs must be at least 1, got " + maxJobs);
+        }
         this.store = store;
         this.service = service;
+        this.maxJobs = maxJobs;
     }
 
     /**
      * Stores a new job and forks it into the service scope.
      *
-     * @throws ApiError 503 once the service is shutting down
+     * @throws ApiError 503 once the service is shutting down, or while {@code maxJobs} jobs
+     *                  are in progress (nothing is stored then)
      */
     synchronized JobView submit(JobSpec spec) throws ApiError, SQLException {
         if (!admitting) {
             throw ApiError.unavailable("the service is shutting down and takes no new jobs; submit it again once it is back");
+        }
+        if (live.size() >= maxJobs) {
+            throw ApiError.unavailable("the service has " + maxJobs + " jobs in progress, its limit (--max-jobs);"
+                    + " submit it again once some have finished");
         }
         Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);   // as stored
         Job job = new Job(store.insert(spec, now), spec, now);
@@ -151,8 +162,8 @@ final class Jobs {
     }
 
     /**
-     * Stores how the job ended (shielded: a cancelled task still writes it), then publishes
-     * it to its watchers and forgets the live job; returns what was published.
+     * Stores how the job ended (shielded: a cancelled task still writes it), forgets the live
+     * job, then publishes the end to its watchers; returns what was published.
      */
     private JobView record(Job job, JobView ending) {
         JobView end = ending;
@@ -166,8 +177,8 @@ final class Jobs {
             LOG.log(Level.ERROR, "could not record the end of job " + job.id, e);
             end = job.ending(JobState.FAILED, null, "the job ended but its end could not be stored: " + e.getMessage());
         }
+        live.remove(job.id); // first: once anyone sees the end, the job no longer counts against maxJobs
         job.ended(end);
-        live.remove(job.id);
         return end;
     }
 

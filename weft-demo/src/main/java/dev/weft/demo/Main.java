@@ -20,7 +20,7 @@ public final class Main {
     private static final String USAGE = """
             usage: ./weft run [--port N] [--host ADDR] [--data DIR] [--grace SECONDS] [--token TOKEN]
                               [--max-connections N] [--header-timeout SECONDS] [--idle-timeout SECONDS]
-                              [--backlog N] [--console-clients N]
+                              [--backlog N] [--console-clients N] [--max-jobs N]
                    ./weft run first-look
                    ./weft run load [--url URL] [--clients N] [--jobs N] [--cancel SHARE] [--disconnect SHARE] [--seed N]
               --port             port to listen on (default 8080; 0 picks a free one)
@@ -35,9 +35,10 @@ public final class Main {
               --idle-timeout     seconds a connection may stay silent (default: 30)
               --backlog          connects queued by the kernel before they are accepted (default: 1024)
               --console-clients  console pages open at once, 4 per address at most (default: 16)
+              --max-jobs         jobs in progress at once; past it, a POST gets 503 (default: 10000)
             """;
     private static final List<String> OPTIONS = List.of("--port", "--host", "--data", "--grace", "--token",
-            "--max-connections", "--header-timeout", "--idle-timeout", "--backlog", "--console-clients");
+            "--max-connections", "--header-timeout", "--idle-timeout", "--backlog", "--console-clients", "--max-jobs");
 
     /** Jetty's start-up lines are noise on a terminal: warnings and worse only, unless logging is configured. */
     private static final java.util.logging.Logger JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
@@ -113,6 +114,7 @@ public final class Main {
         Duration idleTimeout = l.idleTimeout();
         int backlog = l.backlog();
         int consoleClients = l.consoleStreams();
+        int maxJobs = l.maxJobs();
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
             if (!OPTIONS.contains(name)) {
@@ -138,6 +140,7 @@ public final class Main {
                 case "--idle-timeout" -> idleTimeout = Duration.ofSeconds(number(name, value, 1, 3600));
                 case "--backlog" -> backlog = number(name, value, 1, 65_535);
                 case "--console-clients" -> consoleClients = number(name, value, 1, 1_000);
+                case "--max-jobs" -> maxJobs = number(name, value, 1, 1_000_000);
                 default -> throw new IllegalStateException("option " + name + " is listed but not parsed");
             }
         }
@@ -149,7 +152,7 @@ public final class Main {
             }
         }
         return new JobService.Config(data, new InetSocketAddress(host, port), grace, token,
-                new JobService.Limits(maxConnections, headerTimeout, idleTimeout, backlog, consoleClients));
+                new JobService.Limits(maxConnections, headerTimeout, idleTimeout, backlog, consoleClients, maxJobs));
     }
 
     private static InetAddress host(String value) {

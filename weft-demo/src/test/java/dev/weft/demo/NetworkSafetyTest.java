@@ -124,7 +124,7 @@ class NetworkSafetyTest {
 
     @Test
     void aConnectionThatTricklesItsHeadersIsCutAtTheHeaderDeadline() throws Exception {
-        var limits = new JobService.Limits(100, Duration.ofSeconds(2), LONG, 64, 4); // short, but long enough that a stalled machine cannot cut a well-behaved request
+        var limits = new JobService.Limits(100, Duration.ofSeconds(2), LONG, 64, 4, 1_000); // short, but long enough that a stalled machine cannot cut a well-behaved request
         try (ServiceRun run = new ServiceRun(data, null, limits)) {
             // A fresh connection that sends one byte and stops.
             Socket oneByte = connect(run);
@@ -162,7 +162,7 @@ class NetworkSafetyTest {
     @Test
     void pastTheConnectionLimitNewConnectionsGetA503AtOnce() throws Exception {
         int max = 8;
-        var limits = new JobService.Limits(max, LONG, LONG, 64, 4);
+        var limits = new JobService.Limits(max, LONG, LONG, 64, 4, 1_000);
         try (ServiceRun run = new ServiceRun(data, null, limits)) {
             List<Socket> held = new ArrayList<>();
             for (int i = 0; i < max; i++) {
@@ -203,6 +203,28 @@ class NetworkSafetyTest {
                 }
             }
             assertEquals(200, status);
+        }
+    }
+
+    @Test
+    void pastTheJobLimitAPostGetsA503AndStoresNothing() throws Exception {
+        var limits = new JobService.Limits(100, LONG, LONG, 64, 4, 2);
+        try (ServiceRun run = new ServiceRun(data, null, limits)) {
+            String endless = "{\"waitSteps\": 1000, \"waitMillis\": 60000}";
+            long first = run.client.submit(endless).get("id").asLong();
+            run.client.submit(endless);
+            int stored = run.client.get("jobs").json().get("jobs").size();
+
+            Client.Answer refused = run.client.send("POST", "jobs", endless);
+            assertEquals(503, refused.status(), refused.response().body());
+            assertTrue(refused.json().get("error").asText().startsWith("the service has 2 jobs in progress, its limit"),
+                    refused.response().body());
+            assertEquals(stored, run.client.get("jobs").json().get("jobs").size(), "a refused job is not stored");
+
+            // Once a job has ended there is room again.
+            assertEquals(200, run.client.send("DELETE", "jobs/" + first, null).status());
+            run.client.pollUntilEnded(first);
+            run.client.submit("{\"cpuSteps\": 1}");
         }
     }
 

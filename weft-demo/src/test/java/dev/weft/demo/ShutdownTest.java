@@ -48,7 +48,7 @@ class ShutdownTest {
     void onceShuttingDownNoJobIsAdmitted(@TempDir Path data) throws Exception {
         try (JobStore store = JobStore.open(data)) {
             Weft.run(scope -> {
-                Jobs jobs = new Jobs(store, scope);
+                Jobs jobs = new Jobs(store, scope, 100);
                 assertEquals(List.of(), jobs.close());
                 ApiError refused = assertThrows(ApiError.class,
                         () -> jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes(StandardCharsets.UTF_8))));
@@ -79,7 +79,7 @@ class ShutdownTest {
         } : r);
         try (JobStore store = JobStore.open(data)) {
             Weft.run(dev.weft.ScopeOptions.named("service").withThreadFactory(gated), scope -> {
-                Jobs jobs = new Jobs(store, scope);
+                Jobs jobs = new Jobs(store, scope, 100);
                 long id = jobs.submit(JobSpec.parse("{\"cpuSteps\": 1}".getBytes(StandardCharsets.UTF_8))).id();
                 Job job = jobs.running(id).orElseThrow();
                 job.task.cancel("before it started");

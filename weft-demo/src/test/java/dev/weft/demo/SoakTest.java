@@ -46,6 +46,8 @@ class SoakTest {
     static final int SLOWLORIS = 40;
     static final int FLOOD = 60;
     static final int BURST = 400;
+    /** Jobs in progress at once: the normal clients submit faster than the CPU pool runs them. */
+    static final int MAX_JOBS = 2_000;
 
     @TempDir
     Path data;
@@ -64,7 +66,7 @@ class SoakTest {
         long seed = Long.getLong("weft.seed", System.nanoTime());
         Duration length = Duration.ofSeconds(Long.getLong("weft.soak.seconds", 180));
         System.out.println("SOAK seed " + seed + " (replay: -Dweft.seed=" + seed + "), " + length.toSeconds() + " s");
-        var limits = new JobService.Limits(500, Duration.ofSeconds(2), Duration.ofSeconds(10), 1_024, 16);
+        var limits = new JobService.Limits(500, Duration.ofSeconds(2), Duration.ofSeconds(10), 1_024, 16, MAX_JOBS);
         try (ServiceRun run = new ServiceRun(data, null, limits)) {
             // Warm up, then take the baseline.
             for (int i = 0; i < 20; i++) {
