@@ -99,7 +99,7 @@ public final class Connection implements AutoCloseable {
             this.out = socket.getOutputStream();
         } else {
             ServerOptions o = server.options();
-            this.watchdog = new Watchdog(this, clock);
+            this.watchdog = new Watchdog(clock, this::readTimedOut, this::writeTimedOut);
             this.timedIn = new TimedInput(socket.getInputStream(), o.idleTimeout().toNanos(), o.readTimeout().toNanos());
             this.in = new Input(timedIn);
             this.out = new TimedOutput(socket.getOutputStream(), o.writeTimeout().toNanos());
@@ -279,7 +279,7 @@ public final class Connection implements AutoCloseable {
     }
 
     /** The watchdog cut a read past its deadline: the blocked read sees end of stream at once. */
-    void readTimedOut() {
+    private void readTimedOut() {
         try {
             socket.shutdownInput();
         } catch (IOException e) {
@@ -291,7 +291,7 @@ public final class Connection implements AutoCloseable {
      * The watchdog found a write blocked past the write timeout: cancels the connection.
      * Returns false if its task is not known yet (it is, once the accept loop has forked it).
      */
-    boolean writeTimedOut() {
+    private boolean writeTimedOut() {
         dev.weft.Task<?> t = task;
         if (t == null) {
             return false;

@@ -6,11 +6,13 @@ import dev.weft.time.Clock;
 import dev.weft.time.Timer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.BooleanSupplier;
 
 /**
  * The read and write deadlines of one server {@link Connection}, enforced by one timer per
  * connection on the server's clock, armed only when a deadline comes earlier than the one it
- * is armed for.
+ * is armed for. An expired read is cut ({@code cutRead}); an expired write cancels its writer
+ * ({@code cancelWriter}).
  */
 final class Watchdog {
     /*
@@ -24,18 +26,24 @@ final class Watchdog {
      * - A read (write) publishes its deadline, its clock reading at the call plus its
      *   limit, in readDeadline (writeDeadline) before it calls the socket, and clears it
      *   when the call returns. Deadlines are odd (a nanosecond is added to even ones);
-     *   NONE (0) means no call in progress; CUT (2), in readDeadline only, that the watchdog
-     *   cut the read.
+     *   NONE (0) means no call in progress; CUT (2) that the watchdog cut the read or
+     *   cancelled the write.
      * - One Weft timer is pending at a time, armed for `armedAt`, which is no later than
      *   every published deadline. A call arms the timer only when nothing is armed or its
      *   deadline is earlier than armedAt. On a busy connection each new deadline is later
      *   than the armed one, so calls never touch the timer: a connection costs a few timer
      *   operations per timeout period, not one per call.
-     * - When the timer fires, an expired read is cut (CAS deadline -> CUT, then the input is
-     *   shut down, so the blocked read returns at once), an expired write cancels the
-     *   connection's task, and the timer is armed again for the earliest deadline still
-     *   pending. A fired timer finds a read that began later than the one it was armed for
-     *   unexpired, and re-arms for it: a read is cut only after its own limit of silence.
+     * - When the timer fires, an expired read is cut (CAS deadline -> CUT, then cutRead shuts
+     *   the input down, so the blocked read returns at once), an expired write cancels the
+     *   connection's task (CAS deadline -> CUT, then cancelWriter), and the timer is armed
+     *   again for the earliest deadline still pending. A fired timer finds a read that began
+     *   later than the one it was armed for unexpired, and re-arms for it: a read is cut
+     *   only after its own limit of silence.
+     * - Each arming registers a waker of its own, and a firing counts only if its timer is
+     *   still the armed one: a replaced timer that fires as it is withdrawn does nothing, so
+     *   `timer` always names the one pending timer, which close() cancels. Whether anything
+     *   expired is decided by the clock's reading against the deadlines, never by which timer
+     *   fired.
      *
      * No call goes unwatched: a call stores its deadline, then reads armedAt; fire() clears
      * armedAt, then reads the deadlines (all volatile, so sequentially consistent): either
@@ -44,42 +52,56 @@ final class Watchdog {
      * timer is withdrawn and cancelled, and close() cancels the last one, so a closed
      * connection leaves nothing in the clock's queue.
      *
-     * A read that races with its cut: the reader clears its deadline with getAndSet, and if
-     * that finds CUT the read timed out, even if bytes arrived meanwhile (they are dropped
-     * with the input, which the cut shut down).
+     * A call that races with its cut: the caller clears its deadline with getAndSet, and the
+     * watchdog cuts only with a CAS from the deadline it found expired, so exactly one of
+     * them wins. A read that finds CUT timed out, even if bytes arrived meanwhile (they are
+     * dropped with the input, which the cut shut down); a write that returned first is never
+     * cancelled for it. A writer that cannot be cancelled yet (its task is not known) gets
+     * its deadline back and is looked at again a millisecond later.
      */
 
     static final long NONE = 0;
     static final long CUT = 2;
 
     private static final VarHandle READ_DEADLINE;
+    private static final VarHandle WRITE_DEADLINE;
     static {
         try {
-            READ_DEADLINE = MethodHandles.lookup().findVarHandle(Watchdog.class, "readDeadline", long.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            READ_DEADLINE = l.findVarHandle(Watchdog.class, "readDeadline", long.class);
+            WRITE_DEADLINE = l.findVarHandle(Watchdog.class, "writeDeadline", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private final Connection connection;
     private final Clock clock;
-    private final Waker waker = this::fire;
+    private final Runnable cutRead;
+    private final BooleanSupplier cancelWriter;
 
     /** The deadline of the read in progress (odd), NONE, or CUT. */
     private volatile long readDeadline;
 
-    /** The deadline of the write in progress (odd), or NONE. */
+    /** The deadline of the write in progress (odd), NONE, or CUT. */
     private volatile long writeDeadline;
 
     /** The deadline the pending timer is armed for, or NONE. Written holding this. */
     private volatile long armedAt;
 
     private Timer timer;    // guarded by this: the pending timer, or null
+    private Waker waker;    // guarded by this: the waker registered with timer
     private boolean closed; // guarded by this
 
-    Watchdog(Connection connection, Clock clock) {
-        this.connection = connection;
+    /**
+     * {@code cutRead} ends the read in progress at once (it runs after the read was marked
+     * cut); {@code cancelWriter} cancels the blocked writer and answers false if it cannot
+     * yet, to be asked again a millisecond later. Both run on the thread that fires the
+     * timer, and must not block or throw.
+     */
+    Watchdog(Clock clock, Runnable cutRead, BooleanSupplier cancelWriter) {
         this.clock = clock;
+        this.cutRead = cutRead;
+        this.cancelWriter = cancelWriter;
     }
 
     /** The deadline of a call made at clock reading {@code now} under {@code limitNanos}: odd, at most 1 ns late. */
@@ -106,9 +128,9 @@ final class Watchdog {
         watch(d);
     }
 
-    /** After the write. */
-    void endWrite() {
-        writeDeadline = NONE;
+    /** After the write (returned or threw): true if the watchdog cancelled its writer. */
+    boolean endWrite() {
+        return (long) WRITE_DEADLINE.getAndSet(this, NONE) == CUT;
     }
 
     /** Test view: the deadline of the read in progress, NONE, or CUT. */
@@ -116,7 +138,7 @@ final class Watchdog {
         return readDeadline;
     }
 
-    /** Test view: the deadline of the write in progress, or NONE. */
+    /** Test view: the deadline of the write in progress, NONE, or CUT. */
     long writeDeadline() {
         return writeDeadline;
     }
@@ -130,21 +152,24 @@ final class Watchdog {
 
     /** Arms the timer for {@code deadline} unless it is armed no later already. */
     private void arm(long deadline) {
-        boolean due;
+        Timer t;
         synchronized (this) {
             long a = armedAt;
             if (closed || (a != NONE && deadline - a >= 0)) {
                 return;
             }
             disarm();
-            Timer t = clock.timer(deadline);
+            t = clock.timer(deadline);
+            Timer armed = t;
+            Waker w = () -> fire(armed);
             timer = t;
+            waker = w;
             armedAt = deadline;
-            due = !(t.poll(waker) instanceof Poll.Pending);
+            if (t.poll(w) instanceof Poll.Pending) {
+                return;
+            }
         }
-        if (due) {
-            fire(); // the clock had reached it already (a virtual clock moved meanwhile)
-        }
+        fire(t); // the clock had reached it already (a virtual clock moved meanwhile)
     }
 
     /** Withdraws and cancels the pending timer, if any. Holds this. */
@@ -154,36 +179,38 @@ final class Watchdog {
             t.withdraw(waker);
             t.cancel();
             timer = null;
+            waker = null;
         }
         armedAt = NONE;
     }
 
-    /** The timer fired (on the clock's thread, or one that advanced a virtual clock). */
-    private void fire() {
-        long now = clock.nanoTime();
+    /** Timer {@code t} fired (on the clock's thread, or one that advanced a virtual clock). */
+    private void fire(Timer t) {
         synchronized (this) {
-            long a = armedAt;
-            if (a == NONE || now - a < 0) {
-                return; // a replaced timer that fired as it was withdrawn
+            if (timer != t) {
+                return; // replaced (it fired as it was withdrawn), or closed
             }
             timer = null;
+            waker = null;
             armedAt = NONE;
         }
+        long now = clock.nanoTime();
         long next = NONE;
         long r = readDeadline;
         if (r != NONE && r != CUT) {
             if (now - r < 0) {
                 next = r;
             } else if (READ_DEADLINE.compareAndSet(this, r, CUT)) {
-                connection.readTimedOut();
+                cutRead.run();
             }
         }
         long w = writeDeadline;
-        if (w != NONE) {
+        if (w != NONE && w != CUT) {
             if (now - w < 0) {
                 next = next == NONE || w - next < 0 ? w : next;
-            } else if (!connection.writeTimedOut()) {
-                long retry = deadline(now, 1_000_000); // its task is not known yet: look again in 1 ms
+            } else if (WRITE_DEADLINE.compareAndSet(this, w, CUT) && !cancelWriter.getAsBoolean()) {
+                WRITE_DEADLINE.compareAndSet(this, CUT, w); // not cancellable yet: look again in 1 ms
+                long retry = deadline(now, 1_000_000);
                 next = next == NONE || retry - next < 0 ? retry : next;
             }
         }
