@@ -53,11 +53,16 @@ class TcpTimeoutTest {
     /**
      * Serves {@code handler} on a virtual clock that only the test moves (its watchdog is
      * long: connections blocked in socket calls keep the clock from advancing by itself),
-     * runs {@code client} in a task, then drains; every connection must have ended by then.
+     * runs {@code client} in a task, then drains; every connection must have ended by then,
+     * and no timer may be left in the clock's queue.
      */
     static void onVirtualClock(ConnectionHandler handler, Client client) throws Exception {
+        onVirtualClock(OPTIONS, handler, client);
+    }
+
+    static void onVirtualClock(ServerOptions options, ConnectionHandler handler, Client client) throws Exception {
         VirtualClock clock = new VirtualClock(Duration.ofHours(1));
-        TcpServer server = TcpServer.bind(LOOPBACK, OPTIONS);
+        TcpServer server = TcpServer.bind(LOOPBACK, options);
         Weft.run(ScopeOptions.DEFAULTS.withClock(clock), scope -> {
             Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(handler));
             try {
@@ -70,6 +75,7 @@ class TcpTimeoutTest {
             }
             ShutdownReport r = serving.join();
             assertTrue(r.stragglers().isEmpty(), r.toString());
+            assertEquals(0, clock.pendingTimers(), "the server left timers behind: " + clock);
             return null;
         });
     }
@@ -277,5 +283,126 @@ class TcpTimeoutTest {
             await(() -> server.openConnections() == 0, () -> "connections still open: " + server.openConnections());
             assertEquals(0, clock.pendingTimers(), "every closed connection cancelled its timer");
         });
+    }
+
+    @Test
+    void aGracefulShutdownEndsIdleConnectionsAtOnceAndLetsARequestFinishUnderItsReadTimeout() throws Exception {
+        BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+        BlockingQueue<String> ended = new LinkedBlockingQueue<>();
+        onVirtualClock(conn -> {
+            accepted.add(conn);
+            try {
+                Sockets.ECHO.handle(conn);
+                ended.add("ended");
+            } catch (Exception e) {
+                ended.add(e.toString());
+            }
+        }, (server, clock) -> {
+            try (Connection idle = Connection.connect(server.localAddress());
+                    Connection busy = Connection.connect(server.localAddress())) {
+                Connection si = take(accepted, "accepted");
+                Connection sb = take(accepted, "accepted");
+                long t0 = clock.nanoTime();
+                awaitReading(si, t0, IDLE);
+                awaitReading(sb, t0, IDLE);
+                // Which server connection is whose is not known: the request makes one busy.
+                DataOutputStream out = new DataOutputStream(busy.output());
+                out.writeInt(2);
+                out.write(1); // half the payload: the handler is blocked mid-request, under the read timeout
+                out.flush();
+                Connection mid = sb;
+                await(() -> si.watchdog.readDeadline() == Watchdog.deadline(t0, READ.toNanos())
+                        || sb.watchdog.readDeadline() == Watchdog.deadline(t0, READ.toNanos()),
+                        () -> "the request's read did not begin");
+                if (si.watchdog.readDeadline() == Watchdog.deadline(t0, READ.toNanos())) {
+                    mid = si;
+                }
+                Connection stillIdle = mid == si ? sb : si;
+
+                server.shutdown();
+                assertEquals("ended", take(ended, "the drain ended the idle connection"));
+                assertClosedByServer(idle);
+                assertEquals(1, server.openConnections());
+                clock.advanceTo(t0 + READ.minus(MS).toNanos());
+                assertStillReading(mid, t0, READ, "the drain does not cut a request, nor the read timeout early");
+
+                out.write(2);
+                out.flush();
+                assertEquals(2, Sockets.receive(new DataInputStream(busy.input())).length, "the request finished");
+                assertEquals("ended", take(ended, "the busy connection ended after its request"));
+                assertClosedByServer(busy);
+                await(() -> server.openConnections() == 0, () -> "connections still open");
+                assertEquals(Watchdog.NONE, stillIdle.watchdog.readDeadline());
+            }
+        });
+    }
+
+    @Test
+    void aHandlerCancelledWhileItsReadIsWatchedClosesItsConnectionAndLeavesNoTimer() throws Exception {
+        Duration connectionTimeout = READ.dividedBy(2);
+        BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+        BlockingQueue<Boolean> endedCancelled = new LinkedBlockingQueue<>();
+        onVirtualClock(OPTIONS.withConnectionTimeout(connectionTimeout), conn -> {
+            accepted.add(conn);
+            try {
+                conn.input().read(); // inside a request: watched under the read timeout
+            } finally {
+                endedCancelled.add(Weft.isCancelled());
+            }
+        }, (server, clock) -> {
+            try (Connection c = Connection.connect(server.localAddress())) {
+                Connection sc = take(accepted, "accepted");
+                long t0 = clock.nanoTime();
+                awaitReading(sc, t0, READ);
+                clock.advanceTo(t0 + connectionTimeout.plus(MS).toNanos());
+                assertEquals(true, take(endedCancelled, "the connection timeout cancelled the handler"));
+                await(() -> server.openConnections() == 0, () -> "the connection did not end");
+                assertTrue(sc.isClosed());
+                assertEquals(0, clock.pendingTimers(), "the cancelled connection's watchdog was cancelled with it");
+                assertClosedByServer(c);
+            }
+        });
+    }
+
+    @Test
+    void cancellingServeWhileReadsAndAWriteAreWatchedLeavesNoTimerAndNoSocket() throws Exception {
+        long socketsBefore = Sockets.openSockets();
+        VirtualClock clock = new VirtualClock(Duration.ofHours(1));
+        TcpServer server = TcpServer.bind(LOOPBACK, OPTIONS);
+        BlockingQueue<Connection> accepted = new LinkedBlockingQueue<>();
+        Weft.run(ScopeOptions.DEFAULTS.withClock(clock), scope -> {
+            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(conn -> {
+                accepted.add(conn);
+                if (conn.input().read() == 'w') {
+                    conn.output().write(new byte[64 << 20]); // the client never reads: blocks
+                }
+                conn.input().read();
+            }));
+            Connection idle = scope.own(Connection.connect(server.localAddress()));
+            Connection writing = scope.own(Connection.connect(server.localAddress()));
+            Connection s1 = take(accepted, "accepted");
+            Connection s2 = take(accepted, "accepted");
+            writing.output().write('w');
+            await(() -> s1.watchdog.writeDeadline() != Watchdog.NONE || s2.watchdog.writeDeadline() != Watchdog.NONE,
+                    () -> "the write did not begin");
+            await(() -> s1.watchdog.readDeadline() != Watchdog.NONE || s2.watchdog.readDeadline() != Watchdog.NONE,
+                    () -> "the idle connection is not reading");
+            // A call publishes its deadline, then arms: wait for both timers.
+            await(() -> clock.pendingTimers() == 2, () -> "one watchdog timer per connection: " + clock);
+            serving.cancel("stop the server");
+            assertInstanceOf(dev.weft.Outcome.Cancelled.class, serving.awaitOutcome());
+            assertTrue(s1.isClosed() && s2.isClosed());
+            assertEquals(0, clock.pendingTimers(), "every connection's watchdog was cancelled with it");
+            idle.close();
+            writing.close();
+            return null;
+        });
+        await(() -> {
+            try {
+                return Sockets.openSockets() == socketsBefore;
+            } catch (IOException e) {
+                return false;
+            }
+        }, () -> "sockets left open");
     }
 }
