@@ -153,11 +153,11 @@ class WatchdogTest {
         Caller reader = new Caller(readPlan, clock, failure, callersLeft, w.readCuts, i -> {
             w.read = i;
             w.dog.beginRead(limitOf(readPlan[i]));
-        }, w.dog::endRead);
+        }, w.dog::readDeadline, w.dog::endRead);
         Caller writer = new Caller(writePlan, clock, failure, callersLeft, w.writeCuts, i -> {
             w.write = i;
             w.dog.beginWrite(limitOf(writePlan[i]));
-        }, w.dog::endWrite);
+        }, w.dog::writeDeadline, w.dog::endWrite);
         SplittableRandom steps = new SplittableRandom(rnd.nextLong());
         Thread r = Thread.ofPlatform().name("reader").start(reader);
         Thread wr = Thread.ofPlatform().name("writer").start(writer);
@@ -165,24 +165,16 @@ class WatchdogTest {
         long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (callersLeft.get() > 0 && failure.get() == null) {
             assertTrue(System.nanoTime() - giveUp < 0, "hung" + replay);
-            // A wait was published after its call had begun (and armed whatever it arms), so an
-            // advance that starts after this look fires whatever is due for it.
             Wait rw = reader.waiting;
             Wait ww = writer.waiting;
             long target = clock.nanoTime() + steps.nextLong(3 * MS);
-            if (rw != null && rw.until - target > 0) {
-                target = rw.until;
+            if (rw != null && rw.until() - target > 0) {
+                target = rw.until();
             }
-            if (ww != null && ww.until - target > 0) {
-                target = ww.until;
+            if (ww != null && ww.until() - target > 0) {
+                target = ww.until();
             }
             clock.advanceTo(target);
-            if (rw != null) {
-                rw.passed = true;
-            }
-            if (ww != null) {
-                ww.passed = true;
-            }
             assertTrue(clock.pendingTimers() <= 1, "one timer per watchdog, at most" + replay);
             Thread.yield();
         }
@@ -214,15 +206,8 @@ class WatchdogTest {
         return plan & 0xFFFF_FFFFL;
     }
 
-    /** Published by a caller that waits until the clock has passed {@code until}; the driver sets {@code passed} after an advance to it. */
-    static final class Wait {
-        final long until;
-        volatile boolean passed;
-
-        Wait(long until) {
-            this.until = until;
-        }
-    }
+    /** Published by a caller that waits for its cut: the driver moves the clock to {@code until}, past its deadline. */
+    record Wait(long until) {}
 
     interface Begin {
         void begin(int i);
@@ -230,6 +215,10 @@ class WatchdogTest {
 
     interface End {
         boolean end();
+    }
+
+    interface Peek {
+        long deadline();
     }
 
     /** One thread of calls: reads or writes, as planned. */
@@ -240,19 +229,21 @@ class WatchdogTest {
         final AtomicInteger left;
         final ConcurrentLinkedQueue<Cut> cuts;
         final Begin begin;
+        final Peek peek;
         final End end;
         final List<Boolean> cut = new ArrayList<>();
         final List<long[]> bounds = new ArrayList<>(); // per call: clock before it began, its limit
         volatile Wait waiting;
 
         Caller(long[] plan, VirtualClock clock, AtomicReference<Throwable> failure, AtomicInteger left,
-                ConcurrentLinkedQueue<Cut> cuts, Begin begin, End end) {
+                ConcurrentLinkedQueue<Cut> cuts, Begin begin, Peek peek, End end) {
             this.plan = plan;
             this.clock = clock;
             this.failure = failure;
             this.left = left;
             this.cuts = cuts;
             this.begin = begin;
+            this.peek = peek;
             this.end = end;
         }
 
@@ -267,7 +258,12 @@ class WatchdogTest {
                         // Published after the call began: its deadline is at most this reading plus its limit.
                         Wait wait = new Wait(clock.nanoTime() + limitOf(plan[i]) + 1);
                         waiting = wait;
-                        awaitTrue(() -> wait.passed, "the clock never passed " + wait.until);
+                        // The cut may run on another thread than the one that moved the clock
+                        // (a call that arms a timer already due fires it itself): wait for it.
+                        int call = i;
+                        awaitTrue(() -> peek.deadline() == Watchdog.CUT,
+                                "call " + call + " outlived its deadline (the clock was moved past " + wait.until()
+                                + ") and was never cut");
                         waiting = null;
                     } else {
                         for (long s = (plan[i] >>> 32) & 0x3FFF_FFFFL; s > 0; s--) {
