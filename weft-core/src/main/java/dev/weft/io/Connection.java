@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -306,7 +307,12 @@ public final class Connection implements AutoCloseable {
         return "Connection[" + name + (socket.isClosed() ? ", closed" : "") + "]";
     }
 
-    /** The buffered input; it tells how many bytes it holds without asking the socket. */
+    /**
+     * The buffered input. A read returns what the buffer holds, or else what one read of the
+     * socket brings; it never asks the socket how many more bytes are available, as
+     * BufferedInputStream does (a system call) after every read that returns fewer bytes
+     * than asked for, which is every read of a request smaller than the caller's array.
+     */
     private static final class Input extends BufferedInputStream {
         Input(InputStream in) {
             super(in, 8192);
@@ -315,6 +321,37 @@ public final class Connection implements AutoCloseable {
         /** Bytes buffered and not yet read. Called by the reading thread. */
         synchronized int buffered() {
             return count - pos;
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            byte[] buffer = buf;
+            InputStream input = in;
+            if (buffer == null || input == null) {
+                throw new IOException("Stream closed");
+            }
+            if (len == 0) {
+                return 0;
+            }
+            if (count - pos <= 0) {
+                if (len >= buffer.length && markpos < 0) {
+                    return input.read(b, off, len); // a large read, no mark: straight from the socket
+                }
+                int first = super.read(); // one read of the socket into the buffer
+                if (first < 0) {
+                    return -1;
+                }
+                b[off] = (byte) first;
+                int n = Math.min(count - pos, len - 1);
+                System.arraycopy(buf, pos, b, off + 1, n);
+                pos += n;
+                return n + 1;
+            }
+            int n = Math.min(count - pos, len);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
         }
     }
 
