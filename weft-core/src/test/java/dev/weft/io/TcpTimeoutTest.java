@@ -322,7 +322,7 @@ class TcpTimeoutTest {
                 server.shutdown();
                 assertEquals("ended", take(ended, "the drain ended the idle connection"));
                 assertClosedByServer(idle);
-                assertEquals(1, server.openConnections());
+                await(() -> server.openConnections() == 1, () -> "the idle connection is still counted open");
                 clock.advanceTo(t0 + READ.minus(MS).toNanos());
                 assertStillReading(mid, t0, READ, "the drain does not cut a request, nor the read timeout early");
 
