@@ -16,6 +16,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -305,19 +306,18 @@ class TcpTimeoutTest {
                 long t0 = clock.nanoTime();
                 awaitReading(si, t0, IDLE);
                 awaitReading(sb, t0, IDLE);
-                // Which server connection is whose is not known: the request makes one busy.
-                DataOutputStream out = new DataOutputStream(busy.output());
-                out.writeInt(2);
-                out.write(1); // half the payload: the handler is blocked mid-request, under the read timeout
-                out.flush();
-                Connection mid = sb;
-                await(() -> si.watchdog.readDeadline() == Watchdog.deadline(t0, READ.toNanos())
-                        || sb.watchdog.readDeadline() == Watchdog.deadline(t0, READ.toNanos()),
+                // Which server connection is whose is not known: the request makes one busy. Its
+                // header and half its payload go in one segment, so the handler's only socket
+                // read inside the request is the one that waits for the rest, under the read timeout.
+                OutputStream out = busy.output();
+                out.write(new byte[] {0, 0, 0, 2, 1});
+                long inRequest = Watchdog.deadline(t0, READ.toNanos());
+                await(() -> si.watchdog.readDeadline() == inRequest || sb.watchdog.readDeadline() == inRequest,
                         () -> "the request's read did not begin");
-                if (si.watchdog.readDeadline() == Watchdog.deadline(t0, READ.toNanos())) {
-                    mid = si;
-                }
-                Connection stillIdle = mid == si ? sb : si;
+                // The idle one keeps waiting under the idle timeout; the busy one never does again.
+                Connection stillIdle = si.watchdog.readDeadline() == Watchdog.deadline(t0, IDLE.toNanos()) ? si : sb;
+                Connection mid = stillIdle == si ? sb : si;
+                awaitReading(mid, t0, READ);
 
                 server.shutdown();
                 assertEquals("ended", take(ended, "the drain ended the idle connection"));
@@ -327,7 +327,6 @@ class TcpTimeoutTest {
                 assertStillReading(mid, t0, READ, "the drain does not cut a request, nor the read timeout early");
 
                 out.write(2);
-                out.flush();
                 assertEquals(2, Sockets.receive(new DataInputStream(busy.input())).length, "the request finished");
                 assertEquals("ended", take(ended, "the busy connection ended after its request"));
                 assertClosedByServer(busy);
