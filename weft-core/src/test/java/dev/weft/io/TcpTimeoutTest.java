@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class TcpTimeoutTest {
+    @SuppressWarnings("AddressSelection") // a literal loopback address, never a host name
     static final InetSocketAddress LOOPBACK = new InetSocketAddress("127.0.0.1", 0);
     static final Duration IDLE = Duration.ofSeconds(60);
     static final Duration READ = Duration.ofSeconds(10);
