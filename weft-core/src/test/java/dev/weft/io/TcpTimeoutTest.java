@@ -260,8 +260,8 @@ class TcpTimeoutTest {
                 assertTrue(endedCancelled.isEmpty());
 
                 clock.advanceTo(t0 + WRITE.plus(MS).toNanos());
+                // The handler saw its own cancellation; the task may already have left the tree.
                 assertEquals(true, take(endedCancelled, "the write timeout cancelled the handler"));
-                assertNotNull(cancelReason(sc));
                 await(() -> server.openConnections() == 0, () -> "the connection did not end");
             }
         });
