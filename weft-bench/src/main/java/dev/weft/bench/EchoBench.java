@@ -74,17 +74,47 @@ public final class EchoBench {
                 MSG, seconds, trials, Runtime.version(), Runtime.getRuntime().availableProcessors());
         String[] names = {"weft", "virtual-thread", "netty"};
         for (int n : ns) {
+            Result[][] results = new Result[names.length][trials];
             for (int t = 0; t < trials; t++) {
                 for (int k = 0; k < names.length; k++) {
-                    String name = names[(k + t) % names.length];
-                    try (Server s = start(name)) {
+                    int server = (k + t) % names.length;
+                    try (Server s = start(names[server])) {
                         Result r = load(s.port(), n, seconds);
+                        results[server][t] = r;
                         System.out.printf("N=%-5d %-15s trial %d: %,10.0f req/s  p50 %7.1f us  p99 %7.1f us  p99.9 %8.1f us%n",
-                                n, name, t + 1, r.perSecond, r.p50 / 1e3, r.p99 / 1e3, r.p999 / 1e3);
+                                n, names[server], t + 1, r.perSecond, r.p50 / 1e3, r.p99 / 1e3, r.p999 / 1e3);
                     }
                 }
             }
+            for (int peer = 1; peer < names.length; peer++) {
+                summarize(n, names[0], results[0], names[peer], results[peer]);
+            }
         }
+    }
+
+    /**
+     * Prints {@code a} against {@code b}: the ratio of their mean throughputs, and the range
+     * of the per-trial ratios of throughput and of p99 (each trial runs both, back to back).
+     */
+    private static void summarize(int n, String a, Result[] ra, String b, Result[] rb) {
+        double sumA = 0;
+        double sumB = 0;
+        double minT = Double.MAX_VALUE;
+        double maxT = 0;
+        double minP = Double.MAX_VALUE;
+        double maxP = 0;
+        for (int t = 0; t < ra.length; t++) {
+            sumA += ra[t].perSecond;
+            sumB += rb[t].perSecond;
+            double rt = ra[t].perSecond / rb[t].perSecond;
+            double rp = ra[t].p99 / (double) rb[t].p99;
+            minT = Math.min(minT, rt);
+            maxT = Math.max(maxT, rt);
+            minP = Math.min(minP, rp);
+            maxP = Math.max(maxP, rp);
+        }
+        System.out.printf("N=%-5d %s / %s: throughput %.2fx of the means (per trial %.2f-%.2fx), p99 per trial %.2f-%.2fx%n",
+                n, a, b, sumA / sumB, minT, maxT, minP, maxP);
     }
 
     private static Server start(String name) throws Exception {

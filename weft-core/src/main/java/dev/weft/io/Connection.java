@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -42,9 +43,15 @@ public final class Connection implements AutoCloseable {
      * Implementation overview
      *
      * The streams are the socket's own, so reads and writes cost what the JDK's cost. The
-     * input is buffered (nextRequest peeks one byte with mark/reset); the output counts the
-     * time a write has been blocked (writingSince, 0 when none) so the server's reaper can
-     * cancel a connection whose client does not read: SO_TIMEOUT bounds reads only.
+     * input is buffered (nextRequest peeks one byte with mark/reset).
+     *
+     * Server side, the socket has no SO_TIMEOUT: reads and writes park untimed, and the
+     * Watchdog enforces the idle, read and write timeouts (see there). Below the buffer,
+     * TimedInput publishes each socket read's deadline (the idle timeout while nextRequest
+     * waits, the read timeout otherwise); TimedOutput publishes each write's. A cut read ends
+     * at once (the watchdog shuts the input down): an idle wait then reads end of stream, a
+     * read inside a request throws SocketTimeoutException, as does every read after it. An
+     * expired write cancels the connection's task.
      *
      * Server side, `state` tells the drain which connections are between requests:
      * nextRequest() moves BUSY -> IDLE while it waits for the first byte and IDLE -> BUSY
@@ -60,15 +67,15 @@ public final class Connection implements AutoCloseable {
     private final Socket socket;
     private final String name;
     private final TcpServer server; // null on the client side
-    private final BufferedInputStream in;
+    private final Input in;
     private final OutputStream out;
-    private final Clock clock;
+    private final TimedInput timedIn; // server side; null on the client side
+
+    /** Server side: the deadlines of its reads and writes; null on the client side. */
+    final Watchdog watchdog;
 
     /** Server side: BUSY, IDLE or CLOSING (see the overview). */
     final AtomicInteger state = new AtomicInteger(BUSY);
-
-    /** Clock reading when the write in progress began, or 0. */
-    volatile long writingSince;
 
     /** Server side: the thread serving this connection, once it has started. */
     volatile Thread thread;
@@ -83,11 +90,21 @@ public final class Connection implements AutoCloseable {
         this.socket = socket;
         this.name = name;
         this.server = server;
-        this.clock = Weft.clock();
+        Clock clock = Weft.clock();
         this.openedAt = clock.nanoTime();
         socket.setTcpNoDelay(true);
-        this.in = new BufferedInputStream(socket.getInputStream(), 8192);
-        this.out = new TimedOutput(socket.getOutputStream());
+        if (server == null) {
+            this.watchdog = null;
+            this.timedIn = null;
+            this.in = new Input(socket.getInputStream());
+            this.out = socket.getOutputStream();
+        } else {
+            ServerOptions o = server.options();
+            this.watchdog = new Watchdog(clock, this::readTimedOut, this::writeTimedOut);
+            this.timedIn = new TimedInput(socket.getInputStream(), o.idleTimeout().toNanos(), o.readTimeout().toNanos());
+            this.in = new Input(timedIn);
+            this.out = new TimedOutput(socket.getOutputStream(), o.writeTimeout().toNanos());
+        }
     }
 
     /**
@@ -121,9 +138,11 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Returns the connection's input. Reads block until bytes arrive, the client closes
-     * (end of stream) or, on a server, the {@linkplain ServerOptions#readTimeout() read
-     * timeout} passes ({@link SocketTimeoutException}).
+     * Returns the connection's input, buffered. Reads block until bytes arrive or the other
+     * end closes (end of stream). On a server, a read that gets no byte for the
+     * {@linkplain ServerOptions#readTimeout() read timeout} throws
+     * {@link SocketTimeoutException}, and the connection's input is closed: every later read
+     * throws it too, so the handler ends the connection.
      *
      * <p><b>Cancellation:</b> a blocked read is a cancellation point; see the class comment.
      *
@@ -169,7 +188,7 @@ public final class Connection implements AutoCloseable {
             throw new IllegalStateException("nextRequest() is for connections accepted by a TcpServer: a client"
                     + " knows when it sends its requests");
         }
-        if (in.available() > 0) {
+        if (in.buffered() > 0) {
             return !server.draining(); // pipelined: the next request is already here
         }
         if (!state.compareAndSet(BUSY, IDLE)) {
@@ -178,17 +197,13 @@ public final class Connection implements AutoCloseable {
         if (server.draining()) {
             return false; // the drain may have looked before we were idle
         }
-        socket.setSoTimeout(ServerOptions.millis(server.options().idleTimeout()));
         int b;
+        timedIn.awaitingRequest = true; // the read below waits under the idle timeout
         try {
             in.mark(1);
-            b = in.read();
-        } catch (SocketTimeoutException e) {
-            return false;
+            b = in.read(); // end of stream also when the idle timeout or the drain cut the wait
         } finally {
-            if (!socket.isClosed()) {
-                socket.setSoTimeout(ServerOptions.millis(server.options().readTimeout()));
-            }
+            timedIn.awaitingRequest = false;
         }
         if (!state.compareAndSet(IDLE, BUSY) || b < 0) {
             return false;
@@ -258,7 +273,33 @@ public final class Connection implements AutoCloseable {
      */
     @Override
     public void close() throws IOException {
+        if (watchdog != null) {
+            watchdog.close();
+        }
         socket.close();
+    }
+
+    /** The watchdog cut a read past its deadline: the blocked read sees end of stream at once. */
+    private void readTimedOut() {
+        try {
+            socket.shutdownInput();
+        } catch (IOException e) {
+            // already closed: the read has failed anyway
+        }
+    }
+
+    /**
+     * The watchdog found a write blocked past the write timeout: cancels the connection.
+     * Returns false if its task is not known yet (it is, once the accept loop has forked it).
+     */
+    private boolean writeTimedOut() {
+        dev.weft.Task<?> t = task;
+        if (t == null) {
+            return false;
+        }
+        t.cancel("a write blocked for more than the write timeout of " + server.options().writeTimeout()
+                + ": the client does not read");
+        return true;
     }
 
     @Override
@@ -266,12 +307,132 @@ public final class Connection implements AutoCloseable {
         return "Connection[" + name + (socket.isClosed() ? ", closed" : "") + "]";
     }
 
-    /** The socket's output, recording when a write is blocked. */
+    /**
+     * The buffered input. A read returns what the buffer holds, or else what one read of the
+     * socket brings; it never asks the socket how many more bytes are available, as
+     * BufferedInputStream does (a system call) after every read that returns fewer bytes
+     * than asked for, which is every read of a request smaller than the caller's array.
+     */
+    private static final class Input extends BufferedInputStream {
+        Input(InputStream in) {
+            super(in, 8192);
+        }
+
+        /** Bytes buffered and not yet read. Called by the reading thread. */
+        synchronized int buffered() {
+            return count - pos;
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            byte[] buffer = buf;
+            InputStream input = in;
+            if (buffer == null || input == null) {
+                throw new IOException("Stream closed");
+            }
+            if (len == 0) {
+                return 0;
+            }
+            if (count - pos <= 0) {
+                if (len >= buffer.length && markpos < 0) {
+                    return input.read(b, off, len); // a large read, no mark: straight from the socket
+                }
+                int first = super.read(); // one read of the socket into the buffer
+                if (first < 0) {
+                    return -1;
+                }
+                b[off] = (byte) first;
+                int n = Math.min(count - pos, len - 1);
+                System.arraycopy(buf, pos, b, off + 1, n);
+                pos += n;
+                return n + 1;
+            }
+            int n = Math.min(count - pos, len);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+    }
+
+    /** Server side: the socket's input, each read watched under its deadline. */
+    private final class TimedInput extends InputStream {
+        private final InputStream is;
+        private final long idleNanos;
+        private final long readNanos;
+
+        /** Set by nextRequest() while it waits for a request: reads are then under the idle timeout. */
+        boolean awaitingRequest;
+
+        /** Set once a read timed out: every read after it throws too. Guarded by the buffer's lock. */
+        private boolean timedOut;
+
+        TimedInput(InputStream is, long idleNanos, long readNanos) {
+            this.is = is;
+            this.idleNanos = idleNanos;
+            this.readNanos = readNanos;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (timedOut) {
+                throw timeout();
+            }
+            boolean idle = awaitingRequest;
+            watchdog.beginRead(idle ? idleNanos : readNanos);
+            int n;
+            try {
+                n = is.read(b, off, len);
+            } catch (IOException | RuntimeException | Error e) {
+                if (watchdog.endRead() && !idle) {
+                    timedOut = true;
+                    SocketTimeoutException t = timeout();
+                    t.addSuppressed(e);
+                    throw t;
+                }
+                throw e;
+            }
+            if (watchdog.endRead()) {
+                if (idle) {
+                    return -1; // no request within the idle timeout: nextRequest answers false
+                }
+                timedOut = true;
+                throw timeout();
+            }
+            return n;
+        }
+
+        private SocketTimeoutException timeout() {
+            return new SocketTimeoutException("read timed out: no bytes for the read timeout of "
+                    + server.options().readTimeout() + "; the connection's input is closed");
+        }
+
+        @Override
+        public int available() throws IOException {
+            return is.available();
+        }
+
+        @Override
+        public void close() throws IOException {
+            Connection.this.close();
+        }
+    }
+
+    /** Server side: the socket's output, each write watched under the write timeout. */
     private final class TimedOutput extends OutputStream {
         private final OutputStream os;
+        private final long writeNanos;
 
-        TimedOutput(OutputStream os) {
+        TimedOutput(OutputStream os, long writeNanos) {
             this.os = os;
+            this.writeNanos = writeNanos;
         }
 
         @Override
@@ -281,11 +442,11 @@ public final class Connection implements AutoCloseable {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            writingSince = clock.nanoTime() | 1; // never 0 while writing
+            watchdog.beginWrite(writeNanos);
             try {
                 os.write(b, off, len);
             } finally {
-                writingSince = 0;
+                watchdog.endWrite();
             }
         }
 

@@ -66,7 +66,7 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
         checkTimeout(drainGrace, "drainGrace");
     }
 
-    /** Socket timeouts are whole milliseconds in an int: positive, at most Integer.MAX_VALUE ms. */
+    /** A timeout is positive and at most Integer.MAX_VALUE ms (about 24 days). */
     static void checkTimeout(Duration d, String what) {
         if (d == null) {
             throw new NullPointerException(what + " must not be null: pass a positive duration");
@@ -75,11 +75,6 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
             throw new IllegalArgumentException(what + " must be positive and at most " + Integer.MAX_VALUE
                     + " ms, was " + d);
         }
-    }
-
-    /** The timeout as a socket option: whole milliseconds, at least one. */
-    static int millis(Duration d) {
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (d.toNanos() + 999_999) / 1_000_000));
     }
 
     /**

@@ -79,8 +79,8 @@ public final class TcpServer implements AutoCloseable {
      * Implementation overview
      *
      * serve() runs one scope, named after the options. It owns the listening socket,
-     * released when every task has finished. Its tasks: one acceptor, a daemon reaper, and
-     * one task per connection, which runs the handler in a nested scope of its own (with the
+     * released when every task has finished. Its tasks: one acceptor, and one task per
+     * connection, which runs the handler in a nested scope of its own (with the
      * connection timeout) that owns the connection. A connection task always runs (every
      * task runs its body); if it was cancelled before it started, it closes the connection
      * without calling the handler.
@@ -214,10 +214,6 @@ public final class TcpServer implements AutoCloseable {
                 accept(handler, permits, scope);
                 return null;
             });
-            scope.forkDaemon(options.name() + " write-timeout reaper", () -> {
-                reap(clock);
-                return null;
-            });
             stop.await();
             return drain(clock, acceptor);
         });
@@ -239,7 +235,6 @@ public final class TcpServer implements AutoCloseable {
             }
             Connection c;
             try {
-                s.setSoTimeout(ServerOptions.millis(options.readTimeout()));
                 c = new Connection(s, options.name() + " connection " + accepted.incrementAndGet(), this);
             } catch (IOException e) {
                 s.close();
@@ -282,7 +277,7 @@ public final class TcpServer implements AutoCloseable {
             });
         } catch (Exception e) {
             if (Weft.isCancelled()) {
-                throw e; // cancelled by the drain, the reaper or the server: the task ends cancelled
+                throw e; // cancelled by the drain, its write timeout or the server: the task ends cancelled
             }
             System.Logger.Level level = e instanceof IOException || e instanceof dev.weft.DeadlineExceededException
                     ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING;
@@ -301,24 +296,6 @@ public final class TcpServer implements AutoCloseable {
         }
         if (open.decrementAndGet() == 0 && draining) {
             allGone.complete(null);
-        }
-    }
-
-    /** Cancels connections whose write has been blocked longer than the write timeout. */
-    private void reap(Clock clock) {
-        long limit = options.writeTimeout().toNanos();
-        Duration tick = Duration.ofNanos(Math.max(limit / 4, 1_000_000));
-        while (true) {
-            Weft.sleep(tick);
-            long now = clock.nanoTime();
-            for (Connection c : connections) {
-                long since = c.writingSince;
-                Task<?> t = c.task;
-                if (since != 0 && now - since > limit && t != null) {
-                    t.cancel("a write blocked for more than the write timeout of " + options.writeTimeout()
-                            + ": the client does not read");
-                }
-            }
         }
     }
 
