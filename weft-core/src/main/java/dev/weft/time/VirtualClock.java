@@ -30,7 +30,7 @@ public final class VirtualClock implements Clock {
     /** The default {@linkplain #watchdog() watchdog period}: 10 seconds of real time. */
     public static final Duration DEFAULT_WATCHDOG = Duration.ofSeconds(10);
 
-    private final TimerQueue queue = new TimerQueue();
+    private final TimerQueue queue = new TimerQueue(null);
     /** Serializes advances; timers are fired holding it (never the queue's lock). */
     private final Object advanceLock = new Object();
     private final Duration watchdog;
