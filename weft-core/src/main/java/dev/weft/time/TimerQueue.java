@@ -209,11 +209,14 @@ final class TimerQueue {
         park = AWAKE;
     }
 
-    /** The earliest deadline, or {@link Long#MAX_VALUE} when empty. */
-    long nextDeadline() {
+    /**
+     * The queued timer that fires first (earliest deadline, then first armed), or null when
+     * none is queued: one look, so the answer is never a mix of two states of the queue.
+     */
+    Timer first() {
         lockSettled();
         try {
-            return size == 0 ? Long.MAX_VALUE : heap[0].deadline;
+            return size == 0 ? null : heap[0];
         } finally {
             unlock();
         }
