@@ -33,11 +33,13 @@ import java.util.function.Supplier;
  * configurations can take its grid cell from the seed, and a replayed seed lands in the same
  * cell. All other randomness comes from {@link #random(long)}.
  *
+ * <p>Public so that the tests of other packages ({@code dev.weft.time}) use the same seeds.
+ *
  * <p><b>Hangs.</b> Each case runs under a preemptive timeout of {@link #HANG_BOUND}, which
  * only catches hangs (no test here asserts on elapsed time); the failure then names the seed
  * and dumps the live task tree with each task's stack.
  */
-final class Seeds {
+public final class Seeds {
     /*
      * Implementation overview
      *
@@ -62,12 +64,12 @@ final class Seeds {
 
     /** One seeded case: throws (an assertion error or anything else) to fail. */
     @FunctionalInterface
-    interface SeededCase {
+    public interface SeededCase {
         void run(long seed) throws Throwable;
     }
 
     /** Returns {@code n} times the stress factor. */
-    static int scaled(int n) {
+    public static int scaled(int n) {
         return Math.multiplyExact(n, FACTOR);
     }
 
@@ -77,7 +79,7 @@ final class Seeds {
     }
 
     /** Returns the random source of the case of {@code seed}. */
-    static SplittableRandom random(long seed) {
+    public static SplittableRandom random(long seed) {
         return new SplittableRandom(seed);
     }
 
@@ -91,7 +93,7 @@ final class Seeds {
      * @param cases how many cases; at most 2^{@value #INDEX_BITS}
      * @param check the case
      */
-    static void forEach(String what, int cases, SeededCase check) {
+    public static void forEach(String what, int cases, SeededCase check) {
         if (cases > (1 << INDEX_BITS)) {
             throw new IllegalArgumentException("too many cases: " + cases);
         }
@@ -154,7 +156,7 @@ final class Seeds {
      *
      * @param scenario the generated scenario
      */
-    static void describeCase(Object scenario) {
+    public static void describeCase(Object scenario) {
         current = scenario;
     }
 
@@ -183,7 +185,7 @@ final class Seeds {
      * Returns a message supplier that prefixes {@code message} with the seed, for
      * assertions inside a case.
      */
-    static Supplier<String> msg(long seed, String message) {
+    public static Supplier<String> msg(long seed, String message) {
         return () -> "[seed " + seed + "] " + message;
     }
 

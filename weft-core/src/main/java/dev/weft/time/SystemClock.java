@@ -6,10 +6,10 @@ import java.util.concurrent.locks.LockSupport;
 final class SystemClock implements Clock {
     static final SystemClock INSTANCE = new SystemClock();
 
-    /** Timers fired per pass of the timer thread, so arming threads never queue behind a long batch. */
+    /** Timers fired per hold of the queue's lock, so a cancel's removal or a reader never waits behind a long batch. */
     private static final int BATCH = 256;
 
-    private final TimerQueue queue = new TimerQueue();
+    private final TimerQueue queue = new TimerQueue(() -> LockSupport.unpark(timerThread()));
     private volatile Thread thread;
 
     private SystemClock() {}
@@ -26,9 +26,7 @@ final class SystemClock implements Clock {
             t.fire();
             return t;
         }
-        if (queue.add(t)) {
-            LockSupport.unpark(timerThread());
-        }
+        queue.add(t);
         return t;
     }
 
@@ -69,6 +67,7 @@ final class SystemClock implements Clock {
             } else if (nanos > 0) {
                 LockSupport.parkNanos(this, nanos);
             }
+            queue.awake();
         }
     }
 

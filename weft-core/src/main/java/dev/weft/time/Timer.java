@@ -29,11 +29,19 @@ public final class Timer implements Pollable<Void> {
     private final TimerQueue queue;
     final long deadline;
 
-    /** Guarded by the queue's lock: position in the heap, or -1 when not queued. */
+    /** Guarded by the queue's lock: position in the heap, or -1 when not in it (staged timers too). */
     int index = -1;
 
-    /** Guarded by the queue's lock: arming order, ties broken first-armed-first. */
+    /** Guarded by the queue's lock: arming order, given when the timer enters the heap; ties broken first-armed-first. */
     long seq;
+
+    /**
+     * The next older timer in the queue's staging stack, or null. Written by the arming
+     * thread before the push publishes it, cleared by the lock holder that moves the timer
+     * into the heap. With the JVM's default object layout it fills the alignment padding
+     * (the object stays 48 bytes).
+     */
+    Timer next;
 
     /** 0 pending, 1 fired, 2 cancelled. Guarded by this (read without it when final). */
     private volatile int state;
@@ -61,9 +69,12 @@ public final class Timer implements Pollable<Void> {
     }
 
     /**
-     * Cancels the timer if it has not fired yet, removing it from its clock's queue at once.
-     * Never blocks; idempotent. After this returns true the timer never fires: a fire racing
-     * with the cancel either happened before it (and this returns false) or never happens.
+     * Cancels the timer if it has not fired yet, removing it from its clock's queue at once:
+     * this call removes it, or, if another thread is using the queue at that moment, that
+     * thread does before it lets go of the queue, so no later look at the queue finds it and
+     * it never waits there for its deadline. Never blocks; idempotent. After this returns
+     * true the timer never fires: a fire racing with the cancel either happened before it
+     * (and this returns false) or never happens.
      *
      * <p>Registered waiters are woken, so a task waiting for this timer sees the
      * cancellation instead of waiting forever.

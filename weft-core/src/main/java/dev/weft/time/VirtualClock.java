@@ -30,7 +30,7 @@ public final class VirtualClock implements Clock {
     /** The default {@linkplain #watchdog() watchdog period}: 10 seconds of real time. */
     public static final Duration DEFAULT_WATCHDOG = Duration.ofSeconds(10);
 
-    private final TimerQueue queue = new TimerQueue();
+    private final TimerQueue queue = new TimerQueue(null);
     /** Serializes advances; timers are fired holding it (never the queue's lock). */
     private final Object advanceLock = new Object();
     private final Duration watchdog;
@@ -88,8 +88,8 @@ public final class VirtualClock implements Clock {
 
     /** {@return the deadline of the earliest pending timer, or empty if none is pending} */
     public OptionalLong nextDeadline() {
-        long d = queue.nextDeadline();
-        return d == Long.MAX_VALUE && queue.size() == 0 ? OptionalLong.empty() : OptionalLong.of(d);
+        Timer first = queue.first();
+        return first == null ? OptionalLong.empty() : OptionalLong.of(first.deadline);
     }
 
     /**
@@ -126,22 +126,23 @@ public final class VirtualClock implements Clock {
      */
     public boolean advanceToNextTimer() {
         synchronized (advanceLock) {
-            if (queue.size() == 0) {
+            Timer first = queue.first();
+            if (first == null) {
                 return false;
             }
-            advanceToLocked(queue.nextDeadline());
+            advanceToLocked(first.deadline);
             return true;
         }
     }
 
     private void advanceToLocked(long target) {
         while (true) {
-            long next = queue.nextDeadline();
-            if (queue.size() == 0 || next - target > 0) {
+            Timer first = queue.first();
+            if (first == null || first.deadline - target > 0) {
                 break;
             }
-            if (next - now > 0) {
-                now = next;
+            if (first.deadline - now > 0) {
+                now = first.deadline;
             }
             Timer[] due = queue.pollDue(now, 256);
             if (due != null) {
