@@ -64,7 +64,9 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  *       as its API requires), Jox {@code Select.select(c1.receiveClause(), ...)}. The JDK
  *       has no select over queues, so there is no JDK row.</li>
  * </ul>
- * Kotlin's channels are not here: they need the Kotlin compiler plugin in this Maven build.
+ * <p>Kotlin's rows ({@code *Kotlin}) run the same shapes with kotlinx.coroutines channels,
+ * every party a coroutine on {@code Dispatchers.Default}: see {@link KotlinCrew}. Its select
+ * row uses Kotlin's plain (biased) {@code select}, as Jox's row uses Jox's.
  *
  * <p>Defaults: 2 forks, 5 × 2 s warm-up (steady state takes 6–8 s on 2 cores), 5 × 2 s
  * measurement, a fixed 2 GB heap, and {@code --enable-preview} (the module is compiled with
@@ -196,6 +198,7 @@ public class ChannelBench {
     }
 
     private Crew crew;
+    private KotlinCrew kotlin;
 
     // ---- crews, by benchmark name -----------------------------------------------------------
 
@@ -203,6 +206,18 @@ public class ChannelBench {
     public void setUp(BenchmarkParams params) {
         String name = params.getBenchmark();
         String method = name.substring(name.lastIndexOf('.') + 1);
+        kotlin = switch (method) {
+            case "pingPongKotlin" -> KotlinCrew.pingPong(VALUES, BATCH);
+            case "spsc16Kotlin" -> KotlinCrew.mpmc(VALUES, BATCH, 16, 1, 1);
+            case "spsc1024Kotlin" -> KotlinCrew.mpmc(VALUES, BATCH, 1024, 1, 1);
+            case "mpmcKotlin" -> KotlinCrew.mpmc(VALUES, BATCH, MPMC_CAPACITY, MPMC_SIDE, MPMC_SIDE);
+            case "select2Kotlin" -> KotlinCrew.select(VALUES, BATCH, 2, SELECT_CAPACITY);
+            case "select4Kotlin" -> KotlinCrew.select(VALUES, BATCH, 4, SELECT_CAPACITY);
+            default -> null;
+        };
+        if (kotlin != null) {
+            return;
+        }
         crew = switch (method) {
             case "pingPongWeft" -> weftPingPong(Launch.WEFT_TASKS);
             case "pingPongWeftPlainThreads" -> weftPingPong(Launch.VIRTUAL_THREADS);
@@ -228,7 +243,9 @@ public class ChannelBench {
 
     @TearDown(Level.Trial)
     public void tearDown() throws InterruptedException {
-        crew.close();
+        if (crew != null) {
+            crew.close();
+        }
     }
 
     // ---- rendezvous ping-pong ---------------------------------------------------------------
@@ -461,6 +478,11 @@ public class ChannelBench {
     }
 
     @Benchmark
+    public long pingPongKotlin() {
+        return kotlin.batch();
+    }
+
+    @Benchmark
     public long pingPongJdk() {
         return crew.batch();
     }
@@ -482,6 +504,11 @@ public class ChannelBench {
     }
 
     @Benchmark
+    public long spsc16Kotlin() {
+        return kotlin.batch();
+    }
+
+    @Benchmark
     public long spsc16Jdk() {
         return crew.batch();
     }
@@ -494,6 +521,11 @@ public class ChannelBench {
     @Benchmark
     public long spsc1024Jox() {
         return crew.batch();
+    }
+
+    @Benchmark
+    public long spsc1024Kotlin() {
+        return kotlin.batch();
     }
 
     @Benchmark
@@ -512,6 +544,11 @@ public class ChannelBench {
     }
 
     @Benchmark
+    public long mpmcKotlin() {
+        return kotlin.batch();
+    }
+
+    @Benchmark
     public long mpmcJdk() {
         return crew.batch();
     }
@@ -527,6 +564,11 @@ public class ChannelBench {
     }
 
     @Benchmark
+    public long select2Kotlin() {
+        return kotlin.batch();
+    }
+
+    @Benchmark
     public long select4Weft() {
         return crew.batch();
     }
@@ -534,5 +576,10 @@ public class ChannelBench {
     @Benchmark
     public long select4Jox() {
         return crew.batch();
+    }
+
+    @Benchmark
+    public long select4Kotlin() {
+        return kotlin.batch();
     }
 }
