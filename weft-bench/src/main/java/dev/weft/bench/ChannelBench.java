@@ -10,6 +10,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -52,7 +53,8 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * <ul>
  *   <li>{@code pingPong*}: two parties, two rendezvous channels (ping and pong); the score is
  *       one round trip (two hand-offs). Weft {@code Channel.rendezvous()}, Jox
- *       {@code Channel.newRendezvousChannel()}, JDK {@link SynchronousQueue} (non-fair).</li>
+ *       {@code Channel.newRendezvousChannel()}, JDK {@link SynchronousQueue} (non-fair), and
+ *       {@code pingPongParkUnpark}, the floor: a volatile field and {@code LockSupport}.</li>
  *   <li>{@code spsc16*} / {@code spsc1024*}: one producer, one consumer, a buffer of 16 /
  *       1024. Weft {@code Channel.buffered(n)}, Jox {@code Channel.newBufferedChannel(n)},
  *       JDK {@link ArrayBlockingQueue}{@code (n)} (non-fair).</li>
@@ -223,6 +225,7 @@ public class ChannelBench {
             case "pingPongWeftPlainThreads" -> weftPingPong(Launch.VIRTUAL_THREADS);
             case "pingPongJox" -> joxPingPong();
             case "pingPongJdk" -> jdkPingPong();
+            case "pingPongParkUnpark" -> parkUnparkPingPong();
             case "spsc16Weft" -> weftMpmc(Launch.WEFT_TASKS, 16, 1, 1);
             case "spsc16WeftPlainThreads" -> weftMpmc(Launch.VIRTUAL_THREADS, 16, 1, 1);
             case "spsc16Jox" -> joxMpmc(16, 1, 1);
@@ -308,6 +311,52 @@ public class ChannelBench {
                     }
                     return 0;
                 });
+    }
+
+    /**
+     * The floor under every rendezvous of virtual threads: one volatile field per direction,
+     * {@code LockSupport.park} until it is filled, {@code unpark} after filling it. No queue,
+     * no spin, no cancellation.
+     */
+    private static Crew parkUnparkPingPong() {
+        Box ping = new Box();
+        Box pong = new Box();
+        return pingPong(Launch.VIRTUAL_THREADS,
+                n -> {
+                    long s = 0;
+                    for (int i = 0; i < n; i++) {
+                        ping.put(value(i));
+                        s += pong.take();
+                    }
+                    return s;
+                },
+                n -> {
+                    for (int i = 0; i < n; i++) {
+                        pong.put(ping.take());
+                    }
+                    return 0;
+                });
+    }
+
+    /** One element in flight between two threads: the taker parks until the putter fills it. */
+    static final class Box {
+        private volatile Integer value;
+        private volatile Thread taker;
+
+        void put(Integer v) {
+            value = v;
+            LockSupport.unpark(taker); // a no-op before the taker's first take, which looks first
+        }
+
+        Integer take() {
+            taker = Thread.currentThread();
+            Integer v;
+            while ((v = value) == null) {
+                LockSupport.park(this);
+            }
+            value = null; // the putter waits for the reply before it fills this box again
+            return v;
+        }
     }
 
     private static Crew pingPong(Launch launch, Role pinger, Role ponger) {
@@ -484,6 +533,12 @@ public class ChannelBench {
 
     @Benchmark
     public long pingPongJdk() {
+        return crew.batch();
+    }
+
+    /** The floor: a raw park/unpark hand-off between two virtual threads, see {@code Box}. */
+    @Benchmark
+    public long pingPongParkUnpark() {
         return crew.batch();
     }
 
