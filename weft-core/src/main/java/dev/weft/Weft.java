@@ -1,6 +1,7 @@
 package dev.weft;
 
 import dev.weft.internal.Handoff;
+import dev.weft.internal.Tuning;
 import dev.weft.poll.Claim;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
@@ -217,16 +218,16 @@ public final class Weft {
         // A task whose last spin missed its partner skips the spin, but for every 16th wait: the
         // partner is then most likely queued on this very carrier, which the spin would hold.
         boolean spin = n == null || !n.handoffSpinMissed || (++n.handoffWaits & 15) == 0;
-        if (spin && Handoff.SPINS > 0) {
-            for (int i = 0; i < Handoff.SPINS && !h.isDone(); i++) {
+        if (spin && Tuning.HANDOFF_SPINS > 0) {
+            for (int i = 0; i < Tuning.HANDOFF_SPINS && !h.isDone(); i++) {
                 Thread.onSpinWait();
             }
             if (n != null) {
                 n.handoffSpinMissed = !h.isDone();
             }
         }
-        if (YIELDS > 0 && Thread.currentThread().isVirtual()) {
-            for (int i = 0; i < YIELDS && !h.isDone(); i++) {
+        if (Tuning.YIELDS > 0 && Thread.currentThread().isVirtual()) {
+            for (int i = 0; i < Tuning.YIELDS && !h.isDone(); i++) {
                 Thread.yield();
             }
         }
@@ -245,57 +246,31 @@ public final class Weft {
 
     /*
      * A rendezvous hand-off between two carriers costs a few cache-line transfers when the
-     * waiter is still running, and a scheduling round trip (µs) when it has parked, so a
-     * Handoff wait watches its operation for a moment before it parks, as Jox and Go do: 128
-     * rounds of Thread.onSpinWait() (a few µs) when the scheduler has more than one carrier,
-     * none with one (the partner could not run meanwhile). A spin that misses is a sign of
-     * the same case on two carriers: the woken partner is queued behind the spinner on its
-     * carrier, and every later spin would miss too, 3.7 µs each (a round trip of 2-8 µs
-     * instead of 0.3-0.6 in JMH). So a task stops spinning after a miss, and probes again
-     * every 16th wait; that removed those iterations from §4.z.2's runs. Queued waits on
-     * buffers and selects, where many parties share the carriers, do not spin (§4.z.1 of
-     * docs/benchmarks.md measured what that costs). The one other spin is a plain send's
-     * watch of a full buffer before it queues (Channel.offerOrSpin, §4.z.3), which holds
-     * no lock and no registration meanwhile. The round count is Handoff.SPINS
-     * (-Dweft.handoffSpins=N overrides).
+     * waiter is still running, and a scheduling round trip (microseconds) when it has parked,
+     * so a Handoff wait watches its operation for Tuning.HANDOFF_SPINS rounds before it parks,
+     * as Jox and Go do (none with one carrier: the partner could not run meanwhile). A spin
+     * that misses is a sign that the woken partner is queued behind the spinner on its
+     * carrier, where every later spin would miss too, so a task stops spinning after a miss
+     * and probes again every 16th wait. Queued waits on buffers and selects, where many
+     * parties share the carriers, do not spin. The one other spin is a plain send's watch of
+     * a full buffer before it queues (Channel.offerOrSpin), which holds no lock and no
+     * registration meanwhile. docs/benchmarks.md §4.z.1-4.z.3 has the measurements.
      */
-
-    /*
-     * A hand-off between two virtual threads costs ~1-2 µs when the partner has parked and
-     * must be rescheduled, and a fraction of that when it is still running, so watching the
-     * claim for a moment before parking looks attractive. Measured on a 2-core machine that
-     * other processes kept busy, a blind spin of 256 rounds made rendezvous ping-pong 12x and
-     * buffered(16) SPSC 19x slower (the spinner holds the core its partner needs), and no
-     * quiet window was available to show a gain (docs/benchmarks.md, section 4). On a quiet
-     * machine later, spins of 64-4000 rounds after the yield, or instead of it, did not beat
-     * the yield alone either (section 4.y). So it is off by default; -Dweft.spin=N turns it
-     * on for experiments and for tests that want wider or narrower race windows.
-     */
-    private static final int SPIN = Math.max(0, Integer.getInteger("weft.spin", 0));
-
-    /*
-     * Yielding is the polite form: on a virtual thread, Thread.yield() lets the partner run
-     * on this very carrier (it is often the next one in the queue) and costs no core while
-     * others need it. One yield before parking halved Weft's rendezvous ping-pong in
-     * ChannelBench (2.5-3.8 µs to 1.1-1.3 µs per round trip, back to back on the same jar),
-     * so it is the default; -Dweft.yields=N sets how many (0: park at once).
-     */
-    private static final int YIELDS = Math.max(0, Integer.getInteger("weft.yields", 1));
 
     /**
-     * Yields up to {@link #YIELDS} times (a partner queued on this carrier runs meanwhile),
-     * then spins up to {@link #SPIN} rounds; returns true if the claim was committed meanwhile.
+     * Yields up to {@link Tuning#YIELDS} times (a partner queued on this carrier runs meanwhile),
+     * then spins up to {@link Tuning#SPIN} rounds; returns true if the claim was committed meanwhile.
      */
     private static boolean spinUntilClosed(Claim claim) {
-        if (YIELDS > 0 && Thread.currentThread().isVirtual()) {
-            for (int i = 0; i < YIELDS; i++) {
+        if (Tuning.YIELDS > 0 && Thread.currentThread().isVirtual()) {
+            for (int i = 0; i < Tuning.YIELDS; i++) {
                 if (!claim.isOpen()) {
                     return true;
                 }
                 Thread.yield();
             }
         }
-        for (int i = 0; i < SPIN; i++) {
+        for (int i = 0; i < Tuning.SPIN; i++) {
             if (!claim.isOpen()) {
                 return true;
             }

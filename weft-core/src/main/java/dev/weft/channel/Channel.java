@@ -2,6 +2,7 @@ package dev.weft.channel;
 
 import dev.weft.Weft;
 import dev.weft.internal.Handoff;
+import dev.weft.internal.Tuning;
 import dev.weft.internal.LazyLogger;
 import dev.weft.internal.WaitTarget;
 import dev.weft.poll.Claim;
@@ -124,25 +125,10 @@ public final class Channel<T> implements Iterable<T> {
         }
     }
 
-    /**
-     * Buffered channels up to this capacity keep their elements in a {@link Ring}, whose slots
-     * are allocated up front; larger ones (and unbounded and conflated channels) in a deque
-     * under the lock, which grows as needed. {@code -Dweft.channel.ringMax=N} changes the
-     * bound (0 turns the ring off, so that tests can run both buffers).
-     */
-    static final int RING_MAX = Math.max(0, Integer.getInteger("weft.channel.ringMax", 4096));
-
-    /**
-     * Spins between a lock-free installer's look at the queues and its install in the slot
-     * ({@code -Dweft.channel.installPause=N}, 0 by default), so that a test can make the race
-     * that the installer's second look closes likely instead of rare.
-     */
-    static final int INSTALL_PAUSE = Math.max(0, Integer.getInteger("weft.channel.installPause", 0));
-
     private final ReentrantLock lock = new ReentrantLock();
     private final int capacity;
     private final Consumer<? super T> onUndelivered;
-    /** The buffer of a buffered channel of capacity up to RING_MAX; null otherwise. */
+    /** The buffer of a buffered channel of capacity up to Tuning.RING_MAX; null otherwise. */
     private final Ring ring;
     /** The buffer of every other kind (empty for rendezvous); null when {@link #ring} is used. */
     private final ArrayDeque<T> buffer;
@@ -160,7 +146,7 @@ public final class Channel<T> implements Iterable<T> {
     private Channel(int capacity, Consumer<? super T> onUndelivered) {
         this.capacity = capacity;
         this.onUndelivered = onUndelivered;
-        if (capacity > 0 && capacity != UNBOUNDED && capacity <= RING_MAX) {
+        if (capacity > 0 && capacity != UNBOUNDED && capacity <= Tuning.RING_MAX) {
             this.ring = new Ring(capacity);
             this.buffer = null;
         } else {
@@ -1046,7 +1032,7 @@ public final class Channel<T> implements Iterable<T> {
             return null;
         }
         Direct me = new Direct(this, receiving, value);
-        for (int i = 0; i < INSTALL_PAUSE; i++) {
+        for (int i = 0; i < Tuning.INSTALL_PAUSE; i++) {
             Thread.onSpinWait(); // tests only: widens the window the re-check below closes
         }
         if (!SLOT.compareAndSet(this, null, me)) {
@@ -1180,7 +1166,7 @@ public final class Channel<T> implements Iterable<T> {
     }
 
     /**
-     * A plain send that found the ring full: watches it for room for {@link Handoff#SPINS}
+     * A plain send that found the ring full: watches it for room for {@link Tuning#HANDOFF_SPINS}
      * rounds before the caller queues up, re-offering every 32nd round. A receiver that is
      * running on another carrier usually makes room within that, and then the sender has
      * neither taken the lock nor parked, nor has the receiver had to unpark it. Stops as soon
@@ -1195,13 +1181,13 @@ public final class Channel<T> implements Iterable<T> {
      */
     private boolean offerOrSpin(T value) {
         Ring.Offer o = ring.offer(value);
-        if (o != Ring.Offer.FULL || Handoff.SPINS == 0 || (fullSpinMissed && (++fullSpinSkips & 15) != 0)) {
+        if (o != Ring.Offer.FULL || Tuning.HANDOFF_SPINS == 0 || (fullSpinMissed && (++fullSpinSkips & 15) != 0)) {
             return o == Ring.Offer.ADDED;
         }
-        for (int i = 1; i <= Handoff.SPINS; i++) {
+        for (int i = 1; i <= Tuning.HANDOFF_SPINS; i++) {
             Thread.onSpinWait();
             // Each look reads lines the receiver writes: look seldom, and fill in bursts.
-            if ((i & 31) == 0 || i == Handoff.SPINS) {
+            if ((i & 31) == 0 || i == Tuning.HANDOFF_SPINS) {
                 if (senders.size != 0) {
                     return false;
                 }

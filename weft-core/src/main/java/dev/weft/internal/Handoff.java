@@ -10,17 +10,6 @@ package dev.weft.internal;
  */
 public interface Handoff {
     /**
-     * How many rounds of {@link Thread#onSpinWait()} a hand-off watches for its partner
-     * before it parks (or queues): 128 when the virtual-thread scheduler has more than one
-     * carrier, none with one, where the partner cannot run meanwhile. {@code
-     * -Dweft.handoffSpins=N} overrides. Why, and what it was measured against:
-     * {@code dev.weft.Weft}'s comment on the hand-off wait.
-     */
-    int SPINS = Math.max(0, Integer.getInteger("weft.handoffSpins",
-            Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors()) > 1
-                    ? 128 : 0));
-
-    /**
      * Whether a partner has completed the operation, with a value or a failure; the next
      * poll answers it. Never blocks.
      */
