@@ -2,6 +2,7 @@ package dev.weft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -707,6 +708,30 @@ class ChannelStressTest {
     @Test
     void crossedSelectsOnRendezvousChannelsKeepMakingProgress() {
         Seeds.forEach("crossed selects", Seeds.scaled(30), seed -> new Crossed(seed).run());
+    }
+
+    /**
+     * The same game on one carrier, in a JVM of its own. There, two tasks that hand off to
+     * each other could keep the carrier between them for ever, and tasks queued behind them
+     * would never run: the yield before parking (Tuning.YIELDS) is what sends each waiter to
+     * the back of the carrier's queue. Seed 3317815689514844160 (two crossed pairs) is the
+     * case that found it: without the yield, the first pair did ten million rounds and the
+     * second none.
+     */
+    @Test
+    void crossedSelectsKeepEveryParticipantRunningOnOneCarrier() throws Exception {
+        ChannelTest.runChildJvm(CrossedOnOneCarrier.class, "-Djdk.virtualThreadScheduler.parallelism=1");
+    }
+
+    /** The child JVM of {@link #crossedSelectsKeepEveryParticipantRunningOnOneCarrier}. */
+    static final class CrossedOnOneCarrier {
+        public static void main(String[] args) {
+            ChannelTest.childMain(() -> {
+                assertTimeoutPreemptively(Seeds.HANG_BOUND, () -> new Crossed(3317815689514844160L).run(),
+                        "crossed selects on one carrier hung for seed 3317815689514844160");
+                Seeds.forEach("crossed selects on one carrier", Seeds.scaled(10), seed -> new Crossed(seed).run());
+            });
+        }
     }
 
     static final class Crossed {

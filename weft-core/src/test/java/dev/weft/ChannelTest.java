@@ -371,9 +371,11 @@ class ChannelTest {
      * Runs {@code main} (a class whose main calls {@link #childMain}) in a child JVM with the
      * extra system properties, and fails with its output if it failed or hung. A hung case
      * fails in the child after {@code Seeds.HANG_BOUND} and the child exits; the bound here
-     * only catches a child that does not (and stays below the class's 60 s).
+     * only catches a child that does not (and stays below the class's 60 s). A property given
+     * here wins over the child's defaults ({@code -Djdk.virtualThreadScheduler.parallelism=1}
+     * runs it on one carrier).
      */
-    private static void runChildJvm(Class<?> main, String... properties) throws Exception {
+    static void runChildJvm(Class<?> main, String... properties) throws Exception {
         Path log = Files.createTempFile("weft-child", ".log");
         try {
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -395,7 +397,7 @@ class ChannelTest {
     }
 
     /** A child JVM's main: runs {@code races}, prints "races: ok" or the failure, and exits. */
-    private static void childMain(Runnable races) {
+    static void childMain(Runnable races) {
         int status = 0;
         try {
             races.run();

@@ -9,7 +9,7 @@ package dev.weft.internal;
  * <table>
  *   <caption>The knobs</caption>
  *   <tr><th>property</th><th>default</th><th>what it sets</th></tr>
- *   <tr><td>{@code weft.yields}</td><td>1 with more than one carrier, 0 with one</td>
+ *   <tr><td>{@code weft.yields}</td><td>1</td>
  *       <td>{@link #YIELDS}</td></tr>
  *   <tr><td>{@code weft.spin}</td><td>0</td><td>{@link #SPIN}</td></tr>
  *   <tr><td>{@code weft.handoffSpins}</td><td>128 with more than one carrier, 0 with one</td>
@@ -34,11 +34,13 @@ public final class Tuning {
      * How many times a waiter on a virtual thread yields before it parks. A yield lets a
      * partner queued on the same carrier run first, and costs no core while others need it.
      * With more than one carrier, one yield makes a rendezvous round trip about a quarter
-     * faster than parking at once; with one carrier it makes it a third slower (the yield is
-     * an extra switch when the partner needs more than one turn), so the default is 1 with
-     * more than one carrier and 0 with one.
+     * faster than parking at once. With one carrier, parking at once is faster for two
+     * parties alone, but the yield is what keeps the carrier fair: without it, two tasks
+     * handing off to each other keep the carrier, and tasks queued behind them never run
+     * (ChannelStressTest's crossed selects at parallelism 1 found it). So the default is 1
+     * on any number of carriers.
      */
-    public static final int YIELDS = Math.max(0, Integer.getInteger("weft.yields", CARRIERS > 1 ? 1 : 0));
+    public static final int YIELDS = Math.max(0, Integer.getInteger("weft.yields", 1));
 
     /**
      * How many rounds of {@link Thread#onSpinWait()} a queued waiter (a buffer, a select, a
