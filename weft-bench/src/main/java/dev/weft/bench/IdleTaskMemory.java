@@ -64,10 +64,10 @@ import java.util.function.Supplier;
  * trial ends every wait: the latch, join and promise pairs by releasing what they wait on (on
  * both sides); the other raw sides by interrupting each thread, the other Weft sides by
  * cancelling the scope. It joins every thread (a Weft side's after {@code Weft.run} has
- * returned), and checks that none is left alive and that
- * the JVM's platform thread count is back where it started; a trial that leaves anything
- * behind stops the run. The Weft sides keep no {@code Task} references (the scope awaits its
- * tasks).
+ * returned); a task still running its body or a thread still alive then stops the run. Each
+ * trial's line gives the heap before it and the JVM's platform thread count, with a note when
+ * that count differs from the one after the warm-up (a {@code jcmd} attach adds threads). The
+ * Weft sides keep no {@code Task} references (the scope awaits its tasks).
  *
  * <p>Run with the JDK 25 {@code java} and a fixed heap, from the repository root:
  * <pre>
