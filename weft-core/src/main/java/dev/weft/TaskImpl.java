@@ -24,10 +24,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
      *
      * `outcome` is written once, under the monitor, and read without it (volatile) on the
      * fast paths. `waiters` holds the wakers of pending polls and changes only by
-     * compare-and-set: null, one Waker, an immutable Waker[] (copy on write: joiners of one
-     * task are few), or DONE, which finish() swaps in after writing `outcome`; a poll that
-     * finds DONE therefore finds the outcome, and no registration can slip in after the
-     * wake-up.
+     * compare-and-set: null, one Waker, an immutable Waker[] (copy on write, up to
+     * ARRAY_MAX: joiners of one task are usually few), a ManyWaiters set under its own lock
+     * once there are more (so that a hundred thousand joiners register and withdraw in O(1)
+     * each; it stays until DONE replaces it), or DONE, which finish() swaps in after writing
+     * `outcome`; a poll that finds DONE, or finds the set closed by finish(), therefore
+     * finds the outcome, and no registration can slip in after the wake-up.
      */
 
     private final String givenName;
@@ -43,6 +45,40 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     /** Wakers of pending polls: null, a Waker, an immutable Waker[], or DONE once finished. CAS only. */
     private volatile Object waiters;
     private static final Object DONE = new Object();
+    /** The most wakers kept in a copy-on-write array; past it, a {@link ManyWaiters}. */
+    private static final int ARRAY_MAX = 16;
+
+    /** The wakers of many joiners: a set under its own lock, closed by finish(). */
+    private static final class ManyWaiters {
+        private final java.util.LinkedHashSet<Waker> set; // guarded by this
+        private boolean closed;                           // guarded by this
+
+        ManyWaiters(Waker[] all, Waker more) {
+            set = new java.util.LinkedHashSet<>(java.util.Arrays.asList(all));
+            set.add(more);
+        }
+
+        /** Adds {@code waker}; false if finish() closed the set (the outcome is then written). */
+        synchronized boolean add(Waker waker) {
+            if (closed) {
+                return false;
+            }
+            set.add(waker);
+            return true;
+        }
+
+        synchronized void remove(Waker waker) {
+            set.remove(waker);
+        }
+
+        /** Closes the set and returns its wakers, to be woken outside the lock. */
+        synchronized Waker[] close() {
+            closed = true;
+            Waker[] all = set.toArray(new Waker[0]);
+            set.clear();
+            return all;
+        }
+    }
     private static final java.lang.invoke.VarHandle WAITERS;
     static {
         try {
@@ -178,6 +214,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             for (Waker each : all) {
                 each.wake();
             }
+        } else if (w instanceof ManyWaiters many) {
+            for (Waker each : many.close()) {
+                each.wake();
+            }
         }
     }
 
@@ -190,6 +230,13 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             Object w = waiters;
             if (w == DONE) {
                 o = outcome; // written before DONE
+                break;
+            }
+            if (w instanceof ManyWaiters many) {
+                if (many.add(waker)) {
+                    return Poll.pending();
+                }
+                o = outcome; // closed by finish(), which wrote it first
                 break;
             }
             Object added = with(w, waker);
@@ -221,6 +268,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
                 return w;
             }
         }
+        if (all.length >= ARRAY_MAX) {
+            return new ManyWaiters(all, waker);
+        }
         Waker[] more = java.util.Arrays.copyOf(all, all.length + 1);
         more[all.length] = waker;
         return more;
@@ -231,6 +281,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         while (true) {
             Object w = waiters;
             Object without;
+            if (w instanceof ManyWaiters many) {
+                many.remove(waker);
+                return;
+            }
             if (w == waker) {
                 without = null;
             } else if (w instanceof Waker[] all) {

@@ -5,6 +5,8 @@ import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 
@@ -22,7 +24,14 @@ import java.util.Optional;
  * @param <T> the value type
  */
 public final class Promise<T> implements Pollable<T> {
-    private final List<Waker> waiters = new ArrayList<>(); // guarded by this
+    /**
+     * Wakers of pending polls, guarded by this: a list while they are few, which costs a
+     * reference each; past {@link #LIST_MAX} a linked hash set, so that registering and
+     * withdrawing stay O(1) however many tasks wait (100,000 waiters withdrawing from a
+     * list took seconds).
+     */
+    private Collection<Waker> waiters = new ArrayList<>();
+    private static final int LIST_MAX = 16;
     private Poll<T> result;                                  // guarded by this; null until completed
 
     /** An uncompleted promise. */
@@ -62,7 +71,7 @@ public final class Promise<T> implements Pollable<T> {
             }
             result = r;
             toWake = List.copyOf(waiters);
-            waiters.clear();
+            waiters = new ArrayList<>(0);
         }
         toWake.forEach(Waker::wake);
         return true;
@@ -101,6 +110,9 @@ public final class Promise<T> implements Pollable<T> {
             return result;
         }
         if (!waiters.contains(waker)) {
+            if (waiters.size() == LIST_MAX && waiters instanceof ArrayList) {
+                waiters = new LinkedHashSet<>(waiters);
+            }
             waiters.add(waker);
         }
         return Poll.pending();
