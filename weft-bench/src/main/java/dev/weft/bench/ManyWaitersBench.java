@@ -1,12 +1,15 @@
 package dev.weft.bench;
 
+import dev.weft.Scope;
 import dev.weft.Task;
 import dev.weft.Weft;
 import dev.weft.channel.Promise;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 
 /**
  * Many tasks waiting on one thing: N tasks that all join one task, or all await one
@@ -51,44 +54,36 @@ public final class ManyWaitersBench {
 
     /** N tasks join one task that sleeps for an hour; returns the two phases in ms. */
     static double[] joiners(int n) throws Exception {
-        CountDownLatch started = new CountDownLatch(n);
-        double[] t = new double[2];
-        long t0 = System.nanoTime();
-        long[] cancelAt = new long[1];
-        Weft.run(s -> {
-            Task<Integer> shared = s.fork("shared", () -> {
+        return waiters(n, scope -> {
+            Task<Integer> shared = scope.fork("shared", () -> {
                 Weft.sleep(Duration.ofHours(1));
                 return 1;
             });
-            for (int i = 0; i < n; i++) {
-                s.fork(() -> {
-                    started.countDown();
-                    return shared.join();
-                });
-            }
-            started.await();
-            Thread.sleep(200); // the last waiters register
-            cancelAt[0] = System.nanoTime();
-            t[0] = (cancelAt[0] - t0) / 1e6;
-            s.cancel("the measurement ends");
-            return null;
+            return shared::join;
         });
-        t[1] = (System.nanoTime() - cancelAt[0]) / 1e6;
-        return t;
     }
 
     /** N tasks await one promise that is never completed; returns the two phases in ms. */
     static double[] awaiters(int n) throws Exception {
         Promise<Integer> promise = new Promise<>();
+        return waiters(n, scope -> promise::await);
+    }
+
+    /**
+     * Forks N tasks that each run the wait {@code setUp} returns (called once, in the scope),
+     * then cancels the scope; returns the two phases in ms.
+     */
+    private static double[] waiters(int n, Function<Scope, Callable<Integer>> setUp) throws Exception {
         CountDownLatch started = new CountDownLatch(n);
         double[] t = new double[2];
         long t0 = System.nanoTime();
         long[] cancelAt = new long[1];
         Weft.run(s -> {
+            Callable<Integer> wait = setUp.apply(s);
             for (int i = 0; i < n; i++) {
                 s.fork(() -> {
                     started.countDown();
-                    return promise.await();
+                    return wait.call();
                 });
             }
             started.await();
