@@ -24,8 +24,6 @@ import java.util.Arrays;
  * <p><b>Thread safety:</b> all methods may be called from any thread.
  */
 public final class Timer implements Pollable<Void> {
-    private static final Waker[] NONE = new Waker[0];
-
     private final TimerQueue queue;
     final long deadline;
 
@@ -46,7 +44,11 @@ public final class Timer implements Pollable<Void> {
     /** 0 pending, 1 fired, 2 cancelled. Guarded by this (read without it when final). */
     private volatile int state;
 
-    private Waker[] waiters = NONE; // guarded by this
+    /**
+     * Guarded by this: null, the one registered waker (the common case: one sleeping task,
+     * with no array to allocate), or a Waker[] of two or more.
+     */
+    private Object waiters;
 
     Timer(TimerQueue queue, long deadline) {
         this.queue = queue;
@@ -83,7 +85,7 @@ public final class Timer implements Pollable<Void> {
      *     been cancelled
      */
     public boolean cancel() {
-        Waker[] toWake;
+        Object toWake;
         synchronized (this) {
             if (state != 0) {
                 return false;
@@ -92,15 +94,13 @@ public final class Timer implements Pollable<Void> {
             toWake = takeWaiters();
         }
         queue.remove(this);
-        for (Waker w : toWake) {
-            w.wake();
-        }
+        wake(toWake);
         return true;
     }
 
     /** Called by the clock when the deadline is reached: marks the timer fired and wakes its waiters. */
     void fire() {
-        Waker[] toWake;
+        Object toWake;
         synchronized (this) {
             if (state != 0) {
                 return;
@@ -108,15 +108,24 @@ public final class Timer implements Pollable<Void> {
             state = 1;
             toWake = takeWaiters();
         }
-        for (Waker w : toWake) {
-            w.wake();
-        }
+        wake(toWake);
     }
 
-    private Waker[] takeWaiters() {
-        Waker[] w = waiters;
-        waiters = NONE;
+    private Object takeWaiters() {
+        Object w = waiters;
+        waiters = null;
         return w;
+    }
+
+    /** Wakes what {@link #takeWaiters()} took: nothing, one waker or an array of them. */
+    private static void wake(Object waiters) {
+        if (waiters instanceof Waker one) {
+            one.wake();
+        } else if (waiters instanceof Waker[] all) {
+            for (Waker w : all) {
+                w.wake();
+            }
+        }
     }
 
     /**
@@ -130,14 +139,24 @@ public final class Timer implements Pollable<Void> {
             synchronized (this) {
                 s = state;
                 if (s == 0) {
-                    for (Waker w : waiters) {
-                        if (w == waker) {
-                            return Poll.pending();
+                    Object w = waiters;
+                    if (w == null) {
+                        waiters = waker;
+                    } else if (w instanceof Waker one) {
+                        if (one != waker) {
+                            waiters = new Waker[] {one, waker};
                         }
+                    } else {
+                        Waker[] all = (Waker[]) w;
+                        for (Waker each : all) {
+                            if (each == waker) {
+                                return Poll.pending();
+                            }
+                        }
+                        Waker[] more = Arrays.copyOf(all, all.length + 1);
+                        more[all.length] = waker;
+                        waiters = more;
                     }
-                    Waker[] more = Arrays.copyOf(waiters, waiters.length + 1);
-                    more[waiters.length] = waker;
-                    waiters = more;
                     return Poll.pending();
                 }
             }
@@ -149,14 +168,22 @@ public final class Timer implements Pollable<Void> {
     @Override
     public void withdraw(Waker waker) {
         synchronized (this) {
-            Waker[] w = waiters;
-            for (int i = 0; i < w.length; i++) {
-                if (w[i] == waker) {
-                    Waker[] fewer = new Waker[w.length - 1];
-                    System.arraycopy(w, 0, fewer, 0, i);
-                    System.arraycopy(w, i + 1, fewer, i, w.length - i - 1);
-                    waiters = fewer.length == 0 ? NONE : fewer;
-                    return;
+            Object o = waiters;
+            if (o == waker) {
+                waiters = null;
+            } else if (o instanceof Waker[] w) {
+                for (int i = 0; i < w.length; i++) {
+                    if (w[i] == waker) {
+                        if (w.length == 2) {
+                            waiters = w[1 - i];
+                        } else {
+                            Waker[] fewer = new Waker[w.length - 1];
+                            System.arraycopy(w, 0, fewer, 0, i);
+                            System.arraycopy(w, i + 1, fewer, i, w.length - i - 1);
+                            waiters = fewer;
+                        }
+                        return;
+                    }
                 }
             }
         }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.poll.Poll;
+import dev.weft.poll.Waker;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +34,46 @@ class TimerQueueTest {
         int before = wakes.get();
         q.add(t);
         return wakes.get() != before;
+    }
+
+    /**
+     * A timer keeps one waker without an array and several in one; whichever, firing or
+     * cancelling wakes each registered waker exactly once (a waker that polls twice counts
+     * once) and none that withdrew.
+     */
+    @Test
+    void aTimerWakesEachRegisteredWakerOnceAndNoneThatWithdrew() {
+        for (int n = 1; n <= 4; n++) {
+            for (int withdrawn = -1; withdrawn < n; withdrawn++) {
+                for (boolean fire : new boolean[] {true, false}) {
+                    Timer t = new Timer(q, NOW + 5);
+                    AtomicInteger[] woken = new AtomicInteger[n];
+                    Waker[] wakers = new Waker[n];
+                    for (int i = 0; i < n; i++) {
+                        AtomicInteger count = new AtomicInteger();
+                        woken[i] = count;
+                        wakers[i] = count::incrementAndGet;
+                        assertTrue(t.poll(wakers[i]) instanceof Poll.Pending<Void>);
+                    }
+                    for (Waker w : wakers) {
+                        assertTrue(t.poll(w) instanceof Poll.Pending<Void>, "a second poll registers nothing more");
+                    }
+                    if (withdrawn >= 0) {
+                        t.withdraw(wakers[withdrawn]);
+                    }
+                    if (fire) {
+                        t.fire();
+                    } else {
+                        assertTrue(t.cancel());
+                    }
+                    String c = n + " waker(s), withdrawn " + withdrawn + (fire ? ", fired" : ", cancelled");
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(i == withdrawn ? 0 : 1, woken[i].get(), c + ": waker " + i);
+                    }
+                    assertTrue(fire ? t.poll(wakers[0]) instanceof Poll.Ready<Void> : t.poll(wakers[0]) instanceof Poll.Failed<Void>, c);
+                }
+            }
+        }
     }
 
     @Test
