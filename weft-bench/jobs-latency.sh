@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The jobs service's API latency under CPU load (docs/benchmarks.md, section 10): for each
+# The jobs service's API latency under CPU load (docs/benchmarks.md, "The CPU pool"): for each
 # configuration, starts the service on a fresh data directory, runs JobsLatencyBench against
 # it (idle, then busy), and stops it with SIGTERM.
 #

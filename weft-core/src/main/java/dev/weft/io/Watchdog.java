@@ -21,7 +21,7 @@ final class Watchdog {
      * Reads and writes park without a timeout; their deadlines are enforced from outside.
      * (A socket timeout would make every blocking read a timed park, and a virtual thread's
      * timed park schedules and cancels a JDK timer task each time: one timer operation per
-     * request, see docs/benchmarks.md section 6.)
+     * request; docs/benchmarks.md, "TCP echo".)
      *
      * - A read (write) publishes its deadline, its clock reading at the call plus its
      *   limit, in readDeadline (writeDeadline) before it calls the socket, and clears it

@@ -34,7 +34,7 @@ final class TimerQueue {
      * threads that call lock() are the system clock's timer thread and readers that need a
      * count or the first timer (the virtual clock, tests). So a million threads arming
      * timers at once never queue behind the timer thread or each other (docs/benchmarks.md,
-     * section 3).
+     * "Timers").
      *
      * Why a heap and not a hierarchical wheel: Weft needs three things from its timer store.
      * (1) The exact next deadline: the system clock's timer thread parks until precisely
