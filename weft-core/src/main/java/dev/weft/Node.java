@@ -121,7 +121,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      * the starvation probe; written by the node's thread only; racy reads are fine.
      */
     long runningSince;
-    /** Weft.awaitHandoff's memory, touched by the node's own thread only: whether its last spin missed, and a count for probes. */
+    /** Waiting.awaitHandoff's memory, touched by the node's own thread only: whether its last spin missed, and a count for probes. */
     boolean handoffSpinMissed;
     int handoffWaits;
 

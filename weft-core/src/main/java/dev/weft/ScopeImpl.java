@@ -38,21 +38,14 @@ final class ScopeImpl extends Node implements Scope {
      * with that zero: only a running task of the tree (or the body) can fork, so live > 0
      * while anyone can. Finished tasks stay linked as children until fork prunes them
      * (amortised: once linked > 2 * live + 32) or the scope closes; cancel() skips them.
-     * Taking the scope's monitor on every completion made the forking thread queue behind
-     * thousands of finishing tasks (JFR: ~1 s blocked per 12 s of fork+join benchmark).
+     * Completions take no monitor, so that a forking thread never queues behind thousands
+     * of finishing tasks.
      *
      * Failures are kept in arrival order; the first is thrown and the rest are suppressed
      * onto it only at the end, so nothing mutates a failure while other tasks may still be
      * looking at it.
      *
-     * Owned resources (own()) are a list under the monitor; awaitTasks() closes the scope
-     * to forks and to own() in the same critical section, so the list is final when
-     * releaseOwned() takes it. Each release runs on the owner thread with the scope bound
-     * as the current node, inside Weft.shield, in a nested scope whose timeout is the
-     * release's grace: the existing deadline and shield machinery bound it and cancel it,
-     * and the nested scope's deadline callback first captures where the owner is blocked
-     * (blockedAt) and logs it. The scope is detached by then, so no cancellation of the
-     * ending scope interrupts a release; only the release scope's own deadline does.
+     * Owned resources (own()) and their release are in ScopeResources.
      */
 
     private static final ThreadFactory VIRTUAL = Thread.ofVirtual().factory();
@@ -91,7 +84,7 @@ final class ScopeImpl extends Node implements Scope {
     private final Duration timeout;
 
     /** This scope's own deadline, when it is earlier than the inherited one; identity marks "it was ours". */
-    private CancelReason.DeadlineExpired ownDeadline;
+    CancelReason.DeadlineExpired ownDeadline;
 
     /**
      * Whether a task (not a daemon) ended cancelled by {@link #ownDeadline}: the deadline cut
@@ -117,32 +110,30 @@ final class ScopeImpl extends Node implements Scope {
     // Guarded by this.
     private int forks;
     private boolean bodyDone;
-    private boolean closed;
+    boolean closed;
     private volatile boolean ownerWaiting;
     private Throwable firstFailure;
     private List<Throwable> laterFailures;
     private List<TaskImpl<?>> collectedFailures; // COLLECT only: checked for unread failures at the end
 
     /** Owner thread only: an interrupt from outside arrived after the body finished. */
-    private boolean foreignInterrupt;
+    boolean foreignInterrupt;
 
-    /** Resources owned by the scope, in acquisition order; null when none. Guarded by this; final once closed. */
-    private List<Owned> owned;
-
-    /** A resource and the grace period of its release. */
-    private record Owned(AutoCloseable resource, Duration grace) {}
+    /** Resources owned by the scope; null when none. Guarded by this; final once closed. */
+    ScopeResources resources;
 
     /** Set for the scope of a release: its deadline callback records and logs where the owner is blocked. */
-    private String releaseOf;
+    String releaseOf;
 
     /** Where the owner was blocked when the deadline of this release scope fired; null if it did not. */
-    private volatile StackTraceElement[] blockedAt;
+    volatile StackTraceElement[] blockedAt;
 
     ScopeImpl(ScopeOptions options, Node parent, Thread owner) {
         this(options, parent, owner, parent != null && parent.shielded());
     }
 
-    private ScopeImpl(ScopeOptions options, Node parent, Thread owner, boolean createdInShield) {
+    /** A scope whose {@code createdInShield} is given: true for a release's scope, detached from its parent's cancellation. */
+    ScopeImpl(ScopeOptions options, Node parent, Thread owner, boolean createdInShield) {
         super(parent, createdInShield);
         this.name = options.name() != null ? options.name() : "scope-" + IDS.incrementAndGet();
         this.policy = options.policy();
@@ -377,58 +368,10 @@ final class ScopeImpl extends Node implements Scope {
 
     @Override
     public <R extends AutoCloseable> R own(R resource, Duration grace) {
-        if (resource == null) {
-            throw new NullPointerException("resource must not be null: pass what the scope should close when it ends");
-        }
-        RuntimeException rejected;
-        Node caller = current();
-        if (grace == null) {
-            rejected = new NullPointerException("grace must not be null: pass how long the release may take, e.g. Duration.ofSeconds(10)");
-        } else if (grace.isNegative() || grace.isZero()) {
-            rejected = new IllegalArgumentException("grace must be positive, was " + grace
-                    + ": it is how long the release of " + resource + " may take");
-        } else if (caller == null || !caller.isWithin(this)) {
-            rejected = isClosed() ? ownAfterClose(resource) : new WrongThreadException("scope '" + name
-                    + "' was asked to own " + resource + " from thread '" + Thread.currentThread()
-                    + "', which is not in its tree: only the scope's body and its tasks may hand it resources.");
-        } else {
-            try {
-                Clock.checkedNanos(grace, "grace");
-            } catch (IllegalArgumentException e) {
-                return closeRejected(resource, e);
-            }
-            synchronized (this) {
-                if (!closed) {
-                    if (owned == null) {
-                        owned = new ArrayList<>(2);
-                    }
-                    owned.add(new Owned(resource, grace));
-                    return resource;
-                }
-            }
-            rejected = ownAfterClose(resource);
-        }
-        return closeRejected(resource, rejected);
+        return ScopeResources.own(this, resource, grace);
     }
 
-    private IllegalStateException ownAfterClose(AutoCloseable resource) {
-        return new IllegalStateException("scope '" + name + "' has finished and is releasing or has released its"
-                + " resources, so it cannot own " + resource + " (it has been closed). Own resources while the scope"
-                + " is open, or open a new scope with Weft.run.");
-    }
-
-    /** own() refused {@code resource}: closes it, so it never leaks, and throws {@code why}. */
-    @SuppressWarnings("TypeParameterUnusedInFormals") // never returns: typed so that callers can write return closeRejected(...)
-    private static <R> R closeRejected(AutoCloseable resource, RuntimeException why) {
-        try {
-            resource.close();
-        } catch (Throwable e) {
-            why.addSuppressed(e);
-        }
-        throw why;
-    }
-
-    private synchronized boolean isClosed() {
+    synchronized boolean isClosed() {
         return closed;
     }
 
@@ -513,73 +456,6 @@ final class ScopeImpl extends Node implements Scope {
                     + "; cancelling it. It is blocked at:\n" + TaskTree.frames(at, 12));
         }
         cancel(reason);
-    }
-
-    /**
-     * Releases the owned resources, last owned first, each in a shielded scope of its own
-     * whose timeout is the release's grace. Owner thread, after awaitTasks. Returns the
-     * failures in release order, or null.
-     */
-    private List<Throwable> releaseOwned() {
-        List<Owned> list;
-        synchronized (this) {
-            list = owned;
-            owned = null;
-        }
-        if (list == null) {
-            return null;
-        }
-        List<Throwable> failures = null;
-        for (int i = list.size() - 1; i >= 0; i--) {
-            Throwable f = release(list.get(i), "release #" + (i + 1) + " of scope '" + name + "'");
-            if (f != null) {
-                if (failures == null) {
-                    failures = new ArrayList<>(2);
-                }
-                failures.add(f);
-            }
-        }
-        return failures;
-    }
-
-    /**
-     * Runs one release; returns its failure (an overrun included), or null. The release scope
-     * is detached from this scope's cancellation as a scope opened in a shield is: this scope
-     * may well be cancelled, and its release must still run.
-     */
-    private Throwable release(Owned o, String what) {
-        ScopeImpl rs = new ScopeImpl(ScopeOptions.named(what).withTimeout(o.grace), this, thread, true);
-        rs.releaseOf = what + " (" + o.resource + ")";
-        Throwable failure = null;
-        try {
-            ScopedValue.where(CURRENT, this).call(() -> Weft.runIn(rs, scope -> {
-                o.resource.close();
-                return null;
-            }));
-        } catch (Throwable e) {
-            failure = e;
-        }
-        if (rs.foreignInterrupt || rs.cancelReason instanceof CancelReason.Interrupted) {
-            foreignInterrupt = true; // someone interrupted the owner during the release: give it back
-        }
-        StackTraceElement[] at = rs.blockedAt;
-        if (at == null) {
-            return failure;
-        }
-        DeadlineExceededException overrun;
-        if (failure instanceof DeadlineExceededException d && rs.isOwnTimeout(d)) {
-            overrun = d;
-        } else {
-            // The release finished anyway, or failed otherwise after the interrupt: still an overrun.
-            overrun = new DeadlineExceededException(rs.ownDeadline, clock.nanoTime());
-            if (failure != null) {
-                overrun.addSuppressed(failure);
-            }
-        }
-        BlockedAt blocked = new BlockedAt(rs.releaseOf, o.grace);
-        blocked.setStackTrace(at);
-        overrun.addSuppressed(blocked);
-        return overrun;
     }
 
     /**
@@ -677,26 +553,10 @@ final class ScopeImpl extends Node implements Scope {
         if (deadlineTimer != null) {
             deadlineTimer.cancel();
         }
-        List<Throwable> released = releaseOwned();
+        List<Throwable> released = ScopeResources.releaseAll(this);
         unlinkAndReconcile();
         reportUnreadFailures();
-        Throwable thrown = outcomeFailure(bodyFailure);
-        if (released != null) {
-            // As try-with-resources, except that a cancellation never carries a lost release:
-            // an enclosing task unwinding from the same cancellation would drop it unseen.
-            int i = 0;
-            if (thrown == null || (isCancellation(thrown)
-                    && !(thrown instanceof CancelledException c && c.reason() instanceof CancelReason.Stalled))) {
-                Throwable cancellation = thrown;
-                thrown = released.get(i++);
-                if (cancellation != null) {
-                    suppress(thrown, cancellation);
-                }
-            }
-            for (; i < released.size(); i++) {
-                suppress(thrown, released.get(i));
-            }
-        }
+        Throwable thrown = ScopeResources.withReleaseFailures(outcomeFailure(bodyFailure), released);
         if (thrown != null) {
             throw sneakyThrow(thrown);
         }

@@ -218,7 +218,7 @@ public final class Select<R> {
         }
         try {
             Object[] value = new Object[1];
-            int winner = Weft.awaitFirst(all, value, fair ? n : 0, true, orElse != null);
+            int winner = Waiting.awaitFirst(all, value, fair ? n : 0, true, orElse != null);
             if (winner < 0) {
                 return orElse.call();
             }

@@ -341,12 +341,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         if (o == null) {
             checkNotJoiningSelf(caller);
             boolean observedBefore = failureObserved;
-            Poll<T> r = Weft.awaitPoll(this);
+            Poll<T> r = Waiting.awaitPoll(this);
             // Joining consumes nothing, so it can afford to be strict: a caller cancelled
             // before the task finished (which it did before our poll saw it) gets the
             // cancellation, not the value, nor the failure (checkpointAfterWait).
             checkpointAfterWait(caller, observedBefore);
-            return Weft.unwrap(r);
+            return Waiting.unwrap(r);
         }
         return switch (o) {
             case Outcome.Success<T>(T value) -> value;
@@ -366,7 +366,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         if (outcome == null) {
             checkNotJoiningSelf(caller);
             boolean observedBefore = failureObserved;
-            Weft.awaitPoll(this);
+            Waiting.awaitPoll(this);
             checkpointAfterWait(caller, observedBefore); // as in join
         }
         return outcome();

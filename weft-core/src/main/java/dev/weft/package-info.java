@@ -28,6 +28,10 @@
  *   <li>{@link dev.weft.TaskLocal} carries a value into the forks of a task;
  *       {@link dev.weft.ThreadContextBridge} does the same for another library's thread-local
  *       context.</li>
+ *   <li>{@link dev.weft.TaskTree} counts the live tasks and root scopes and renders the
+ *       trees as plain text: enough for a leak check in a test or a line in a log. To see
+ *       what each task waits on, find deadlocks or export JSON, take a snapshot with
+ *       {@link dev.weft.diag.Diagnostics} instead.</li>
  * </ul>
  *
  * {@snippet lang=java :

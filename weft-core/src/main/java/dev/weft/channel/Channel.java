@@ -98,7 +98,7 @@ public final class Channel<T> implements Iterable<T> {
      * there with a compare-and-set, usually without the lock, instead of queueing with a
      * Claim. A partner takes it out of the slot with one compare-and-set, also without the
      * lock, and completes it by writing the Direct op alone; the waiter spins on that op for
-     * a moment before it parks (Weft.awaitHandoff). A hand-off between two cores then moves
+     * a moment before it parks (Waiting.awaitHandoff). A hand-off between two cores then moves
      * two cache lines, the slot's and the op's. Only takers (a partner, close/fail, the
      * waiter withdrawing) clear the slot. An op is installed only while its side's queue is
      * empty, so the slot's op is always the oldest of its side. Every path that would queue

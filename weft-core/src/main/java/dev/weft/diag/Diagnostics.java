@@ -1,7 +1,6 @@
 package dev.weft.diag;
 
 import dev.weft.Scope;
-import dev.weft.TaskTree;
 import dev.weft.internal.LiveTree;
 import dev.weft.internal.TreeNode;
 import java.util.List;
@@ -36,7 +35,6 @@ public final class Diagnostics {
      * @return the snapshot; with no roots when nothing runs
      */
     public static TreeSnapshot snapshot() {
-        TaskTree.liveRootCount(); // loads dev.weft's tree, which registers its roots
         return Snapshotter.take(List.copyOf(LiveTree.roots()));
     }
 

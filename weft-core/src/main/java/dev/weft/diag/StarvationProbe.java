@@ -2,7 +2,6 @@ package dev.weft.diag;
 
 import dev.weft.Scope;
 import dev.weft.Task;
-import dev.weft.TaskTree;
 import dev.weft.internal.Jfr;
 import dev.weft.internal.LiveTree;
 import dev.weft.internal.TreeNode;
@@ -278,7 +277,6 @@ public final class StarvationProbe implements AutoCloseable {
 
     /** Calls {@code each} for every node of every live tree. */
     private static void forEachNode(Consumer<TreeNode> each) {
-        TaskTree.liveRootCount(); // makes sure dev.weft registered its roots
         ArrayDeque<TreeNode> todo = new ArrayDeque<>(List.copyOf(LiveTree.roots()));
         while (!todo.isEmpty()) {
             TreeNode n = todo.pop();

@@ -16,6 +16,15 @@
  *       {@code dev.weft.Cancelled} and {@code dev.weft.Starvation} (category "Weft").</li>
  * </ul>
  *
- * See {@code docs/diagnostics.md}.
+ * <p>Which to use when: a {@linkplain dev.weft.diag.Diagnostics#snapshot() snapshot} to see
+ * why a running program is stuck or slow ({@code toText()} for a person, {@code toJson()}
+ * for a tool or a support ticket); {@code findDeadlocks()} in a health check, or in a test
+ * that must fail on a deadlock rather than hang; the {@code StarvationProbe} when latency
+ * suggests that CPU-bound tasks hold the carriers, to name them and move them to a
+ * {@linkplain dev.weft.CpuPool CPU pool}; the JFR events to record task lifecycles in
+ * production at low cost. For a count of live tasks or a plain rendering of the trees,
+ * {@link dev.weft.TaskTree} is enough.
+ *
+ * <p>See {@code docs/diagnostics.md}.
  */
 package dev.weft.diag;

@@ -7,7 +7,10 @@ import java.util.List;
  * The entry points of the live task tree for {@code dev.weft.diag}: the root scopes, and
  * the coarse clock that task starts and wake-ups record for the starvation probe. Not exported.
  *
- * <p>{@code dev.weft} registers its roots here when it loads; until then there are none.
+ * <p>{@code dev.weft} registers its live set of roots here when its scope class is
+ * initialised, which happens before the first scope exists. So a reader never needs to load
+ * {@code dev.weft} first: until the registration, {@link #roots()} answers the empty list,
+ * which is then the truth.
  */
 public final class LiveTree {
     private LiveTree() {}
