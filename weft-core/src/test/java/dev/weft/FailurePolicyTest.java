@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Timeout;
  * others suppressed once, COLLECT logs a failure nobody read, and children blocked on
  * channels unwind before the scope throws.
  *
- * <p>Many of these tests come from idioms of Go and Trio, or Kotlin coroutines and Tokio, written
+ * <p>Some of these tests come from idioms of Go and Trio, or Kotlin coroutines and Tokio, written
  * with Weft; each one's comment says what such a user expects and whether Weft agrees or
  * deliberately differs (citing the documentation).
  *

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Timeout;
  * scope it hits, never counts as a failure, is given back to the caller, is not mistaken for
  * a scope's own cancellation, and outside a task cancels a channel wait without effect.
  *
- * <p>Many of these tests come from idioms of Go and Trio, or Kotlin coroutines and Tokio, written
+ * <p>Some of these tests come from idioms of Go and Trio, or Kotlin coroutines and Tokio, written
  * with Weft; each one's comment says what such a user expects and whether Weft agrees or
  * deliberately differs (citing the documentation).
  *
