@@ -14,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  * JDK waits (woken by the interrupt Weft sends) and Weft checkpoints (which throw
  * {@link CancelledException} and re-arm the interrupt). None of them returns normally.
  */
-enum Blockers {
+public enum Blockers {
     /** {@code CountDownLatch.await} on a latch nobody opens. */
     LATCH,
     /** {@code Thread.sleep} for a day. */
@@ -31,7 +31,7 @@ enum Blockers {
     SPIN;
 
     /** A pollable that is never ready; it never wakes anyone, which the protocol allows. */
-    static final Pollable<Object> NEVER = new Pollable<>() {
+    public static final Pollable<Object> NEVER = new Pollable<>() {
         @Override
         public Poll<Object> poll(Waker waker) {
             return Poll.pending();

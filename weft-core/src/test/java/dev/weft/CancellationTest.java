@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -406,5 +410,54 @@ class CancellationTest {
             return blockForever();
         }));
         assertEquals("threw", seen.get());
+    }
+
+    @Test
+    void cancellingATaskBlockedInASocketReadIsACancellationNotAFailure() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Weft.run(scope -> {
+                Task<Socket> accepted = scope.fork(server::accept);
+                try (Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                        Socket peer = accepted.join()) {
+                    CountDownLatch reading = new CountDownLatch(1);
+                    Task<Integer> reader = scope.fork("reader", () -> {
+                        InputStream in = client.getInputStream();
+                        reading.countDown();
+                        return in.read(); // the peer never writes
+                    });
+                    reading.await();
+                    reader.cancel("client went away");
+                    assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("client went away")),
+                            reader.awaitOutcome());
+                    assertFalse(scope.isCancelled());
+                    assertFalse(peer.isClosed());
+                }
+                return null;
+            });
+        }
+    }
+
+    @Test
+    void joinIsACheckpointEvenWhenTheTaskHasFinished() throws Exception {
+        Weft.run(scope -> {
+            Task<String> done = scope.fork(() -> "v");
+            done.awaitOutcome();
+            scope.cancel("stop");
+            assertThrows(CancelledException.class, done::join);
+            assertThrows(CancelledException.class, done::awaitOutcome);
+            assertEquals(new Outcome.Success<>("v"), done.outcome(), "outcome() never blocks, so it is no checkpoint");
+            return null;
+        });
+    }
+
+    @Test
+    void blankReasonsAreRejected() throws Exception {
+        Weft.run(scope -> {
+            var e = assertThrows(IllegalArgumentException.class, () -> scope.cancel(" "));
+            assertTrue(e.getMessage().contains("blank"));
+            Task<Integer> t = scope.fork(() -> 1);
+            assertThrows(IllegalArgumentException.class, () -> t.cancel(""));
+            return null;
+        });
     }
 }

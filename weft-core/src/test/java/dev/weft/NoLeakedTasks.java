@@ -15,6 +15,15 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * which weft-core's tests cannot use (weft-test depends on weft-core). Like it, the check
  * waits up to 10 s (only to catch hangs) for a scope a test started on a thread of its own
  * to finish, then fails with {@link TaskTree#render()}.
+ *
+ * <p>The two copies share no code on purpose. weft-core's tests cannot depend on weft-test
+ * (Maven refuses the cycle, even in test scope), and the only place both could reach is
+ * weft-core's main code: as a public method of {@link TaskTree} it would be API (with a
+ * polling loop) whose only client is a test extension; as a class in the non-exported
+ * {@code dev.weft.internal}, weft-test could reach it only through a qualified export, which
+ * the API boundary (ApiBoundaryTest) rules out. Both copies use only
+ * {@link TaskTree#liveTaskCount()}, {@link TaskTree#liveRootCount()} and
+ * {@link TaskTree#render()}; keep their waits and conditions the same.
  */
 public final class NoLeakedTasks implements AfterEachCallback {
 

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -124,5 +125,45 @@ class RaceTest {
         assertThrows(IllegalArgumentException.class, () -> Weft.race(List.<Callable<String>>of()));
         assertThrows(NullPointerException.class, () -> Weft.race((Callable<String>[]) null));
         assertThrows(NullPointerException.class, () -> Weft.raceTasks(null));
+    }
+
+    @Test
+    void awaitingYourOwnTaskIsRejectedLikeJoiningIt() throws Exception {
+        Weft.run(scope -> {
+            AtomicReference<Task<Object>> self = new AtomicReference<>();
+            CountDownLatch published = new CountDownLatch(1);
+            Task<Object> t = scope.fork(() -> {
+                published.await();
+                assertThrows(IllegalStateException.class, () -> Weft.await(self.get()));
+                assertThrows(IllegalStateException.class, () -> Weft.awaitAny(List.of(self.get())));
+                assertThrows(IllegalStateException.class, () -> Weft.raceTasks(List.of(self.get())));
+                return null;
+            });
+            self.set(t);
+            published.countDown();
+            t.join();
+            return null;
+        });
+    }
+
+    @Test
+    void raceTasksNamesTheTaskWhoseValueItReturned() throws Exception {
+        Weft.run(scope -> {
+            CountDownLatch firstDone = new CountDownLatch(1);
+            Task<String> later = scope.fork("later", () -> {
+                firstDone.await();
+                return "later";
+            });
+            Task<String> blocker = scope.fork("blocker", ScopeTest::blockForever);
+            Task<String> first = scope.fork("first", () -> {
+                firstDone.countDown();
+                return "first";
+            });
+            String v = Weft.raceTasks(List.of(later, blocker, first));
+            Task<String> winner = v.equals("first") ? first : later;
+            var c = assertInstanceOf(Outcome.Cancelled.class, blocker.outcome());
+            assertEquals(new CancelReason.Requested("lost the race to " + winner.name()), c.reason());
+            return null;
+        });
     }
 }

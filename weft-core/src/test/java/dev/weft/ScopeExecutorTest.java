@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.weft.interop.Futures;
 import dev.weft.interop.ScopeExecutor;
+import dev.weft.time.TimeTest;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
 import java.time.Duration;

@@ -74,7 +74,7 @@ public final class Seeds {
     }
 
     /** Returns the case index carried by {@code seed} (see the class comment). */
-    static int index(long seed) {
+    public static int index(long seed) {
         return (int) (seed & ((1L << INDEX_BITS) - 1));
     }
 

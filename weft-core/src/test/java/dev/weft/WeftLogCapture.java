@@ -19,7 +19,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }
  * or call {@link #start()} and {@link #stop()} around one stretch of a test.
  */
-final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback {
+public final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback {
     /** Held strongly: a JUL logger that nobody references may be collected with its settings. */
     private final Logger logger = Logger.getLogger("dev.weft");
     private final ConcurrentLinkedQueue<LogRecord> records = new ConcurrentLinkedQueue<>();
@@ -62,12 +62,12 @@ final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback {
     }
 
     /** Forgets what was captured so far. */
-    void clear() {
+    public void clear() {
         records.clear();
     }
 
     /** Returns the messages of the records captured so far. */
-    List<String> messages() {
+    public List<String> messages() {
         List<String> out = new ArrayList<>();
         for (LogRecord r : records) {
             out.add(r.getMessage());

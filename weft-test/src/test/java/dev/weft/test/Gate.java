@@ -1,48 +1,35 @@
 package dev.weft.test;
 
+import dev.weft.channel.Promise;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
-import java.util.ArrayList;
-import java.util.List;
 
-/** A pollable that tasks wait on until someone opens it (the example of {@link Pollable}). */
+/**
+ * A pollable that tasks wait on until someone opens it: a {@link Promise} that is completed
+ * once, under a name, so that a task tree or deadlock report says which gate a task waits
+ * on ("waiting on Gate[a]").
+ */
 final class Gate implements Pollable<Void> {
     private final String name;
-    private final List<Waker> waiters = new ArrayList<>(); // guarded by this
-    private boolean open;                                  // guarded by this
+    private final Promise<Void> opened = new Promise<>();
 
     Gate(String name) {
         this.name = name;
     }
 
     void open() {
-        List<Waker> toWake;
-        synchronized (this) {
-            if (open) {
-                return;
-            }
-            open = true;
-            toWake = List.copyOf(waiters);
-            waiters.clear();
-        }
-        toWake.forEach(Waker::wake);
+        opened.complete(null); // a second open is a no-op
     }
 
     @Override
-    public synchronized Poll<Void> poll(Waker waker) {
-        if (open) {
-            return Poll.ready(null);
-        }
-        if (!waiters.contains(waker)) {
-            waiters.add(waker);
-        }
-        return Poll.pending();
+    public Poll<Void> poll(Waker waker) {
+        return opened.poll(waker);
     }
 
     @Override
-    public synchronized void withdraw(Waker waker) {
-        waiters.remove(waker);
+    public void withdraw(Waker waker) {
+        opened.withdraw(waker);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.retry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -6,8 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.retry.Repeat;
-import dev.weft.retry.Retry;
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.DeadlineExceededException;
+import dev.weft.Outcome;
+import dev.weft.Seeds;
+import dev.weft.Task;
+import dev.weft.Weft;
+import dev.weft.time.TimeTest;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
 import java.time.Duration;

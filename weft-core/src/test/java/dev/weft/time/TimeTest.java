@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.time;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,12 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.DeadlineExceededException;
+import dev.weft.FailurePolicy;
+import dev.weft.Outcome;
+import dev.weft.ScopeBody;
+import dev.weft.ScopeOptions;
+import dev.weft.Task;
+import dev.weft.TaskTree;
+import dev.weft.Weft;
+import dev.weft.WeftLogCapture;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
-import dev.weft.time.Clock;
-import dev.weft.time.Timer;
-import dev.weft.time.VirtualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,12 +32,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Sleep, timers, clocks, timeouts and the virtual clock's reports: the unit semantics. */
 @Timeout(60) // only to catch hangs
-class TimeTest {
+public class TimeTest {
     @RegisterExtension
     private static final WeftLogCapture LOG = new WeftLogCapture();
 
     /** Runs {@code body} as a root scope on {@code clock}; shared with the other virtual-time tests here. */
-    static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {
+    public static <T> T virtual(VirtualClock clock, ScopeBody<T> body) throws Exception {
         return Weft.run(ScopeOptions.named("test").withClock(clock), body);
     }
 

@@ -1,15 +1,25 @@
-package dev.weft;
+package dev.weft.time;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.Blockers;
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.DeadlineExceededException;
+import dev.weft.FailurePolicy;
+import dev.weft.Scope;
+import dev.weft.ScopeBody;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Task;
+import dev.weft.TaskTree;
+import dev.weft.Weft;
+import dev.weft.WeftLogCapture;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
-import dev.weft.time.Clock;
-import dev.weft.time.Timer;
-import dev.weft.time.VirtualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,8 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.FailurePolicy;
+import dev.weft.Outcome;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.TaskTree;
+import dev.weft.Weft;
 import dev.weft.channel.Promise;
-import dev.weft.interop.Futures;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
