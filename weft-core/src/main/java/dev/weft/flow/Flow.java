@@ -10,6 +10,7 @@ import dev.weft.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -298,7 +299,7 @@ public final class Flow<T> {
      */
     public static <T> Flow<T> fromIterable(Iterable<? extends T> iterable) {
         requireArg(iterable, "iterable");
-        return new Flow<>((scope, hook) -> iterating(iterable.iterator(), hook, null));
+        return new Flow<>((scope, hook) -> iterating(iterable.iterator(), hook, null, iterable instanceof Collection<?>));
     }
 
     /**
@@ -317,15 +318,26 @@ public final class Flow<T> {
             if (s == null) {
                 throw new NullPointerException("the stream supplier returned null");
             }
-            return iterating(s.iterator(), hook, s);
+            return iterating(s.iterator(), hook, s, false);
         });
     }
 
-    private static <T> Cursor<T> iterating(Iterator<? extends T> it, Consumer<? super T> hook, AutoCloseable resource) {
+    /**
+     * A cursor over {@code it}. {@code inMemory}: the iterator is a collection's, whose next
+     * element is there without waiting, so {@link Cursor#poll()} may pull it; any other
+     * iterator (a stream's, a user's) may compute or block in {@code next}.
+     */
+    private static <T> Cursor<T> iterating(Iterator<? extends T> it, Consumer<? super T> hook, AutoCloseable resource,
+            boolean inMemory) {
         return new Cursor<>(hook) {
             @Override
             T next() {
                 return it.hasNext() ? requireElement(it.next(), "the source") : end();
+            }
+
+            @Override
+            T poll() {
+                return inMemory && it.hasNext() ? requireElement(it.next(), "the source") : null;
             }
 
             @Override
@@ -368,6 +380,15 @@ public final class Flow<T> {
                         throw e;
                     }
                     return end(); // a producer cancelled with us may have closed it
+                }
+            }
+
+            @Override
+            T poll() {
+                try {
+                    return channel.tryReceive().orElse(null);
+                } catch (ChannelClosedException e) {
+                    return null; // next() reports the end or the failure
                 }
             }
 
@@ -976,7 +997,7 @@ public final class Flow<T> {
 
     /** A stage that runs this flow in a task of its own, handing elements over one at a time. */
     private Stage<T> pumpStage(Scope scope, String name, Consumer<? super T> hook) {
-        return new Stage<>(scope, name, 0, hook, (s, st) -> st.pump(this, s, hook));
+        return new Stage<>(scope, name, 0, hook, (s, st) -> st.pump(this, s, hook, 1));
     }
 
     /**
@@ -992,7 +1013,7 @@ public final class Flow<T> {
     public Flow<T> buffer(int capacity) {
         atLeast(capacity, 0, "capacity");
         return same((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.buffer", capacity, hook,
-                (s, st) -> st.pump(this, s, hook)), hook));
+                (s, st) -> st.pump(this, s, hook, 1)), hook));
     }
 
     /**
