@@ -203,6 +203,7 @@ final class Stage<E> {
      */
     E next() throws Exception {
         if (current != null) {
+            Weft.checkpoint(); // as the receive of a single element would be
             return serve();
         }
         try {

@@ -309,6 +309,8 @@ final class Workers {
                     waiting = null;
                     current = d;
                     pos = 0;
+                } else {
+                    Weft.checkpoint(); // as the wait for a single result would be
                 }
                 R r = poll();
                 if (r != null) {
