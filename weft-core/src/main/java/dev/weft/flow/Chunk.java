@@ -59,4 +59,26 @@ final class Chunk {
             Cursor.drop(hook, (E) items[i]);
         }
     }
+
+    /**
+     * Splits the first {@code n} elements of {@code items} into {@code min(parts, n)} channel
+     * items of nearly equal size, in order (copies: {@code items} may be reused).
+     */
+    static Object[] split(Object[] items, int n, int parts) {
+        int k = Math.min(parts, n);
+        Object[] out = new Object[k];
+        int from = 0;
+        for (int j = 0; j < k; j++) {
+            int to = from + (n - from + (k - j) - 1) / (k - j);
+            if (to - from == 1) {
+                out[j] = items[from];
+            } else {
+                Object[] a = new Object[to - from];
+                System.arraycopy(items, from, a, 0, a.length);
+                out[j] = new Chunk(a, a.length);
+            }
+            from = to;
+        }
+        return out;
+    }
 }

@@ -1176,9 +1176,9 @@ public final class Flow<T> {
 
     /**
      * Hands elements of this flow that are dropped undelivered to {@code hook}: elements a
-     * concurrent stage at or before this point had produced (buffered, being handed over, or
-     * taken by a worker that was cancelled) when the flow stopped early, failed or was
-     * cancelled. Each such element is handed over once, from whichever task dropped it; a hook
+     * concurrent stage at or before this point had produced (buffered, being handed over, in
+     * the rest of a chunk the consumer was taking elements from, or taken by a worker that was
+     * cancelled) when the flow stopped early, failed or was cancelled. Each such element is handed over once, from whichever task dropped it; a hook
      * that throws is logged (logger {@code dev.weft}, WARNING), never thrown. Where several
      * hooks cover the same element, the one nearest the terminal operation is used.
      * {@snippet lang=java :

@@ -155,6 +155,14 @@ final class Stage<E> {
         }
     }
 
+    /**
+     * How many more items the output's buffer takes now. For a stage with one producer task,
+     * a lower bound until that task offers again (the consumer only makes room).
+     */
+    int room() {
+        return out.capacity() - out.size();
+    }
+
     /** Hands {@code items[from]} to {@code items[to - 1]}, produced for the output and never offered, to the hook. */
     void dropped(Object[] items, int from, int to) {
         Chunk.drop(onUndelivered, items, from, to);

@@ -9,6 +9,7 @@ import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
 import dev.weft.time.Clock;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Consumer;
@@ -26,15 +27,21 @@ final class Workers {
      * being worked on and none waits in a queue.
      *
      * Batches: a job is one element, or a Chunk of consecutive ones that a worker maps one
-     * after the other and whose results it hands on together. The job's size is set by the
-     * `Pace` of the stage, from what mapping an element took lately (on the clock in force
+     * after the other and whose results it hands on together. The stage's `Pace` sets the
+     * most a job may hold from what mapping an element took lately (on the clock in force
      * and in real time, the longer of the two): 1 until a job has been timed, and 1 while an
      * element takes TARGET_NANOS or more, so slow work is dealt out one element per worker
      * exactly as without batches; for cheaper work, up to TARGET_NANOS' worth of elements, at
-     * most Chunk.MAX. The job is pulled with Cursor.gather: one element, waiting for it, and
-     * as many more as are ready without waiting, so a slow upstream's elements go out alone
-     * as soon as they come. flatMap's jobs are always single elements (an inner flow's time is
-     * not the mapper's).
+     * most Chunk.MAX. The dispatcher (the feeder) counts the workers that are free (`busy`:
+     * jobs handed out and not finished), pulls for all of them at once with Cursor.gather
+     * (one element, waiting for it, and as many more as are ready without waiting, so a slow
+     * upstream's elements go out alone as soon as they come), and splits what it got into
+     * one job per free worker, or one job if none is free. So no element waits in one
+     * worker's job while another worker is free, and the dispatcher holds at most one job
+     * that no worker is free for. The ordered feeder also counts only as many free workers
+     * as there is room for promises in the output, so it holds at most one job whose
+     * promise does not fit. flatMap's jobs are always single elements (an inner flow's time
+     * is not the mapper's).
      *
      * Unordered (mapParUnordered, flatMap): the stage task pulls the upstream (it is the
      * dispatcher); a worker emits its results into the stage's output as soon as it has them.
@@ -86,6 +93,13 @@ final class Workers {
     static final class Pace {
         /** Nanoseconds per element in the last job timed; Long.MAX_VALUE before the first. */
         private volatile long perElement = Long.MAX_VALUE;
+        /** Jobs handed out (or being handed out) to the workers and not finished. */
+        final AtomicInteger busy = new AtomicInteger();
+
+        /** How many of {@code n} workers are free for a job now; at least 1 (one job waits for a worker). */
+        int free(int n) {
+            return Math.max(1, n - busy.get());
+        }
 
         /** How many elements the next job may hold: 1 to {@link Chunk#MAX}. */
         int jobSize() {
@@ -136,7 +150,13 @@ final class Workers {
             Consumer<? super R> hook) {
         Pace pace = new Pace();
         Stage<R> stage = new Stage<>(scope, "flow.mapParUnordered", n, hook, (s, st) ->
-                dispatch(upstream, n, s, st, pace, (Object job, Cursor<T> up) -> mapJob(f, job, up, st, pace)));
+                dispatch(upstream, n, s, st, pace, (Object job, Cursor<T> up) -> {
+                    try {
+                        mapJob(f, job, up, st, pace);
+                    } finally {
+                        pace.busy.decrementAndGet();
+                    }
+                }));
         return Stage.cursor(stage, hook);
     }
 
@@ -200,17 +220,28 @@ final class Workers {
                 });
             }
             while (true) {
-                Object[] items = new Object[pace == null ? 1 : pace.jobSize()];
+                int free = pace == null ? 1 : pace.free(n);
+                Object[] items = new Object[free * (pace == null ? 1 : pace.jobSize())];
                 int k = up.gather(items);
                 if (k == 0) {
                     break;
                 }
-                Object next = Chunk.of(items, k);
-                try {
-                    jobs.send(next);
-                } catch (RuntimeException | Error e) {
-                    Chunk.drop(up.onUndelivered, next, 0);
-                    throw e;
+                Object[] parts = Chunk.split(items, k, free);
+                for (int j = 0; j < parts.length; j++) {
+                    if (pace != null) {
+                        pace.busy.incrementAndGet();
+                    }
+                    try {
+                        jobs.send(parts[j]);
+                    } catch (RuntimeException | Error e) {
+                        if (pace != null) {
+                            pace.busy.decrementAndGet();
+                        }
+                        for (int m = j; m < parts.length; m++) {
+                            Chunk.drop(up.onUndelivered, parts[m], 0);
+                        }
+                        throw e;
+                    }
                 }
             }
         } catch (Throwable e) {
@@ -419,24 +450,33 @@ final class Workers {
         /** The feeder: pulls the upstream, and offers each job's promise before handing the job to a worker. */
         private void feed() {
             try {
-                for (long index = 0; ; index++) {
-                    Object[] items = new Object[pace.jobSize()];
+                for (long index = 0; ; ) {
+                    int free = Math.max(1, Math.min(pace.free(n), st.room()));
+                    Object[] items = new Object[free * pace.jobSize()];
                     int k = up.gather(items);
                     if (k == 0) {
                         return;
                     }
-                    Object job = Chunk.of(items, k);
-                    Promise<Done> p = new Promise<>();
-                    try {
-                        if (!st.offer(p)) {
-                            Chunk.drop(up.onUndelivered, job, 0); // the output has ended (the upstream failed before): nobody reads p
-                            return;
+                    Object[] parts = Chunk.split(items, k, free);
+                    for (int j = 0; j < parts.length; j++, index++) {
+                        Promise<Done> p = new Promise<>();
+                        try {
+                            if (!st.offer(p)) {
+                                dropFrom(parts, j); // the output has ended (the upstream failed before): nobody reads p
+                                return;
+                            }
+                            pace.busy.incrementAndGet();
+                            try {
+                                jobs.send(new Slot(index, parts[j], p));
+                            } catch (RuntimeException | Error e) {
+                                pace.busy.decrementAndGet();
+                                throw e;
+                            }
+                        } catch (RuntimeException | Error e) {
+                            dropFrom(parts, j);
+                            p.fail(e);
+                            throw e;
                         }
-                        jobs.send(new Slot(index, job, p));
-                    } catch (RuntimeException | Error e) {
-                        Chunk.drop(up.onUndelivered, job, 0);
-                        p.fail(e);
-                        throw e;
                     }
                 }
             } catch (Throwable e) {
@@ -447,39 +487,22 @@ final class Workers {
             }
         }
 
+        /** Hands every element of {@code parts[j..]}, taken and never handed to a worker, to the upstream's hook. */
+        private void dropFrom(Object[] parts, int j) {
+            for (int m = j; m < parts.length; m++) {
+                Chunk.drop(up.onUndelivered, parts[m], 0);
+            }
+        }
+
         /** Worker {@code w}: takes jobs until there are no more, or it is cancelled. */
         private void work(int w) {
             try {
                 for (Slot slot : jobs) {
-                    busy.set(w, slot.index());
-                    if (slot.index() > stopAt.get()) {
-                        skip(slot);
-                        continue;
-                    }
-                    Object job = slot.elements();
-                    int size = Chunk.sizeOf(job);
-                    Object[] results = new Object[size];
-                    Clock clock = Weft.clock();
-                    long realStart = System.nanoTime();
-                    long clockStart = clock.nanoTime();
-                    int i = 0;
                     try {
-                        for (; i < size; i++) {
-                            results[i] = compute(f, Chunk.<T>get(job, i), up, "the mapper of mapPar");
-                        }
-                    } catch (Throwable e) {
-                        Chunk.drop(up.onUndelivered, job, i + 1); // taken, never mapped
-                        if (Stage.isOwnCancellation(e)) {
-                            Chunk.drop(hook, results, 0, i); // made, never passed on
-                            slot.result().fail(e);
-                            throw (CancelledException) e;
-                        }
-                        slot.result().complete(new Done(results, i, e));
-                        stopAfter(slot.index(), e);
-                        continue;
+                        run(w, slot);
+                    } finally {
+                        pace.busy.decrementAndGet();
                     }
-                    pace.done(clock, realStart, clockStart, size);
-                    slot.result().complete(new Done(results, size, null));
                 }
             } catch (CancelledException e) {
                 if (Stage.isOwnCancellation(e)) {
@@ -487,6 +510,39 @@ final class Workers {
                 }
                 throw e;
             }
+        }
+
+        /** Worker {@code w} does the job of {@code slot}: completes its promise, or fails it and throws its cancellation. */
+        private void run(int w, Slot slot) {
+            busy.set(w, slot.index());
+            if (slot.index() > stopAt.get()) {
+                skip(slot);
+                return;
+            }
+            Object job = slot.elements();
+            int size = Chunk.sizeOf(job);
+            Object[] results = new Object[size];
+            Clock clock = Weft.clock();
+            long realStart = System.nanoTime();
+            long clockStart = clock.nanoTime();
+            int i = 0;
+            try {
+                for (; i < size; i++) {
+                    results[i] = compute(f, Chunk.<T>get(job, i), up, "the mapper of mapPar");
+                }
+            } catch (Throwable e) {
+                Chunk.drop(up.onUndelivered, job, i + 1); // taken, never mapped
+                if (Stage.isOwnCancellation(e)) {
+                    Chunk.drop(hook, results, 0, i); // made, never passed on
+                    slot.result().fail(e);
+                    throw (CancelledException) e;
+                }
+                slot.result().complete(new Done(results, i, e));
+                stopAfter(slot.index(), e);
+                return;
+            }
+            pace.done(clock, realStart, clockStart, size);
+            slot.result().complete(new Done(results, size, null));
         }
 
         /** A job after one that failed: nobody will ask for its results. */
