@@ -232,6 +232,45 @@ class FlowBatchTest {
         });
     }
 
+    @Test
+    void orderedMapParDeliversEveryResultBeforeAFailingElementInsideAJob() {
+        Seeds.forEach("ordered failure inside a job", Seeds.scaled(200), seed -> {
+            SplittableRandom rnd = Seeds.random(seed);
+            int n = rnd.nextInt(2, 500);
+            int failing = rnd.nextInt(n);
+            int workers = rnd.nextInt(1, 6);
+            Seeds.describeCase("n=" + n + " failing=" + failing + " workers=" + workers);
+            IllegalStateException boom = new IllegalStateException("element " + failing);
+            Set<Integer> pulled = ConcurrentHashMap.newKeySet();
+            Map<Integer, Integer> undelivered = new ConcurrentHashMap<>();
+            List<Integer> delivered = new ArrayList<>();
+            Throwable thrown = null;
+            try {
+                Flow.fromIterable(counted(0, n, pulled)).onUndelivered(x -> undelivered.merge(x, 1, Integer::sum))
+                        .mapPar(workers, x -> {
+                            if (x == failing) {
+                                throw boom;
+                            }
+                            return x;
+                        })
+                        .onUndelivered(x -> undelivered.merge(x, 1, Integer::sum))
+                        .forEach(delivered::add);
+            } catch (Throwable e) {
+                thrown = e;
+            }
+            assertEquals(boom, thrown, "the failure, after the results before it");
+            List<Integer> before = new ArrayList<>();
+            for (int i = 0; i < failing; i++) {
+                before.add(i);
+            }
+            assertEquals(before, delivered, "exactly the results before the failing element, in order");
+            for (Integer x : pulled) {
+                int times = (delivered.contains(x) ? 1 : 0) + undelivered.getOrDefault(x, 0) + (x == failing ? 1 : 0);
+                assertEquals(1, times, "element " + x + ": delivered, dropped or failed exactly once");
+            }
+        });
+    }
+
     // ---- backpressure -----------------------------------------------------------------------
 
     /**
