@@ -16,7 +16,7 @@ final class Chunk {
      * The most elements in one chunk: a producer gathers one element (waiting for it if need
      * be) and up to {@code MAX - 1} more that were ready without waiting.
      */
-    static final int MAX = 16;
+    static final int MAX = 32;
 
     final Object[] items;
     final int size;

@@ -48,7 +48,7 @@ import java.util.stream.Stream;
  * body), until its buffer is full: then it waits. So a pipeline takes about as long as its
  * slowest stage, not the sum of the stages, and its memory is bounded by its buffers.
  *
- * <p>Elements that are ready at once travel between tasks in chunks of up to 16, so that a
+ * <p>Elements that are ready at once travel between tasks in chunks of up to 32, so that a
  * hand-off between tasks is paid per chunk rather than per element ({@link #mapPar},
  * {@link #mapParUnordered}, {@link #flatMap}'s inner flows, {@link #merge}). A chunk holds
  * only elements that were there without waiting: an element is never held back to fill
@@ -503,9 +503,9 @@ public final class Flow<T> {
      * the consumer gets the elements already waiting in the merge's buffer, then the
      * failure.
      *
-     * <p><b>Backpressure:</b> each source hands over a chunk of up to 16 elements at a time
+     * <p><b>Backpressure:</b> each source hands over a chunk of up to 32 elements at a time
      * (one element, or several it had ready at once); the buffer holds 16 chunks. So at most
-     * {@code (16 + k + 1) * 16} elements of {@code k} sources have been taken from them and
+     * {@code (16 + k + 1) * 32} elements of {@code k} sources have been taken from them and
      * not yet delivered, besides what each source holds itself. The sources take turns by
      * chunk.
      *
@@ -677,8 +677,8 @@ public final class Flow<T> {
      * <p><b>Jobs:</b> a worker takes one element at a time while mapping an element takes
      * 20 microseconds or more (on the clock in force, or in real time, whichever is longer), and
      * until a first job has been timed; for cheaper work, a job is a run of up to
-     * 16 consecutive elements that were ready at once, mapped one after the other and passed
-     * on together. So at most {@code (concurrency + 2) * 16} elements are taken from the
+     * 32 consecutive elements that were ready at once, mapped one after the other and passed
+     * on together. So at most {@code (concurrency + 2) * 32} elements are taken from the
      * upstream and not yet delivered ({@code concurrency + 2} while the work is slow).
      *
      * <p><b>Failures</b> deliver what a one-at-a-time {@link #map} would have: when the
@@ -744,9 +744,9 @@ public final class Flow<T> {
      * never delivered.
      *
      * <p><b>Jobs and backpressure:</b> as {@link #mapPar}, a worker takes a job of one
-     * element, or of up to 16 ready ones when mapping an element takes less than 20 microseconds, and
+     * element, or of up to 32 ready ones when mapping an element takes less than 20 microseconds, and
      * passes its results on together; the buffer holds {@code concurrency} jobs' results. At
-     * most {@code (2 * concurrency + 2) * 16} elements are taken from the upstream and not
+     * most {@code (2 * concurrency + 2) * 32} elements are taken from the upstream and not
      * yet delivered ({@code 2 * concurrency + 1} while the work is slow).
      *
      * @param concurrency how many elements are mapped at a time; at least 1
@@ -766,7 +766,7 @@ public final class Flow<T> {
      * Maps each element to a flow and merges those flows, running up to
      * {@code concurrency} of them at a time, each in a task of its own. Each inner flow's
      * elements keep their order; elements of different inner flows interleave; up to
-     * {@code concurrency} chunks of up to 16 elements (one element, or several an inner flow
+     * {@code concurrency} chunks of up to 32 elements (one element, or several an inner flow
      * had ready at once) wait for the consumer in a buffer.
      *
      * <p><b>Failures</b> fail fast: the first failure (of the mapper, of an inner flow, or of
