@@ -30,6 +30,50 @@ abstract class Cursor<T> {
     abstract T next() throws Exception;
 
     /**
+     * The next element if one is ready without waiting, else null: null means "nothing ready
+     * now", never the end (the end, a failure or a cancellation is for {@link #next()} to
+     * report). Lets a stage gather the elements that are already there into one hand-off
+     * without holding back one that it could pass on now. The default, for cursors that
+     * cannot tell whether pulling would wait (a user's function may block), is null. Never
+     * waits; not called after {@link #next()} returned null or threw.
+     */
+    T poll() throws Exception {
+        return null;
+    }
+
+    /**
+     * Pulls one element, waiting for it as {@link #next()} does, and then as many more as
+     * are ready without waiting, up to {@code items.length} in all, into {@code items}.
+     * Returns how many it put there; 0 at the end. If a pull after the first fails, it
+     * returns what it has and the failure waits for the next call: the elements gathered
+     * before a failure are never lost with it.
+     */
+    final int gather(Object[] items) throws Exception {
+        if (pending != null) {
+            Throwable f = pending;
+            pending = null;
+            throw Stage.rethrowable(f);
+        }
+        T x = next();
+        if (x == null) {
+            return 0;
+        }
+        items[0] = x;
+        int n = 1;
+        try {
+            for (T y; n < items.length && (y = poll()) != null; ) {
+                items[n++] = y;
+            }
+        } catch (Throwable e) {
+            pending = e;
+        }
+        return n;
+    }
+
+    /** A failure of {@link #poll()} during {@link #gather}, for the next call to throw. */
+    private Throwable pending;
+
+    /**
      * What a source's {@link #next()} returns when its elements have run out: null, the end,
      * unless the reading task is cancelled, for then the cancellation may be what ended the
      * source (a producer cancelled with the reader closed its channel, a publisher completed,

@@ -10,6 +10,7 @@ import dev.weft.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -46,6 +47,13 @@ import java.util.stream.Stream;
  * A concurrent stage keeps working while its consumer is busy (say, waiting in its own loop
  * body), until its buffer is full: then it waits. So a pipeline takes about as long as its
  * slowest stage, not the sum of the stages, and its memory is bounded by its buffers.
+ *
+ * <p>Elements that are ready at once travel between tasks in chunks of up to 32, so that a
+ * hand-off between tasks is paid per chunk rather than per element ({@link #mapPar},
+ * {@link #mapParUnordered}, {@link #flatMap}'s inner flows, {@link #merge}). A chunk holds
+ * only elements that were there without waiting: an element is never held back to fill
+ * one, so a slow source's elements arrive as they come. A buffer's bound counts chunks;
+ * each operator says how many elements that allows.
  *
  * <h2>Early termination</h2>
  * When the consumer stops early — {@link #take} has its elements, {@link #first()} found one,
@@ -298,7 +306,7 @@ public final class Flow<T> {
      */
     public static <T> Flow<T> fromIterable(Iterable<? extends T> iterable) {
         requireArg(iterable, "iterable");
-        return new Flow<>((scope, hook) -> iterating(iterable.iterator(), hook, null));
+        return new Flow<>((scope, hook) -> iterating(iterable.iterator(), hook, null, iterable instanceof Collection<?>));
     }
 
     /**
@@ -317,15 +325,26 @@ public final class Flow<T> {
             if (s == null) {
                 throw new NullPointerException("the stream supplier returned null");
             }
-            return iterating(s.iterator(), hook, s);
+            return iterating(s.iterator(), hook, s, false);
         });
     }
 
-    private static <T> Cursor<T> iterating(Iterator<? extends T> it, Consumer<? super T> hook, AutoCloseable resource) {
+    /**
+     * A cursor over {@code it}. {@code inMemory}: the iterator is a collection's, whose next
+     * element is there without waiting, so {@link Cursor#poll()} may pull it; any other
+     * iterator (a stream's, a user's) may compute or block in {@code next}.
+     */
+    private static <T> Cursor<T> iterating(Iterator<? extends T> it, Consumer<? super T> hook, AutoCloseable resource,
+            boolean inMemory) {
         return new Cursor<>(hook) {
             @Override
             T next() {
                 return it.hasNext() ? requireElement(it.next(), "the source") : end();
+            }
+
+            @Override
+            T poll() {
+                return inMemory && it.hasNext() ? requireElement(it.next(), "the source") : null;
             }
 
             @Override
@@ -368,6 +387,15 @@ public final class Flow<T> {
                         throw e;
                     }
                     return end(); // a producer cancelled with us may have closed it
+                }
+            }
+
+            @Override
+            T poll() {
+                try {
+                    return channel.tryReceive().orElse(null);
+                } catch (ChannelClosedException e) {
+                    return null; // next() reports the end or the failure
                 }
             }
 
@@ -472,8 +500,14 @@ public final class Flow<T> {
      * source was quicker), and the merge is fair: when the consumer is slower than the
      * sources, they take turns. Each source's elements keep their order. Ends when all
      * sources have ended. Fails fast when one source fails: the others are cancelled, and
-     * the consumer gets the elements already waiting in the merge's buffer (at most 16),
-     * then the failure.
+     * the consumer gets the elements already waiting in the merge's buffer, then the
+     * failure.
+     *
+     * <p><b>Backpressure:</b> each source hands over a chunk of up to 32 elements at a time
+     * (one element, or several it had ready at once); the buffer holds 16 chunks. So at most
+     * {@code (16 + k + 1) * 32} elements of {@code k} sources have been taken from them and
+     * not yet delivered, besides what each source holds itself. The sources take turns by
+     * chunk.
      *
      * @param flows the sources
      * @param <T> the element type
@@ -637,8 +671,15 @@ public final class Flow<T> {
     /**
      * Applies {@code mapper} to up to {@code concurrency} elements at a time, each in a task
      * of its own, and passes the results on <b>in the order of the elements</b>. Results
-     * wait for the consumer in a buffer of {@code concurrency}: the work runs at most that
-     * far ahead.
+     * wait for the consumer in a buffer of {@code concurrency} jobs: the work runs at most
+     * that far ahead.
+     *
+     * <p><b>Jobs:</b> a worker takes one element at a time while mapping an element takes
+     * 20 microseconds or more (on the clock in force, or in real time, whichever is longer), and
+     * until a first job has been timed; for cheaper work, a job is a run of up to
+     * 32 consecutive elements that were ready at once, mapped one after the other and passed
+     * on together. So at most {@code (concurrency + 2) * 32} elements are taken from the
+     * upstream and not yet delivered ({@code concurrency + 2} while the work is slow).
      *
      * <p><b>Failures</b> deliver what a one-at-a-time {@link #map} would have: when the
      * mapper fails for an element, the consumer gets the result of every element before it
@@ -699,8 +740,14 @@ public final class Flow<T> {
      * <p><b>Failures</b> fail fast: the first failure (of the mapper, or of the upstream)
      * cancels the work in flight, whose elements go to the upstream's {@code onUndelivered}
      * hook, and takes no further element. The consumer gets the results already waiting in
-     * the buffer (at most {@code concurrency}), then the failure; a result still being
-     * computed when the failure came is never delivered.
+     * the buffer, then the failure; a result still being computed when the failure came is
+     * never delivered.
+     *
+     * <p><b>Jobs and backpressure:</b> as {@link #mapPar}, a worker takes a job of one
+     * element, or of up to 32 ready ones when mapping an element takes less than 20 microseconds, and
+     * passes its results on together; the buffer holds {@code concurrency} jobs' results. At
+     * most {@code (2 * concurrency + 2) * 32} elements are taken from the upstream and not
+     * yet delivered ({@code 2 * concurrency + 1} while the work is slow).
      *
      * @param concurrency how many elements are mapped at a time; at least 1
      * @param mapper the function; it may block; must not return null
@@ -719,7 +766,8 @@ public final class Flow<T> {
      * Maps each element to a flow and merges those flows, running up to
      * {@code concurrency} of them at a time, each in a task of its own. Each inner flow's
      * elements keep their order; elements of different inner flows interleave; up to
-     * {@code concurrency} elements wait for the consumer in a buffer.
+     * {@code concurrency} chunks of up to 32 elements (one element, or several an inner flow
+     * had ready at once) wait for the consumer in a buffer.
      *
      * <p><b>Failures</b> fail fast: the first failure (of the mapper, of an inner flow, or of
      * the upstream) cancels the inner flows in flight and takes no further element. The
@@ -976,7 +1024,7 @@ public final class Flow<T> {
 
     /** A stage that runs this flow in a task of its own, handing elements over one at a time. */
     private Stage<T> pumpStage(Scope scope, String name, Consumer<? super T> hook) {
-        return new Stage<>(scope, name, 0, hook, (s, st) -> st.pump(this, s, hook));
+        return new Stage<>(scope, name, 0, hook, (s, st) -> st.pump(this, s, hook, 1));
     }
 
     /**
@@ -992,7 +1040,7 @@ public final class Flow<T> {
     public Flow<T> buffer(int capacity) {
         atLeast(capacity, 0, "capacity");
         return same((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.buffer", capacity, hook,
-                (s, st) -> st.pump(this, s, hook)), hook));
+                (s, st) -> st.pump(this, s, hook, 1)), hook));
     }
 
     /**
@@ -1128,9 +1176,9 @@ public final class Flow<T> {
 
     /**
      * Hands elements of this flow that are dropped undelivered to {@code hook}: elements a
-     * concurrent stage at or before this point had produced (buffered, being handed over, or
-     * taken by a worker that was cancelled) when the flow stopped early, failed or was
-     * cancelled. Each such element is handed over once, from whichever task dropped it; a hook
+     * concurrent stage at or before this point had produced (buffered, being handed over, in
+     * the rest of a chunk the consumer was taking elements from, or taken by a worker that was
+     * cancelled) when the flow stopped early, failed or was cancelled. Each such element is handed over once, from whichever task dropped it; a hook
      * that throws is logged (logger {@code dev.weft}, WARNING), never thrown. Where several
      * hooks cover the same element, the one nearest the terminal operation is used.
      * {@snippet lang=java :

@@ -16,7 +16,8 @@ import java.util.function.Consumer;
 
 /**
  * A concurrent stage of a flow: a task of the terminal's scope that runs a body in a scope of
- * its own and hands what the body emits to the consumer through a bounded channel.
+ * its own and hands what the body emits to the consumer through a bounded channel, one
+ * element or one {@link Chunk} of them per channel item.
  */
 final class Stage<E> {
     /*
@@ -47,8 +48,16 @@ final class Stage<E> {
      * and surface in the consumer's task as if the stage had run there.
      *
      * Elements never get lost: an emit that is cancelled (or meets the closed channel) hands
-     * its element to the hook; close() cancels the task, waits for it (shielded), and hands
-     * every element still buffered to the hook.
+     * its element (every element of its chunk) to the hook; close() cancels the task, waits
+     * for it (shielded), and hands to the hook the rest of the chunk the consumer is in and
+     * every element still buffered.
+     *
+     * Batches: an item of `out` is one element or a Chunk of several. The consumer takes an
+     * item and then serves the elements of a chunk one by one (`current`, `pos`) before it
+     * touches `out` again, so a chunk costs one hand-off between tasks however many elements
+     * it holds. Producers gather chunks only from elements that were ready without waiting
+     * (Cursor.gather), so no element is held back to fill one. The buffer bounds the number
+     * of items, each at most Chunk.MAX elements.
      */
 
     /** The stage's work, run in the stage task inside the stage's own scope. */
@@ -57,7 +66,7 @@ final class Stage<E> {
         void run(Scope scope, Stage<E> stage) throws Exception;
     }
 
-    private final Channel<E> out;
+    private final Channel<Object> out;
     private final Consumer<? super E> onUndelivered;
     private final String name;
     /** The stage's first failure. Invariant: null until set once; set before `out` is closed for it. */
@@ -71,6 +80,10 @@ final class Stage<E> {
     private volatile boolean completed;
     private final Task<Void> task;
     private boolean closed; // consumer's thread only
+    /** The item the consumer is serving elements from, or null; consumer's thread only. */
+    private Object current;
+    /** The index in {@code current} of the next element to serve; consumer's thread only. */
+    private int pos;
 
     Stage(Scope scope, String name, int capacity, Consumer<? super E> onUndelivered, Body<E> body) {
         this.out = Channel.buffered(capacity);
@@ -116,16 +129,43 @@ final class Stage<E> {
      * @throws CancelledException if the calling task is cancelled (the element went to the hook)
      */
     boolean offer(E element) {
+        return offerItem(element);
+    }
+
+    /**
+     * As {@link #offer}, for {@code items[0]} to {@code items[n - 1]} (n at least 1) in one
+     * hand-off; whenever they are not sent, every one of them goes to the hook.
+     *
+     * @throws CancelledException if the calling task is cancelled (the elements went to the hook)
+     */
+    boolean offer(Object[] items, int n) {
+        return offerItem(Chunk.of(items, n));
+    }
+
+    private boolean offerItem(Object item) {
         try {
-            out.send(element);
+            out.send(item);
             return true;
         } catch (ChannelClosedException e) {
-            Cursor.drop(onUndelivered, element);
+            Chunk.drop(onUndelivered, item, 0);
             return false;
         } catch (RuntimeException | Error e) {
-            Cursor.drop(onUndelivered, element);
+            Chunk.drop(onUndelivered, item, 0);
             throw e;
         }
+    }
+
+    /**
+     * How many more items the output's buffer takes now. For a stage with one producer task,
+     * a lower bound until that task offers again (the consumer only makes room).
+     */
+    int room() {
+        return out.capacity() - out.size();
+    }
+
+    /** Hands {@code items[from]} to {@code items[to - 1]}, produced for the output and never offered, to the hook. */
+    void dropped(Object[] items, int from, int to) {
+        Chunk.drop(onUndelivered, items, from, to);
     }
 
     /**
@@ -170,11 +210,58 @@ final class Stage<E> {
      * CancelledException if the stage was cut short by a cancellation.
      */
     E next() throws Exception {
+        if (current != null) {
+            Weft.checkpoint(); // as the receive of a single element would be
+            return serve();
+        }
         try {
-            return out.receive();
+            return take(out.receive());
         } catch (ChannelClosedException e) {
             return whenDrained();
         }
+    }
+
+    /**
+     * The next element if one is ready without waiting (see {@link Cursor#poll()}), else
+     * null. A stage without a buffer never has one ready beyond the chunk being served: its
+     * producer hands over one item at a time, and what a poll found would depend on whether
+     * the producer had run again yet, which would make the chunks of a merge of such stages
+     * (generators, say) of uneven size and the merge unfair.
+     */
+    E poll() {
+        if (current != null) {
+            return serve();
+        }
+        if (out.capacity() == 0) {
+            return null;
+        }
+        Optional<Object> item;
+        try {
+            item = out.tryReceive();
+        } catch (ChannelClosedException e) {
+            return null; // next() tells the end from a failure or a cancellation
+        }
+        return item.isEmpty() ? null : take(item.get());
+    }
+
+    /** Starts serving the item just received: returns its first element. */
+    private E take(Object item) {
+        if (item instanceof Chunk) {
+            current = item;
+            pos = 0;
+            return serve();
+        }
+        return Chunk.get(item, 0);
+    }
+
+    /** The next element of {@code current}, which has one. */
+    private E serve() {
+        Object item = current;
+        E x = Chunk.get(item, pos++);
+        if (pos == Chunk.sizeOf(item)) {
+            current = null;
+        }
+        return x;
     }
 
     /**
@@ -204,9 +291,13 @@ final class Stage<E> {
      * or null at the end. An element ready at the deadline wins.
      */
     Object nextBefore(long deadline) throws Exception {
+        if (current != null) {
+            return serve();
+        }
         Timer timer = Weft.clock().timer(deadline);
         try {
-            return Select.<Object>biased().on(out.receiving(), v -> v).on(timer, v -> TIMED_OUT).await();
+            Object item = Select.<Object>biased().on(out.receiving(), v -> v).on(timer, v -> TIMED_OUT).await();
+            return item == TIMED_OUT ? item : take(item);
         } catch (ChannelClosedException e) {
             return whenDrained();
         } finally {
@@ -229,7 +320,16 @@ final class Stage<E> {
         closed = true;
         task.cancel("the flow's consumer stopped");
         awaitShielded(task);
-        drain(out, onUndelivered);
+        if (current != null) {
+            Chunk.drop(onUndelivered, current, pos);
+            current = null;
+        }
+        drainItems(out, onUndelivered);
+    }
+
+    /** As {@link #drain}, for a channel of items (elements or chunks): every element of every item goes to {@code hook}. */
+    static <E> void drainItems(Channel<Object> channel, Consumer<? super E> hook) {
+        drain(channel, item -> Chunk.<E>drop(hook, item, 0));
     }
 
     /** Hands everything still buffered in {@code channel} (closed, or with no more senders) to {@code hook}. */
@@ -266,10 +366,21 @@ final class Stage<E> {
      * stage short.
      */
     void pump(Flow<? extends E> flow, Scope scope, Consumer<? super E> hook) {
+        pump(flow, scope, hook, Chunk.MAX);
+    }
+
+    /**
+     * As {@link #pump(Flow, Scope, Consumer)}, handing over up to {@code batch} elements at a
+     * time: one pulled (waiting for it if need be) and as many more as were ready without
+     * waiting.
+     */
+    void pump(Flow<? extends E> flow, Scope scope, Consumer<? super E> hook, int batch) {
         Cursor<? extends E> c = flow.open(scope, hook);
         try {
-            for (E x; (x = c.next()) != null; ) {
-                if (!offer(x)) {
+            while (true) {
+                Object[] items = new Object[batch];
+                int n = c.gather(items);
+                if (n == 0 || !offer(items, n)) {
                     return;
                 }
             }
@@ -289,6 +400,11 @@ final class Stage<E> {
             @Override
             T next() throws Exception {
                 return stage.next();
+            }
+
+            @Override
+            T poll() {
+                return stage.poll();
             }
 
             @Override
