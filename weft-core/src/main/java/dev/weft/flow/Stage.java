@@ -292,6 +292,7 @@ final class Stage<E> {
      */
     Object nextBefore(long deadline) throws Exception {
         if (current != null) {
+            Weft.checkpoint(); // as next(): serving an element of a chunk is a checkpoint
             return serve();
         }
         Timer timer = Weft.clock().timer(deadline);
