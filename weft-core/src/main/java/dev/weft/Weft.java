@@ -253,8 +253,8 @@ public final class Weft {
      * carrier, where every later spin would miss too, so a task stops spinning after a miss
      * and probes again every 16th wait. Queued waits on buffers and selects, where many
      * parties share the carriers, do not spin. The one other spin is a plain send's watch of
-     * a full buffer before it queues (Channel.offerOrSpin), which holds no lock and no
-     * registration meanwhile. docs/benchmarks.md §4.z.1-4.z.3 has the measurements.
+     * a full buffer before it queues (RingBuffer.offerOrSpin), which holds no lock and no
+     * registration meanwhile.
      */
 
     /**
