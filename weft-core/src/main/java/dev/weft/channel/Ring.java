@@ -133,6 +133,18 @@ final class Ring extends RingPadTail {
         }
     }
 
+    /**
+     * Whether the ring failed ({@link #failAndDrain}): once it answers true, the instant of
+     * the failure has passed, so every later offer fails too.
+     */
+    boolean isFailed() {
+        if (head < 0) {
+            awaitFailed();
+            return true;
+        }
+        return false;
+    }
+
     /** After seeing the head's failure bit: waits the instant until the tail is closed too. */
     private void awaitFailed() {
         for (int spins = 1; tail >= 0; spins++) {

@@ -70,7 +70,9 @@ final class RingBuffer<T> extends ChannelBuffer<T> {
             serveIfWaiting(senders);
             return Optional.of(v);
         }
-        if (ch.failure != null || ring.isClosedAndDrained()) {
+        // Failed as the ring says, not as the channel's field says: fail() sets the field
+        // before the ring fails, and until then a send may still succeed.
+        if (ring.isFailed() || ring.isClosedAndDrained()) {
             throw ch.closedForReceive();
         }
         return Optional.empty();
