@@ -31,7 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * joins), where many parties share the carriers, yield {@link Tuning#YIELDS} times and spin
  * {@link Tuning#SPIN} rounds (none by default) before they park. The one spin outside these
  * loops is a plain send's watch of a full buffer before it queues
- * ({@code Channel.offerOrSpin}), which holds no lock and no registration meanwhile.
+ * ({@code RingBuffer.offerOrSpin}), which holds no lock and no registration meanwhile.
  */
 final class Waiting {
 

@@ -478,7 +478,7 @@ class ChannelTest {
 
     /**
      * A plain send that finds a buffer full watches it for room before it queues (see
-     * {@code Channel.offerOrSpin}). Closes, cancellations, receives, {@code trySend}s and
+     * {@code RingBuffer.offerOrSpin}). Closes, cancellations, receives, {@code trySend}s and
      * queued select sends that land during the watch lose nothing: see
      * {@link #fullBufferWatchRaces}.
      */

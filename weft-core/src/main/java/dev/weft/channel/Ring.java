@@ -52,7 +52,7 @@ abstract class RingPadTail extends RingTail {
  * <p>Publications are volatile writes, so a party that publishes and then reads the channel's
  * count of waiting operations, and a waiting operation that registers (a volatile write of
  * that count) and then looks at the buffer again, cannot both miss each other: that is how
- * the lock-free fast paths of {@link Channel} and its locked slow paths never lose a wake-up.
+ * the lock-free fast paths of {@link RingBuffer} and its locked slow paths never lose a wake-up.
  */
 final class Ring extends RingPadTail {
     private static final long CLOSED = Long.MIN_VALUE;
@@ -131,6 +131,18 @@ final class Ring extends RingPadTail {
             }
             // else another offer took this position: read the tail again
         }
+    }
+
+    /**
+     * Whether the ring failed ({@link #failAndDrain}): once it answers true, the instant of
+     * the failure has passed, so every later offer fails too.
+     */
+    boolean isFailed() {
+        if (head < 0) {
+            awaitFailed();
+            return true;
+        }
+        return false;
     }
 
     /** After seeing the head's failure bit: waits the instant until the tail is closed too. */
