@@ -2,7 +2,8 @@ package dev.weft;
 
 import dev.weft.internal.Handoff;
 import dev.weft.internal.Tuning;
-import dev.weft.poll.Claim;
+import dev.weft.internal.handoff.Claim;
+import dev.weft.internal.handoff.CompletesWaiters;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
@@ -57,7 +58,7 @@ final class Waiting {
             t.checkNotJoiningSelf(n);
         }
         NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
-        if (p.completesWaiters()) {
+        if (p instanceof CompletesWaiters) {
             return awaitClaimed(p, n, nw, new Claim(nw));
         }
         boolean outside = p.completedOutsideWeft();
@@ -206,7 +207,7 @@ final class Waiting {
             if (p instanceof TaskImpl<?> t) {
                 t.checkNotJoiningSelf(n);
             }
-            claimed |= p.completesWaiters();
+            claimed |= p instanceof CompletesWaiters;
             outside |= p.completedOutsideWeft();
         }
         NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
@@ -262,7 +263,7 @@ final class Waiting {
                 }
                 Pollable<?> p = alts.get(i);
                 Poll<?> r;
-                if (claim != null && !p.completesWaiters()) {
+                if (claim != null && !(p instanceof CompletesWaiters)) {
                     if (!claim.tryLockForPoll()) {
                         continue; // a partner committed another alternative: find it
                     }

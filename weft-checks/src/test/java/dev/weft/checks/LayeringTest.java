@@ -34,12 +34,14 @@ class LayeringTest {
 
     /**
      * The layers, lowest first. A package may use only packages of lower layers;
-     * {@code dev.weft.internal}, not exported, sits below them all and uses none of them.
+     * {@code dev.weft.internal}, not exported, sits below them all and uses none of them;
+     * {@code dev.weft.internal.handoff}, not exported either, builds on {@code dev.weft.poll}
+     * (a claim is a waker) for {@code dev.weft} and {@code dev.weft.channel}.
      */
     static final List<List<String>> LAYERS = List.of(
             List.of("dev.weft.internal"),
             List.of("dev.weft.poll"),
-            List.of("dev.weft.time"),
+            List.of("dev.weft.internal.handoff", "dev.weft.time"),
             List.of("dev.weft"),
             List.of("dev.weft.channel"),
             List.of("dev.weft.flow"),

@@ -2,7 +2,7 @@ package dev.weft.channel;
 
 import dev.weft.Weft;
 import dev.weft.internal.LazyLogger;
-import dev.weft.poll.Claim;
+import dev.weft.internal.handoff.Claim;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
 import java.util.ArrayList;

@@ -1,7 +1,8 @@
 package dev.weft.channel;
 
 import dev.weft.internal.WaitTarget;
-import dev.weft.poll.Claim;
+import dev.weft.internal.handoff.Claim;
+import dev.weft.internal.handoff.CompletesWaiters;
 import dev.weft.poll.Waker;
 
 /**
@@ -13,7 +14,7 @@ import dev.weft.poll.Waker;
  *
  * @param <T> the element type
  */
-abstract class Op<T> implements WaitTarget {
+abstract class Op<T> implements WaitTarget, CompletesWaiters {
     final Channel<T> channel;
     Claim claim;
     Op<T> prev;
@@ -24,11 +25,6 @@ abstract class Op<T> implements WaitTarget {
 
     Op(Channel<T> channel) {
         this.channel = channel;
-    }
-
-    @SuppressWarnings({"EffectivelyPrivate", "UnusedMethod"}) // implements Pollable for SendOp and ReceiveOp
-    public final boolean completesWaiters() {
-        return true;
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.weft.channel;
 
-import dev.weft.poll.Claim;
+import dev.weft.internal.handoff.Claim;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;

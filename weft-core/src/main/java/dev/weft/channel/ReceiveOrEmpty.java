@@ -1,7 +1,8 @@
 package dev.weft.channel;
 
 import dev.weft.internal.WaitTarget;
-import dev.weft.poll.Claim;
+import dev.weft.internal.handoff.Claim;
+import dev.weft.internal.handoff.CompletesWaiters;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;
@@ -16,7 +17,7 @@ import java.util.Optional;
  *
  * @param <T> the element type
  */
-final class ReceiveOrEmpty<T> implements Pollable<Optional<T>>, WaitTarget {
+final class ReceiveOrEmpty<T> implements Pollable<Optional<T>>, WaitTarget, CompletesWaiters {
     private final ReceiveOp<T> op;
 
     ReceiveOrEmpty(Channel<T> channel) {
@@ -43,11 +44,6 @@ final class ReceiveOrEmpty<T> implements Pollable<Optional<T>>, WaitTarget {
     @Override
     public void withdraw(Waker w) {
         op.withdraw(w);
-    }
-
-    @Override
-    public boolean completesWaiters() {
-        return true;
     }
 
     @Override

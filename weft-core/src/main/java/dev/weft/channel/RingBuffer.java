@@ -1,7 +1,7 @@
 package dev.weft.channel;
 
 import dev.weft.internal.Tuning;
-import dev.weft.poll.Claim;
+import dev.weft.internal.handoff.Claim;
 import dev.weft.poll.Poll;
 import java.util.ArrayList;
 import java.util.List;

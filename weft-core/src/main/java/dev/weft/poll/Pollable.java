@@ -96,24 +96,6 @@ public interface Pollable<T> {
     void withdraw(Waker waker);
 
     /**
-     * Whether this pollable may complete a registered operation on the waiter's behalf
-     * (a rendezvous hand-off), and so needs the waiter's commit-once {@link Claim}. Such a
-     * pollable must be polled with a {@link Claim} as the waker (Weft's waits do this), must
-     * lock it before committing anything, and must not commit when locking fails. Its
-     * {@link Poll.Failed} answers commit nothing. Polled this way, a pollable that was
-     * completed by a partner answers ready on the waiter's next poll.
-     *
-     * <p>The default is false: the pollable commits only in its own polls, and Weft's waits
-     * hold the waiter's claim around each of them when they race it against pollables that
-     * answer true, so that at most one alternative ever commits.
-     *
-     * @return true if this pollable uses the waiter's {@link Claim}
-     */
-    default boolean completesWaiters() {
-        return false;
-    }
-
-    /**
      * Whether this pollable may be made ready by a thread outside Weft's task tree: a JDK
      * executor, an I/O library's callback thread, whoever completes a
      * {@link java.util.concurrent.CompletableFuture}. Weft's waits consult it only under a

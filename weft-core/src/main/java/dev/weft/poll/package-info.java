@@ -23,7 +23,10 @@
  * {@link dev.weft.poll.Pollable}: answer {@link dev.weft.poll.Poll#ready Poll.ready} after
  * committing, or register the {@link dev.weft.poll.Waker} and answer
  * {@link dev.weft.poll.Poll#pending() Poll.pending()}, and call the wakers when the state
- * changes; the example is on {@code Pollable}. {@link dev.weft.poll.Claim} matters only to a
- * pollable that completes its waiters' operations itself, as a rendezvous channel does.
+ * changes; the example is on {@code Pollable}. Those three types are the whole contract for
+ * your own pollables. (Weft's channel operations go one step further: a partner completes a
+ * waiting operation on its behalf, through a commit-once token that Weft's waits pass and
+ * that is internal to Weft. That is why a channel operation is waited on through
+ * {@code Weft.await}, {@code Weft.awaitAny} or a {@code Select}, never polled by hand.)
  */
 package dev.weft.poll;

@@ -1,5 +1,7 @@
-package dev.weft.poll;
+package dev.weft.internal.handoff;
 
+import dev.weft.poll.Pollable;
+import dev.weft.poll.Waker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.ThreadLocalRandom;
@@ -7,11 +9,13 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * The commit-once token of one wait: a {@link Waker} that a partner can use to complete the
  * waiter's operation on its behalf, at most once across all the alternatives of the wait.
+ * Internal to Weft (this package is not exported): users wait on channel operations through
+ * {@code Weft.await}, {@code Weft.awaitAny} and {@code Select}, which pass the claim.
  *
  * <p>Most pollables never need it: the waiter commits in its own {@link Pollable#poll poll}.
  * A rendezvous cannot work that way, because a hand-off needs both sides: whoever arrives
  * second completes the operation of the one that waits. Weft's waits therefore pass a
- * {@code Claim} to every pollable that {@linkplain Pollable#completesWaiters() completes
+ * {@code Claim} to every pollable that {@linkplain CompletesWaiters completes
  * waiters}, and such a pollable may complete a registered operation only after
  * {@linkplain #tryLock() locking} the waiter's claim (and its own, in a global order — see
  * {@link #lockBoth(Claim, Claim)}), and {@linkplain #commit() committing} it. The waiter
