@@ -5,5 +5,6 @@
 module dev.weft.slf4j {
     requires transitive dev.weft; // MdcBridge implements dev.weft.ThreadContextBridge
     requires org.slf4j;
+
     exports dev.weft.slf4j;
 }

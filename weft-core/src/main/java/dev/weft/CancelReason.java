@@ -42,7 +42,8 @@ public sealed interface CancelReason {
         public Requested {
             requireText(message, "message");
             if (message.isBlank()) {
-                throw new IllegalArgumentException("cancellation reason must not be blank: say why, e.g. \"user logged out\"");
+                throw new IllegalArgumentException(
+                        "cancellation reason must not be blank: say why, e.g. \"user logged out\"");
             }
         }
 

@@ -30,7 +30,8 @@ public class CancelledException extends RuntimeException {
      * @throws NullPointerException if {@code reason} is null
      */
     public CancelledException(CancelReason reason) {
-        super(Objects.requireNonNull(reason, "reason must not be null").describe(),
+        super(
+                Objects.requireNonNull(reason, "reason must not be null").describe(),
                 reason instanceof CancelReason.TaskFailed f ? f.cause() : null);
         this.reason = reason;
     }

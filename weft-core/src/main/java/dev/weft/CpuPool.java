@@ -113,8 +113,8 @@ public final class CpuPool implements AutoCloseable {
             workers.add(w);
             return w;
         };
-        this.executor = new ThreadPoolExecutor(threads, threads, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), factory);
+        this.executor = new ThreadPoolExecutor(
+                threads, threads, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), factory);
         executor.allowCoreThreadTimeOut(true);
     }
 
@@ -145,7 +145,8 @@ public final class CpuPool implements AutoCloseable {
 
     /** The shared pool's size: the property if set, else one thread per processor but one. */
     private static int sharedSize() {
-        return sizeFrom(System.getProperty(THREADS_PROPERTY), Runtime.getRuntime().availableProcessors());
+        return sizeFrom(
+                System.getProperty(THREADS_PROPERTY), Runtime.getRuntime().availableProcessors());
     }
 
     /** The shared pool's size for the property's {@code value} (null if unset) on {@code processors} processors. */
@@ -162,7 +163,8 @@ public final class CpuPool implements AutoCloseable {
             // reported below
         }
         throw new IllegalStateException("system property " + THREADS_PROPERTY + " must be a positive integer (the"
-                + " number of threads of the shared CPU pool), was '" + value + "': fix it, or remove it for the default"
+                + " number of threads of the shared CPU pool), was '" + value
+                + "': fix it, or remove it for the default"
                 + " of one thread per available processor but one");
     }
 
@@ -182,10 +184,12 @@ public final class CpuPool implements AutoCloseable {
      */
     public static CpuPool create(String name, int threads) {
         if (name == null) {
-            throw new NullPointerException("name must not be null: name the pool, e.g. \"indexer\"; it names its threads");
+            throw new NullPointerException(
+                    "name must not be null: name the pool, e.g. \"indexer\"; it names its threads");
         }
         if (name.isBlank()) {
-            throw new IllegalArgumentException("name must not be blank: name the pool, e.g. \"indexer\"; it names its threads");
+            throw new IllegalArgumentException(
+                    "name must not be blank: name the pool, e.g. \"indexer\"; it names its threads");
         }
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, was " + threads
@@ -250,8 +254,9 @@ public final class CpuPool implements AutoCloseable {
                     + " only pools made with CpuPool.create");
         }
         if (Thread.currentThread() instanceof Worker w && w.pool == this) {
-            throw new IllegalStateException("CPU pool '" + name + "' cannot be closed from its own thread '"
-                    + w.getName() + "': close would wait for that thread to end. Close it from the code that created it");
+            throw new IllegalStateException(
+                    "CPU pool '" + name + "' cannot be closed from its own thread '" + w.getName()
+                            + "': close would wait for that thread to end. Close it from the code that created it");
         }
         executor.shutdown();
         try {

@@ -32,7 +32,8 @@ public class DeadlineExceededException extends RuntimeException {
      * @throws NullPointerException if {@code reason} is null
      */
     public DeadlineExceededException(CancelReason.DeadlineExpired reason, long observedAt) {
-        super("scope '" + Objects.requireNonNull(reason, "reason must not be null").scope() + "' timed out:"
+        super("scope '"
+                + Objects.requireNonNull(reason, "reason must not be null").scope() + "' timed out:"
                 + " its deadline (timeout " + reason.timeout() + ", clock reading " + reason.deadline()
                 + "ns) expired; it finished unwinding at clock reading " + observedAt + "ns");
         this.reason = reason;

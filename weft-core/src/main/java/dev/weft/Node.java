@@ -100,6 +100,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
 
     /** Sibling links. Guarded by the parent's monitor. */
     private Node prevSibling;
+
     private Node nextSibling;
 
     /**
@@ -123,6 +124,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     long runningSince;
     /** Waiting.awaitHandoff's memory, touched by the node's own thread only: whether its last spin missed, and a count for probes. */
     boolean handoffSpinMissed;
+
     int handoffWaits;
 
     /**
@@ -325,7 +327,11 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
                 return Reinterrupter.Look.FINISHED;
             }
             Thread t = thread;
-            if (!started || t == null || cancelReason == null || shieldDepth > 0 || nestedOnThread != null
+            if (!started
+                    || t == null
+                    || cancelReason == null
+                    || shieldDepth > 0
+                    || nestedOnThread != null
                     || t.isInterrupted()) {
                 return Reinterrupter.Look.WAITING;
             }
@@ -505,9 +511,13 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
         }
         // Reported first, with where the thread is stuck, before the interrupt moves it on.
         CancelReason r = effectiveReason();
-        LOG.log(System.Logger.Level.WARNING, "clean-up in a shield of " + describe() + " overran its grace"
-                + " period of " + Duration.ofNanos(graceNanos) + " after cancellation (" + (r != null ? r.describe() : "?")
-                + "). The cancellation is now delivered inside the shield. The thread is at:\n" + TaskTree.frames(thread, 12));
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "clean-up in a shield of " + describe() + " overran its grace"
+                        + " period of " + Duration.ofNanos(graceNanos) + " after cancellation ("
+                        + (r != null ? r.describe() : "?")
+                        + "). The cancellation is now delivered inside the shield. The thread is at:\n"
+                        + TaskTree.frames(thread, 12));
         Node[] kids;
         synchronized (this) {
             if (graceTimer != t || shieldDepth == 0 || graceOverrun) {

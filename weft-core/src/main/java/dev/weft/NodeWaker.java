@@ -36,6 +36,7 @@ final class NodeWaker implements Waker, Runnable {
     private static final int NOTIFIED = 2;
     private static final int PARKED_OUTSIDE = 3;
     private static final VarHandle STATE;
+
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(NodeWaker.class, "state", int.class);
@@ -44,7 +45,7 @@ final class NodeWaker implements Waker, Runnable {
         }
     }
 
-    private final Node node;            // null for a thread outside the tree
+    private final Node node; // null for a thread outside the tree
     private final Thread outsideThread; // that thread; null for a node (its thread is set when it starts)
     private final VirtualDriver driver; // null under the system clock: no accounting
     private volatile int state;

@@ -53,8 +53,8 @@ final class Reinterrupter {
     private static final System.Logger LOG = System.getLogger("dev.weft");
     private static final ConcurrentLinkedQueue<Node> INBOX = new ConcurrentLinkedQueue<>();
     private static final Object START_LOCK = new Object();
-    private static volatile Thread watcher;   // Invariant: null until started, never unset.
-    private static volatile boolean idle;     // the watcher parks with nothing to watch
+    private static volatile Thread watcher; // Invariant: null until started, never unset.
+    private static volatile boolean idle; // the watcher parks with nothing to watch
 
     private Reinterrupter() {}
 
@@ -116,7 +116,10 @@ final class Reinterrupter {
                 if (e instanceof VirtualMachineError vme) {
                     throw vme;
                 }
-                LOG.log(System.Logger.Level.ERROR, "the watcher that renews swallowed interrupts failed; it carries on", e);
+                LOG.log(
+                        System.Logger.Level.ERROR,
+                        "the watcher that renews swallowed interrupts failed; it carries on",
+                        e);
             }
         }
     }

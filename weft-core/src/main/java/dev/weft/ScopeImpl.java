@@ -54,6 +54,7 @@ final class ScopeImpl extends Node implements Scope {
 
     /** Root scopes still running, for the leak check and diagnostics. */
     static final Set<ScopeImpl> ROOTS = ConcurrentHashMap.newKeySet();
+
     static {
         LiveTree.registerRoots(ROOTS); // for dev.weft.diag
     }
@@ -96,6 +97,7 @@ final class ScopeImpl extends Node implements Scope {
     private Timer deadlineTimer;
 
     private static final java.lang.invoke.VarHandle LIVE;
+
     static {
         try {
             LIVE = java.lang.invoke.MethodHandles.lookup().findVarHandle(ScopeImpl.class, "live", int.class);
@@ -439,10 +441,11 @@ final class ScopeImpl extends Node implements Scope {
         deadlineTimer = t;
         // Cancelling the timer at the scope's end also wakes its waiters: only a fire cancels.
         if (!t.poll(() -> {
-            if (t.isExpired()) {
-                deadlineFired(reason);
-            }
-        }).isPending()) {
+                    if (t.isExpired()) {
+                        deadlineFired(reason);
+                    }
+                })
+                .isPending()) {
             deadlineFired(reason);
         }
     }
@@ -452,8 +455,10 @@ final class ScopeImpl extends Node implements Scope {
         if (releaseOf != null && cancelReason == null) {
             StackTraceElement[] at = thread.getStackTrace();
             blockedAt = at;
-            LOG.log(System.Logger.Level.WARNING, releaseOf + " overran its grace period of " + timeout
-                    + "; cancelling it. It is blocked at:\n" + TaskTree.frames(at, 12));
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    releaseOf + " overran its grace period of " + timeout + "; cancelling it. It is blocked at:\n"
+                            + TaskTree.frames(at, 12));
         }
         cancel(reason);
     }
@@ -718,8 +723,11 @@ final class ScopeImpl extends Node implements Scope {
         }
         for (TaskImpl<?> t : failed) {
             if (!t.failureObserved() && t.outcome() instanceof Outcome.Failure<?>(Throwable cause)) {
-                LOG.log(System.Logger.Level.WARNING, "task '" + t.name() + "' of scope '" + name
-                        + "' (policy COLLECT) failed and its outcome was never read", cause);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "task '" + t.name() + "' of scope '" + name
+                                + "' (policy COLLECT) failed and its outcome was never read",
+                        cause);
             }
         }
     }

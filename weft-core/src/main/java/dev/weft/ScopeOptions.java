@@ -29,7 +29,12 @@ import java.util.concurrent.ThreadFactory;
  *     {@link Weft#onCpu} calls; null to inherit the enclosing scope's, or
  *     {@link CpuPool#shared()} at the root
  */
-public record ScopeOptions(String name, FailurePolicy policy, ThreadFactory threadFactory, Clock clock, Duration timeout,
+public record ScopeOptions(
+        String name,
+        FailurePolicy policy,
+        ThreadFactory threadFactory,
+        Clock clock,
+        Duration timeout,
         CpuPool cpuPool) {
 
     /** The defaults: a generated name, {@link FailurePolicy#FAIL_FAST}, inherited threads, clock and CPU pool, no timeout. */

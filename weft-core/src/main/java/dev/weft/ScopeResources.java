@@ -35,14 +35,18 @@ final class ScopeResources {
         RuntimeException rejected;
         Node caller = Node.current();
         if (grace == null) {
-            rejected = new NullPointerException("grace must not be null: pass how long the release may take, e.g. Duration.ofSeconds(10)");
+            rejected = new NullPointerException(
+                    "grace must not be null: pass how long the release may take, e.g. Duration.ofSeconds(10)");
         } else if (grace.isNegative() || grace.isZero()) {
             rejected = new IllegalArgumentException("grace must be positive, was " + grace
                     + ": it is how long the release of " + resource + " may take");
         } else if (caller == null || !caller.isWithin(scope)) {
-            rejected = scope.isClosed() ? ownAfterClose(scope, resource) : new WrongThreadException("scope '" + scope.name()
-                    + "' was asked to own " + resource + " from thread '" + Thread.currentThread()
-                    + "', which is not in its tree: only the scope's body and its tasks may hand it resources.");
+            rejected = scope.isClosed()
+                    ? ownAfterClose(scope, resource)
+                    : new WrongThreadException(
+                            "scope '" + scope.name()
+                                    + "' was asked to own " + resource + " from thread '" + Thread.currentThread()
+                                    + "', which is not in its tree: only the scope's body and its tasks may hand it resources.");
         } else {
             try {
                 Clock.checkedNanos(grace, "grace");
@@ -64,13 +68,15 @@ final class ScopeResources {
     }
 
     private static IllegalStateException ownAfterClose(ScopeImpl scope, AutoCloseable resource) {
-        return new IllegalStateException("scope '" + scope.name() + "' has finished and is releasing or has released its"
+        return new IllegalStateException("scope '" + scope.name()
+                + "' has finished and is releasing or has released its"
                 + " resources, so it cannot own " + resource + " (it has been closed). Own resources while the scope"
                 + " is open, or open a new scope with Weft.run.");
     }
 
     /** own() refused {@code resource}: closes it, so it never leaks, and throws {@code why}. */
-    @SuppressWarnings("TypeParameterUnusedInFormals") // never returns: typed so that callers can write return closeRejected(...)
+    @SuppressWarnings(
+            "TypeParameterUnusedInFormals") // never returns: typed so that callers can write return closeRejected(...)
     private static <R> R closeRejected(AutoCloseable resource, RuntimeException why) {
         try {
             resource.close();
@@ -118,10 +124,11 @@ final class ScopeResources {
         rs.releaseOf = what + " (" + o.resource + ")";
         Throwable failure = null;
         try {
-            ScopedValue.where(Node.CURRENT, scope).call(() -> Weft.runIn(rs, s -> {
-                o.resource.close();
-                return null;
-            }));
+            ScopedValue.where(Node.CURRENT, scope)
+                    .call(() -> Weft.runIn(rs, s -> {
+                        o.resource.close();
+                        return null;
+                    }));
         } catch (Throwable e) {
             failure = e;
         }
@@ -160,8 +167,9 @@ final class ScopeResources {
             return thrown;
         }
         int i = 0;
-        if (thrown == null || (Node.isCancellation(thrown)
-                && !(thrown instanceof CancelledException c && c.reason() instanceof CancelReason.Stalled))) {
+        if (thrown == null
+                || (Node.isCancellation(thrown)
+                        && !(thrown instanceof CancelledException c && c.reason() instanceof CancelReason.Stalled))) {
             Throwable cancellation = thrown;
             thrown = released.get(i++);
             if (cancellation != null) {

@@ -202,7 +202,8 @@ public final class Select<R> {
                 Weft.checkpoint();
                 return orElse.call();
             }
-            throw new IllegalStateException("a select needs at least one clause: add on(...), onTimeout(...) or orElse(...)");
+            throw new IllegalStateException(
+                    "a select needs at least one clause: add on(...), onTimeout(...) or orElse(...)");
         }
         int n = ops.size;
         List<Pollable<?>> all = ops;

@@ -33,7 +33,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
      */
 
     private final String givenName;
-    private Callable<? extends T> body;   // cleared when the task finishes
+    private Callable<? extends T> body; // cleared when the task finishes
     final boolean daemon;
 
     /** The task's number in its scope; written under the scope's monitor before the task is published. */
@@ -44,6 +44,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
 
     /** Wakers of pending polls: null, a Waker, an immutable Waker[], or DONE once finished. CAS only. */
     private volatile Object waiters;
+
     private static final Object DONE = new Object();
     /** The most wakers kept in a copy-on-write array; past it, a {@link ManyWaiters}. */
     private static final int ARRAY_MAX = 16;
@@ -51,7 +52,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     /** The wakers of many joiners: a set under its own lock, closed by finish(). */
     private static final class ManyWaiters {
         private final java.util.LinkedHashSet<Waker> set; // guarded by this
-        private boolean closed;                           // guarded by this
+        private boolean closed; // guarded by this
 
         ManyWaiters(Waker[] all, Waker more) {
             set = new java.util.LinkedHashSet<>(java.util.Arrays.asList(all));
@@ -79,7 +80,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             return all;
         }
     }
+
     private static final java.lang.invoke.VarHandle WAITERS;
+
     static {
         try {
             WAITERS = java.lang.invoke.MethodHandles.lookup().findVarHandle(TaskImpl.class, "waiters", Object.class);
@@ -251,7 +254,8 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
                 yield Poll.failed(cause);
             }
             case Outcome.Cancelled<T>(CancelReason reason) -> Poll.failed(new CancelledException(reason));
-            case Outcome.TimedOut<T>(CancelReason.DeadlineExpired deadline) -> Poll.failed(new CancelledException(deadline));
+            case Outcome.TimedOut<T>(CancelReason.DeadlineExpired deadline) ->
+                Poll.failed(new CancelledException(deadline));
         };
     }
 
@@ -376,7 +380,8 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     public Outcome<T> outcome() {
         Outcome<T> o = outcome;
         if (o == null) {
-            throw new IllegalStateException("task '" + name() + "' is still running: use awaitOutcome() to wait for it");
+            throw new IllegalStateException(
+                    "task '" + name() + "' is still running: use awaitOutcome() to wait for it");
         }
         if (o instanceof Outcome.Failure<T>) {
             failureObserved = true;

@@ -89,7 +89,8 @@ public final class TaskLocal<T> {
             throw new NullPointerException("name must not be null: name the value for diagnostics, e.g. \"requestId\"");
         }
         if (name.isBlank()) {
-            throw new IllegalArgumentException("name must not be blank: name the value for diagnostics, e.g. \"requestId\"");
+            throw new IllegalArgumentException(
+                    "name must not be blank: name the value for diagnostics, e.g. \"requestId\"");
         }
         return new TaskLocal<>(name);
     }
@@ -126,7 +127,8 @@ public final class TaskLocal<T> {
      */
     public void set(T value) {
         if (value == null) {
-            throw new NullPointerException("value of task-local '" + name + "' must not be null: call remove() to unset it");
+            throw new NullPointerException(
+                    "value of task-local '" + name + "' must not be null: call remove() to unset it");
         }
         Node n = currentOrThrow("set");
         Object[] old = n.locals;

@@ -74,7 +74,10 @@ public final class TaskTree {
 
     private static void render(Node node, int depth, boolean withFrames, StringBuilder sb) {
         String indent = "  ".repeat(depth);
-        sb.append(indent).append(node instanceof TaskImpl<?> ? "task '" : "scope '").append(node.name()).append('\'');
+        sb.append(indent)
+                .append(node instanceof TaskImpl<?> ? "task '" : "scope '")
+                .append(node.name())
+                .append('\'');
         if (node instanceof TaskImpl<?> t) {
             sb.append(' ').append(t.state());
         }
@@ -84,7 +87,8 @@ public final class TaskTree {
         }
         CancelReason r = node.cancelReason;
         if (r != null) {
-            sb.append(", ").append(r instanceof CancelReason.Stalled ? "cancelled: the virtual clock stalled" : r.describe());
+            sb.append(", ")
+                    .append(r instanceof CancelReason.Stalled ? "cancelled: the virtual clock stalled" : r.describe());
         }
         if (!(node instanceof TaskImpl<?> t && t.isDone())) {
             describeThread(node, indent, withFrames, sb);
@@ -116,8 +120,11 @@ public final class TaskTree {
                 sb.append(" — not started");
                 return;
             }
-            sb.append(" — busy outside Weft (thread ").append(th.getName().isEmpty() ? "#" + th.threadId() : th.getName())
-                    .append(", ").append(th.getState()).append(')');
+            sb.append(" — busy outside Weft (thread ")
+                    .append(th.getName().isEmpty() ? "#" + th.threadId() : th.getName())
+                    .append(", ")
+                    .append(th.getState())
+                    .append(')');
             if (withFrames) {
                 sb.append('\n').append(frames(th, 8).indent(indent.length() + 4).stripTrailing());
             }

@@ -102,8 +102,11 @@ final class ThreadContextBridges {
             try {
                 ((ThreadContextBridge<?>) carried[i]).clear();
             } catch (RuntimeException | Error e) {
-                LOG.log(System.Logger.Level.WARNING, "thread context bridge " + carried[i] + " failed to clear the"
-                        + " context of task '" + task + "'", e);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "thread context bridge " + carried[i] + " failed to clear the" + " context of task '" + task
+                                + "'",
+                        e);
             }
         }
     }

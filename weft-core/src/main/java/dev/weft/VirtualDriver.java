@@ -30,6 +30,7 @@ final class VirtualDriver {
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final Map<VirtualClock, VirtualDriver> ACTIVE = new ConcurrentHashMap<>();
     private static final VarHandle BUSY;
+
     static {
         try {
             BUSY = MethodHandles.lookup().findVarHandle(VirtualDriver.class, "busyCount", int.class);
@@ -43,7 +44,7 @@ final class VirtualDriver {
     private final long watchdogNanos;
     private final Thread thread;
     private volatile int busyCount = 1; // the root's owner
-    private volatile long epoch;        // changes on every transition: a cheap "something happened"
+    private volatile long epoch; // changes on every transition: a cheap "something happened"
     private volatile boolean closed;
     private boolean stalled; // driver thread only
     private volatile CancelReason.Stalled stallReason;
@@ -53,7 +54,10 @@ final class VirtualDriver {
         this.root = root;
         this.clock = clock;
         this.watchdogNanos = clock.watchdog().toNanos();
-        this.thread = Thread.ofPlatform().daemon().name("weft-virtual-clock[" + root.name() + "]").unstarted(this::loop);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("weft-virtual-clock[" + root.name() + "]")
+                .unstarted(this::loop);
     }
 
     /** Starts driving {@code clock} for {@code root}; one root at a time per clock. */

@@ -197,7 +197,8 @@ final class Waiting {
      * alternative failed. With {@code noWait}, one round only: returns -1 if nothing was
      * ready.
      */
-    static int awaitFirst(List<? extends Pollable<?>> alts, Object[] value, int shuffled, boolean firstAnswer, boolean noWait) {
+    static int awaitFirst(
+            List<? extends Pollable<?>> alts, Object[] value, int shuffled, boolean firstAnswer, boolean noWait) {
         int size = alts.size();
         Node n = Node.current();
         Node.checkpoint(n);

@@ -50,23 +50,38 @@ class ApiBoundaryTest {
     void theModuleIsDevWeftAndHasNoDependenciesBeyondJavaBaseAndAnOptionalJdkJfr() {
         ModuleDescriptor d = descriptor();
         assertEquals("dev.weft", d.name());
-        Set<String> requires = d.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
+        Set<String> requires =
+                d.requires().stream().map(ModuleDescriptor.Requires::name).collect(Collectors.toSet());
         assertEquals(Set.of("java.base", "jdk.jfr"), requires);
-        assertTrue(d.requires().stream().anyMatch(r -> r.name().equals("jdk.jfr")
-                && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC)), "jdk.jfr must stay optional");
-        assertEquals(Set.of("dev.weft", "dev.weft.poll", "dev.weft.time", "dev.weft.channel", "dev.weft.flow", "dev.weft.io",
-                "dev.weft.diag", "dev.weft.interop", "dev.weft.retry"),
+        assertTrue(
+                d.requires().stream()
+                        .anyMatch(r -> r.name().equals("jdk.jfr")
+                                && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC)),
+                "jdk.jfr must stay optional");
+        assertEquals(
+                Set.of(
+                        "dev.weft",
+                        "dev.weft.poll",
+                        "dev.weft.time",
+                        "dev.weft.channel",
+                        "dev.weft.flow",
+                        "dev.weft.io",
+                        "dev.weft.diag",
+                        "dev.weft.interop",
+                        "dev.weft.retry"),
                 d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()));
     }
 
     @Test
     void everyPublicTypeIsInAnExportedPackageAndEveryPublicSignatureUsesOnlyExportedTypes() throws Exception {
-        Set<String> exported = descriptor().exports().stream().map(ModuleDescriptor.Exports::source)
+        Set<String> exported = descriptor().exports().stream()
+                .map(ModuleDescriptor.Exports::source)
                 .collect(Collectors.toSet());
         Set<String> problems = new TreeSet<>();
         for (Class<?> c : classes()) {
             boolean visible = Modifier.isPublic(c.getModifiers())
-                    && (c.getEnclosingClass() == null || Modifier.isPublic(c.getEnclosingClass().getModifiers()));
+                    && (c.getEnclosingClass() == null
+                            || Modifier.isPublic(c.getEnclosingClass().getModifiers()));
             if (!visible) {
                 continue;
             }
@@ -86,11 +101,13 @@ class ApiBoundaryTest {
                     while (t.isArray()) {
                         t = t.getComponentType();
                     }
-                    if (!t.isPrimitive() && !t.getPackageName().startsWith("java.")
+                    if (!t.isPrimitive()
+                            && !t.getPackageName().startsWith("java.")
                             && !exported.contains(t.getPackageName())) {
                         problems.add(c.getName() + "." + m.getName() + " exposes " + t.getName());
                     }
-                    if (!t.isPrimitive() && t.getPackageName().startsWith("dev.weft")
+                    if (!t.isPrimitive()
+                            && t.getPackageName().startsWith("dev.weft")
                             && !Modifier.isPublic(t.getModifiers())) {
                         problems.add(c.getName() + "." + m.getName() + " exposes non-public " + t.getName());
                     }

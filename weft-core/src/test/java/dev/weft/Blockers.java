@@ -52,7 +52,7 @@ public enum Blockers {
                 for (int i = 0; ; i++) {
                     Weft.checkpoint();
                     if ((i & 7) == 7) {
-                        LockSupport.parkNanos(20_000);   // returns at once if interrupted
+                        LockSupport.parkNanos(20_000); // returns at once if interrupted
                     } else {
                         Thread.onSpinWait();
                     }

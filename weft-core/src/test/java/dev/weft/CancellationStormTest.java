@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -54,15 +54,18 @@ class CancellationStormTest {
             CountDownLatch release = new CountDownLatch(1);
             AtomicReference<Scope> scope = new AtomicReference<>();
             Object[] result = new Object[2];
-            Thread.Builder b = virtualCaller ? Thread.ofVirtual() : Thread.ofPlatform().daemon(true);
+            Thread.Builder b =
+                    virtualCaller ? Thread.ofVirtual() : Thread.ofPlatform().daemon(true);
             Thread caller = b.name("interrupted-caller").start(() -> {
                 try {
                     result[0] = Weft.run(s -> {
                         scope.set(s);
-                        s.fork("cleaner", () -> Weft.shield(() -> {
-                            release.await();
-                            return null;
-                        }));
+                        s.fork(
+                                "cleaner",
+                                () -> Weft.shield(() -> {
+                                    release.await();
+                                    return null;
+                                }));
                         return "body value";
                     });
                 } catch (Throwable e) {
@@ -83,7 +86,9 @@ class CancellationStormTest {
                 caller.join();
             }
             assertEquals("body value", result[0]);
-            assertEquals(true, result[1],
+            assertEquals(
+                    true,
+                    result[1],
                     (virtualCaller ? "virtual" : "platform") + " caller: Weft.run returned normally and cleared"
                             + " the interrupt its caller received while it waited: the interrupt was swallowed");
         }
@@ -92,11 +97,19 @@ class CancellationStormTest {
     // ---- the plan of one root -------------------------------------------------------------
 
     enum Kind {
-        QUICK, WORK, BLOCK, SWALLOW, THROW, NESTED
+        QUICK,
+        WORK,
+        BLOCK,
+        SWALLOW,
+        THROW,
+        NESTED
     }
 
     enum End {
-        RETURN, AWAIT_ALL, JOIN_ALL, BLOCK
+        RETURN,
+        AWAIT_ALL,
+        JOIN_ALL,
+        BLOCK
     }
 
     static final class ScopePlan {
@@ -130,7 +143,7 @@ class CancellationStormTest {
     static final class Seen {
         final Task<Object> task;
         volatile Outcome<Object> firstOutcome;
-        volatile String cancelledWith;     // the message of a cancel() that returned true
+        volatile String cancelledWith; // the message of a cancel() that returned true
 
         Seen(Task<Object> task) {
             this.task = task;
@@ -143,11 +156,11 @@ class CancellationStormTest {
         final ThreadFactory factory;
         final ScopePlan plan;
         final Object lock = new Object();
-        boolean inRun;                     // guarded by lock
-        boolean interruptedByChaos;        // guarded by lock
-        boolean bodyEnded;                 // guarded by lock
-        boolean cancelledAtBodyEnd;        // guarded by lock
-        boolean interruptedWhileWaiting;   // guarded by lock: see runRoot
+        boolean inRun; // guarded by lock
+        boolean interruptedByChaos; // guarded by lock
+        boolean bodyEnded; // guarded by lock
+        boolean cancelledAtBodyEnd; // guarded by lock
+        boolean interruptedWhileWaiting; // guarded by lock: see runRoot
         volatile Scope scope;
         volatile Thread thread;
         volatile boolean returned;
@@ -164,7 +177,9 @@ class CancellationStormTest {
 
         @Override
         public String toString() {
-            StringBuilder sb = new StringBuilder("root ").append(index).append(virtualCaller ? " (virtual caller) " : " (platform caller) ");
+            StringBuilder sb = new StringBuilder("root ")
+                    .append(index)
+                    .append(virtualCaller ? " (virtual caller) " : " (platform caller) ");
             plan.describe(sb, 1);
             return sb.toString();
         }
@@ -176,8 +191,8 @@ class CancellationStormTest {
         final long seed;
         final SplittableRandom rnd;
         final List<Root> roots = new ArrayList<>();
-        final List<Seen> tasks = new ArrayList<>();      // guarded by itself
-        final List<Scope> scopes = new ArrayList<>();    // guarded by itself
+        final List<Seen> tasks = new ArrayList<>(); // guarded by itself
+        final List<Scope> scopes = new ArrayList<>(); // guarded by itself
         final ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
         final CountDownLatch start = new CountDownLatch(1);
 
@@ -186,7 +201,9 @@ class CancellationStormTest {
             this.rnd = Seeds.random(seed);
             int n = 4 + rnd.nextInt(MAX_ROOTS - 3);
             for (int i = 0; i < n; i++) {
-                ThreadFactory f = rnd.nextBoolean() ? Thread.ofVirtual().factory() : Thread.ofPlatform().factory();
+                ThreadFactory f = rnd.nextBoolean()
+                        ? Thread.ofVirtual().factory()
+                        : Thread.ofPlatform().factory();
                 roots.add(new Root(i, rnd.nextBoolean(), f, plan(1)));
             }
             Seeds.describeCase(this);
@@ -194,7 +211,8 @@ class CancellationStormTest {
 
         @Override
         public String toString() {
-            StringBuilder sb = new StringBuilder("storm of ").append(roots.size()).append(" roots");
+            StringBuilder sb =
+                    new StringBuilder("storm of ").append(roots.size()).append(" roots");
             for (Root r : roots) {
                 sb.append('\n').append(r);
             }
@@ -226,7 +244,9 @@ class CancellationStormTest {
         void run() throws Exception {
             List<Thread> callers = new ArrayList<>();
             for (Root r : roots) {
-                Thread.Builder b = r.virtualCaller ? Thread.ofVirtual() : Thread.ofPlatform().daemon(true);
+                Thread.Builder b = r.virtualCaller
+                        ? Thread.ofVirtual()
+                        : Thread.ofPlatform().daemon(true);
                 Thread t = b.name("storm-root-" + r.index).unstarted(() -> runRoot(r));
                 r.thread = t;
                 callers.add(t);
@@ -236,7 +256,10 @@ class CancellationStormTest {
             for (int c = 0; c < CHAOS_THREADS; c++) {
                 SplittableRandom cr = rnd.split();
                 int id = c;
-                chaos.add(Thread.ofPlatform().daemon(true).name("storm-chaos-" + c).start(() -> chaos(id, cr)));
+                chaos.add(Thread.ofPlatform()
+                        .daemon(true)
+                        .name("storm-chaos-" + c)
+                        .start(() -> chaos(id, cr)));
             }
             start.countDown();
             for (Thread t : chaos) {
@@ -259,16 +282,19 @@ class CancellationStormTest {
                 r.inRun = true;
             }
             try {
-                r.value = Weft.run(ScopeOptions.named("root-" + r.index).withPolicy(r.plan.policy)
-                        .withThreadFactory(r.factory), scope -> {
-                    r.scope = scope;
-                    Object v = body(r.plan, scope);
-                    synchronized (r.lock) {
-                        r.bodyEnded = true;
-                        r.cancelledAtBodyEnd = scope.isCancelled();
-                    }
-                    return v;
-                });
+                r.value = Weft.run(
+                        ScopeOptions.named("root-" + r.index)
+                                .withPolicy(r.plan.policy)
+                                .withThreadFactory(r.factory),
+                        scope -> {
+                            r.scope = scope;
+                            Object v = body(r.plan, scope);
+                            synchronized (r.lock) {
+                                r.bodyEnded = true;
+                                r.cancelledAtBodyEnd = scope.isCancelled();
+                            }
+                            return v;
+                        });
                 r.returned = true;
             } catch (Throwable e) {
                 r.thrown = e;
@@ -324,7 +350,7 @@ class CancellationStormTest {
                             t.join();
                         } catch (Exception e) {
                             if (!t.isDone() || Weft.isCancelled()) {
-                                throw e;    // possibly the caller's own cancellation: never swallow it
+                                throw e; // possibly the caller's own cancellation: never swallow it
                             }
                         }
                     }
@@ -358,8 +384,8 @@ class CancellationStormTest {
                 }
                 case SWALLOW -> Blockers.swallowThenBlock(f.ways[0], f.ways[1]);
                 case THROW -> throw new IllegalStateException("storm failure");
-                case NESTED -> Weft.run(ScopeOptions.DEFAULTS.withPolicy(f.nested.policy),
-                        scope -> body(f.nested, scope));
+                case NESTED ->
+                    Weft.run(ScopeOptions.DEFAULTS.withPolicy(f.nested.policy), scope -> body(f.nested, scope));
             };
         }
 
@@ -543,7 +569,7 @@ class CancellationStormTest {
                     }
                 }
                 case Outcome.TimedOut<Object>(CancelReason.DeadlineExpired d) ->
-                        problems.add(n + ": timed out (" + d + ") in a storm that sets no deadline");
+                    problems.add(n + ": timed out (" + d + ") in a storm that sets no deadline");
             }
         }
 

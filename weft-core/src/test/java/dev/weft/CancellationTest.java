@@ -25,18 +25,20 @@ class CancellationTest {
     @Test
     void cancellingAScopeInterruptsBlockedTasksWithTheReason() throws Exception {
         CountDownLatch blocked = new CountDownLatch(2);
-        var thrown = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            for (int i = 0; i < 2; i++) {
-                scope.fork(() -> {
-                    blocked.countDown();
-                    return blockForever();
-                });
-            }
-            blocked.await();
-            scope.cancel("shutting down");
-            Weft.checkpoint();
-            return "unreachable";
-        }));
+        var thrown = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    for (int i = 0; i < 2; i++) {
+                        scope.fork(() -> {
+                            blocked.countDown();
+                            return blockForever();
+                        });
+                    }
+                    blocked.await();
+                    scope.cancel("shutting down");
+                    Weft.checkpoint();
+                    return "unreachable";
+                }));
         assertEquals(new CancelReason.Requested("shutting down"), thrown.reason());
         assertEquals("cancelled: shutting down", thrown.getMessage());
     }
@@ -108,7 +110,9 @@ class CancellationTest {
             innerBlocked.await();
             t.cancel("just this one");
             assertInstanceOf(Outcome.Cancelled.class, t.awaitOutcome());
-            assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("just this one")), grandchild.get().outcome());
+            assertEquals(
+                    new Outcome.Cancelled<>(new CancelReason.Requested("just this one")),
+                    grandchild.get().outcome());
             assertEquals("sibling ok", sibling.join());
             assertFalse(scope.isCancelled());
             return null;
@@ -154,8 +158,8 @@ class CancellationTest {
             Task<Object> t = scope.fork(() -> {
                 String v = Weft.shield(() -> {
                     inShield.countDown();
-                    cancelSent.await();          // would throw if interrupted
-                    Weft.checkpoint();           // does not throw inside a shield
+                    cancelSent.await(); // would throw if interrupted
+                    Weft.checkpoint(); // does not throw inside a shield
                     assertFalse(Thread.currentThread().isInterrupted());
                     cleanupCompleted.set(true);
                     return "cleaned";
@@ -255,16 +259,18 @@ class CancellationTest {
         AtomicBoolean forkRan = new AtomicBoolean();
         AtomicBoolean forkPassedCheckpoint = new AtomicBoolean();
         Thread.currentThread().interrupt();
-        var e = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            scope.fork(() -> {
-                forkRan.set(true);
-                Weft.checkpoint();
-                forkPassedCheckpoint.set(true);
-                return null;
-            });
-            Weft.checkpoint();
-            return null;
-        }));
+        var e = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    scope.fork(() -> {
+                        forkRan.set(true);
+                        Weft.checkpoint();
+                        forkPassedCheckpoint.set(true);
+                        return null;
+                    });
+                    Weft.checkpoint();
+                    return null;
+                }));
         assertInstanceOf(CancelReason.Interrupted.class, e.reason());
         assertTrue(Thread.interrupted(), "the caller's interrupt status is kept");
         assertTrue(forkRan.get(), "the fork ran its body");
@@ -339,20 +345,21 @@ class CancellationTest {
     @Test
     void aStaleInterruptFromANestedScopeDoesNotLeakIntoTheEnclosingTask() throws Exception {
         Weft.run(scope -> scope.fork(() -> {
-            try {
-                Weft.run(inner -> {
-                    inner.cancel("inner only");
-                    Weft.checkpoint();
+                    try {
+                        Weft.run(inner -> {
+                            inner.cancel("inner only");
+                            Weft.checkpoint();
+                            return null;
+                        });
+                    } catch (CancelledException expected) {
+                        assertEquals(new CancelReason.Requested("inner only"), expected.reason());
+                    }
+                    assertFalse(Thread.currentThread().isInterrupted(), "the inner scope's interrupt was cleared");
+                    assertFalse(Weft.isCancelled());
+                    new CountDownLatch(0).await(); // a JDK wait works normally
                     return null;
-                });
-            } catch (CancelledException expected) {
-                assertEquals(new CancelReason.Requested("inner only"), expected.reason());
-            }
-            assertFalse(Thread.currentThread().isInterrupted(), "the inner scope's interrupt was cleared");
-            assertFalse(Weft.isCancelled());
-            new CountDownLatch(0).await(); // a JDK wait works normally
-            return null;
-        }).join());
+                })
+                .join());
     }
 
     @Test
@@ -360,55 +367,61 @@ class CancellationTest {
         Weft.run(scope -> {
             assertTrue(scope.cancel("first"));
             assertFalse(scope.cancel("second"));
-            assertEquals(new CancelReason.Requested("first"), scope.cancelReason().orElseThrow());
+            assertEquals(
+                    new CancelReason.Requested("first"), scope.cancelReason().orElseThrow());
             return null;
         });
     }
 
     @Test
     void theBodysCancellationIsNotAFailure() {
-        var e = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            scope.cancel("self");
-            Weft.checkpoint();
-            return null;
-        }));
+        var e = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    scope.cancel("self");
+                    Weft.checkpoint();
+                    return null;
+                }));
         assertEquals(0, e.getSuppressed().length, "nothing to report besides the cancellation");
         // A body that unwinds through the JDK's InterruptedException still reports the
         // cancellation, with the JDK's exception attached.
-        var ce = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            scope.cancel("self");
-            return ScopeTest.<String>blockForever();
-        }));
+        var ce = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    scope.cancel("self");
+                    return ScopeTest.<String>blockForever();
+                }));
         assertEquals(new CancelReason.Requested("self"), ce.reason());
         assertInstanceOf(InterruptedException.class, ce.getSuppressed()[0]);
         assertFalse(Thread.currentThread().isInterrupted(), "a root cancelled by itself leaves no interrupt behind");
     }
 
     @Test
-    void codeThatSawItsScopeCancelledFailsItsNextCheckpointEvenBeforePropagationReachesIt()
-            throws Exception {
+    void codeThatSawItsScopeCancelledFailsItsNextCheckpointEvenBeforePropagationReachesIt() throws Exception {
         AtomicReference<String> seen = new AtomicReference<>();
-        assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            scope.fork("observer", () -> {
-                while (!scope.isCancelled()) {
-                    Thread.onSpinWait();
-                }
-                try {
-                    Weft.checkpoint();
-                    seen.set("returned");
-                } catch (CancelledException e) {
-                    seen.set("threw");
-                }
-                return null;
-            });
-            for (int i = 0; i < 20_000; i++) { // makes propagation to every task take a while
-                scope.fork(ScopeTest::blockForever);
-            }
-            scope.fork("failer", () -> {
-                throw new IllegalStateException("boom");
-            });
-            return blockForever();
-        }));
+        assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(scope -> {
+                    scope.fork("observer", () -> {
+                        while (!scope.isCancelled()) {
+                            Thread.onSpinWait();
+                        }
+                        try {
+                            Weft.checkpoint();
+                            seen.set("returned");
+                        } catch (CancelledException e) {
+                            seen.set("threw");
+                        }
+                        return null;
+                    });
+                    for (int i = 0; i < 20_000; i++) { // makes propagation to every task take a while
+                        scope.fork(ScopeTest::blockForever);
+                    }
+                    scope.fork("failer", () -> {
+                        throw new IllegalStateException("boom");
+                    });
+                    return blockForever();
+                }));
         assertEquals("threw", seen.get());
     }
 
@@ -427,7 +440,8 @@ class CancellationTest {
                     });
                     reading.await();
                     reader.cancel("client went away");
-                    assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("client went away")),
+                    assertEquals(
+                            new Outcome.Cancelled<>(new CancelReason.Requested("client went away")),
                             reader.awaitOutcome());
                     assertFalse(scope.isCancelled());
                     assertFalse(peer.isClosed());

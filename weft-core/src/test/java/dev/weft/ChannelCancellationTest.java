@@ -151,7 +151,10 @@ class ChannelCancellationTest {
                     outcomes.add("receive cancelled");
                 }
                 try {
-                    outcomes.add(Select.<String>fair().on(loaded.receiving(), v -> "selected " + v).orElse(() -> "default").await());
+                    outcomes.add(Select.<String>fair()
+                            .on(loaded.receiving(), v -> "selected " + v)
+                            .orElse(() -> "default")
+                            .await());
                 } catch (CancelledException e) {
                     outcomes.add("select cancelled");
                 }
@@ -190,7 +193,8 @@ class ChannelCancellationTest {
             }
             return null;
         });
-        Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, daemon.get().outcome());
+        Outcome.Cancelled<?> c =
+                assertInstanceOf(Outcome.Cancelled.class, daemon.get().outcome());
         assertInstanceOf(CancelReason.ScopeEnded.class, c.reason());
         assertEquals(List.of(0, 1, 2), consumed);
         assertEquals(0, TaskTree.liveTaskCount(), TaskTree.render());
@@ -301,7 +305,10 @@ class ChannelCancellationTest {
                                 switch (way) {
                                     case 0 -> {
                                         while (true) {
-                                            received.add(Select.<Integer>fair().on(a.receiving(), v -> v).on(b.receiving(), v -> v).await());
+                                            received.add(Select.<Integer>fair()
+                                                    .on(a.receiving(), v -> v)
+                                                    .on(b.receiving(), v -> v)
+                                                    .await());
                                             enough.countDown();
                                         }
                                     }
@@ -383,7 +390,8 @@ class ChannelCancellationTest {
         });
         assertEquals(List.of(0, 1, 2), got);
         assertEquals(3, keptByProducer.get(), "the cancelled send kept its element");
-        Outcome.Cancelled<?> c = assertInstanceOf(Outcome.Cancelled.class, producer.get().outcome());
+        Outcome.Cancelled<?> c =
+                assertInstanceOf(Outcome.Cancelled.class, producer.get().outcome());
         assertInstanceOf(CancelReason.ScopeEnded.class, c.reason());
         assertEquals(Optional.empty(), ch.tryReceive());
     }

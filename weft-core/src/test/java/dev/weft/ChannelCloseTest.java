@@ -168,7 +168,10 @@ class ChannelCloseTest {
                 });
                 s.fork("select-" + i, () -> {
                     try {
-                        Select.<String>fair().on(done.receiving(), v -> "done").on(work.receiving(), v -> "work").await();
+                        Select.<String>fair()
+                                .on(done.receiving(), v -> "done")
+                                .on(work.receiving(), v -> "work")
+                                .await();
                         fail("a select clause committed");
                     } catch (ChannelClosedException e) {
                         closedSelects.incrementAndGet();
@@ -250,8 +253,13 @@ class ChannelCloseTest {
             assertEquals(producers * per, got.size(), Seeds.msg(seed, "kind " + k + " count"));
             for (int p = 0; p < producers; p++) {
                 int base = p * 1_000_000;
-                List<Integer> mine = got.stream().filter(v -> v / 1_000_000 == base / 1_000_000).toList();
-                assertEquals(IntStream.range(0, per).map(i -> base + i).boxed().toList(), mine, Seeds.msg(seed, "kind " + k + " producer " + p));
+                List<Integer> mine = got.stream()
+                        .filter(v -> v / 1_000_000 == base / 1_000_000)
+                        .toList();
+                assertEquals(
+                        IntStream.range(0, per).map(i -> base + i).boxed().toList(),
+                        mine,
+                        Seeds.msg(seed, "kind " + k + " producer " + p));
             }
         });
     }
@@ -272,7 +280,8 @@ class ChannelCloseTest {
             int clients = rnd.nextInt(1, 6);
             int per = rnd.nextInt(20, 200);
             int shutdownAfter = rnd.nextInt(0, clients * per);
-            Seeds.describeCase("kind " + k + ", " + clients + " clients x " + per + ", shutdown after " + shutdownAfter);
+            Seeds.describeCase(
+                    "kind " + k + ", " + clients + " clients x " + per + ", shutdown after " + shutdownAfter);
             Channel<Integer> requests = kind(k, rnd.nextInt(1, 4), null);
             Set<Integer> accepted = Collections.synchronizedSet(new HashSet<>());
             Set<Integer> rejected = Collections.synchronizedSet(new HashSet<>());
@@ -356,7 +365,10 @@ class ChannelCloseTest {
             Channel<Integer> failed = kind(k, 2, null);
             IOException cause = new IOException("gone");
             failed.fail(cause);
-            assertSame(cause, assertThrows(ChannelClosedException.class, failed::tryReceive).getCause());
+            assertSame(
+                    cause,
+                    assertThrows(ChannelClosedException.class, failed::tryReceive)
+                            .getCause());
         }
     }
 }

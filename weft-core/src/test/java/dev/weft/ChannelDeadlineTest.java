@@ -84,8 +84,14 @@ class ChannelDeadlineTest {
         Channel<String> rv = Channel.rendezvous();
         Channel<String> other = Channel.buffered(1);
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(2),
-                    t -> Select.<String>fair().on(rv.sending("stale"), v -> "sent").on(other.receiving(), v -> "got " + v).await()));
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(
+                            Duration.ofSeconds(2),
+                            t -> Select.<String>fair()
+                                    .on(rv.sending("stale"), v -> "sent")
+                                    .on(other.receiving(), v -> "got " + v)
+                                    .await()));
             assertEquals(Duration.ofSeconds(2), e.reason().timeout());
             assertEquals(Optional.empty(), rv.tryReceive(), "no sender left waiting with 'stale'");
             Task<String> late = s.fork("late receiver", rv::receive);
@@ -114,22 +120,34 @@ class ChannelDeadlineTest {
         List<CancelReason> reasons = new CopyOnWriteArrayList<>();
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
             full.send(0);
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(10), t -> {
-                t.fork("send", recording(reasons, () -> {
-                    full.send(1);
-                    return null;
-                }));
-                t.fork("receive", recording(reasons, empty::receive));
-                t.fork("select", recording(reasons,
-                        () -> Select.<String>fair().on(full.sending(2), v -> "sent").on(empty.receiving(), v -> "got").await()));
-                t.fork("nested range", recording(reasons, () -> Weft.run(inner -> {
-                    for (int v : empty) {
-                        fail("received " + v);
-                    }
-                    return null;
-                })));
-                return empty.receive(); // the body waits too
-            }));
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ofSeconds(10), t -> {
+                        t.fork("send", recording(reasons, () -> {
+                            full.send(1);
+                            return null;
+                        }));
+                        t.fork("receive", recording(reasons, empty::receive));
+                        t.fork(
+                                "select",
+                                recording(
+                                        reasons,
+                                        () -> Select.<String>fair()
+                                                .on(full.sending(2), v -> "sent")
+                                                .on(empty.receiving(), v -> "got")
+                                                .await()));
+                        t.fork(
+                                "nested range",
+                                recording(
+                                        reasons,
+                                        () -> Weft.run(inner -> {
+                                            for (int v : empty) {
+                                                fail("received " + v);
+                                            }
+                                            return null;
+                                        })));
+                        return empty.receive(); // the body waits too
+                    }));
             assertEquals(Duration.ofSeconds(10).toNanos(), clock.nanoTime());
             assertEquals(Duration.ofSeconds(10), e.reason().timeout());
             assertEquals(4, reasons.size(), "every task saw the deadline: " + reasons);
@@ -155,10 +173,12 @@ class ChannelDeadlineTest {
     @Test
     void aForgottenReceiverIsReportedAsStalledUnderTheVirtualClock() throws Exception {
         Channel<Integer> ch = Channel.rendezvous();
-        CancelledException e = assertThrows(CancelledException.class, () -> virtual(s -> {
-            s.fork("forgotten receiver", ch::receive);
-            return "body done";
-        }));
+        CancelledException e = assertThrows(
+                CancelledException.class,
+                () -> virtual(s -> {
+                    s.fork("forgotten receiver", ch::receive);
+                    return "body done";
+                }));
         CancelReason.Stalled stalled = assertInstanceOf(CancelReason.Stalled.class, e.reason(), e.toString());
         assertTrue(stalled.report().contains("forgotten receiver"), stalled.report());
         assertFalse(ch.trySend(1), "the stalled receiver was withdrawn");
@@ -179,14 +199,16 @@ class ChannelDeadlineTest {
         Channel<Integer> ch = Channel.rendezvous();
         AtomicReference<Task<Integer>> child = new AtomicReference<>();
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(1), t -> {
-                child.set(t.fork("child", ch::receive));
-                return "body value";
-            }));
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ofSeconds(1), t -> {
+                        child.set(t.fork("child", ch::receive));
+                        return "body value";
+                    }));
             assertEquals("timeout", e.reason().scope());
             assertEquals(Duration.ofSeconds(1).toNanos(), clock.nanoTime(), "the call returned at the deadline");
-            Outcome.TimedOut<?> c = assertInstanceOf(Outcome.TimedOut.class, child.get().outcome(),
-                    "the child was cut short by the deadline");
+            Outcome.TimedOut<?> c = assertInstanceOf(
+                    Outcome.TimedOut.class, child.get().outcome(), "the child was cut short by the deadline");
             assertEquals("timeout", c.deadline().scope());
 
             Optional<String> moved = Weft.timeoutOrEmpty(Duration.ofSeconds(1), t -> {
@@ -265,9 +287,10 @@ class ChannelDeadlineTest {
                     int v = i;
                     Duration d = Duration.ofNanos(r.nextInt(4) == 0 ? 0 : r.nextLong(200_000));
                     if (Weft.timeoutOrEmpty(d, t -> {
-                        ch.send(v);
-                        return true;
-                    }).isPresent()) {
+                                ch.send(v);
+                                return true;
+                            })
+                            .isPresent()) {
                         i++;
                     }
                 }
@@ -278,7 +301,10 @@ class ChannelDeadlineTest {
                 Duration d = Duration.ofNanos(rnd.nextInt(4) == 0 ? 0 : rnd.nextLong(200_000));
                 Optional<Integer> v = (k & 1) == 0
                         ? Weft.timeoutOrEmpty(d, t -> ch.receive())
-                        : Optional.ofNullable(Select.<Integer>fair().on(ch.receiving(), x -> x).onTimeout(d, () -> null).await());
+                        : Optional.ofNullable(Select.<Integer>fair()
+                                .on(ch.receiving(), x -> x)
+                                .onTimeout(d, () -> null)
+                                .await());
                 v.ifPresent(out::add);
             }
             return out;
@@ -334,7 +360,10 @@ class ChannelDeadlineTest {
                     }
                 }
             });
-            assertEquals(IntStream.range(0, n).boxed().toList(), got, Seeds.msg(seed, "every element once, in order (" + empties[0] + " timeouts)"));
+            assertEquals(
+                    IntStream.range(0, n).boxed().toList(),
+                    got,
+                    Seeds.msg(seed, "every element once, in order (" + empties[0] + " timeouts)"));
         });
     }
 
@@ -400,27 +429,29 @@ class ChannelDeadlineTest {
         Channel<Res> ch = Channel.buffered(2, Res::close);
         List<Integer> consumed = new ArrayList<>();
         virtual(s -> {
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(5), t -> {
-                t.own(() -> ch.fail(new CancellationException("pipeline ended")));
-                t.fork("producer", () -> {
-                    while (true) {
-                        Res r = ledger.open();
-                        try {
-                            ch.send(r);
-                        } catch (Throwable x) {
-                            r.close();
-                            throw x;
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ofSeconds(5), t -> {
+                        t.own(() -> ch.fail(new CancellationException("pipeline ended")));
+                        t.fork("producer", () -> {
+                            while (true) {
+                                Res r = ledger.open();
+                                try {
+                                    ch.send(r);
+                                } catch (Throwable x) {
+                                    r.close();
+                                    throw x;
+                                }
+                            }
+                        });
+                        for (Res r : ch) {
+                            try (r) {
+                                consumed.add(r.id);
+                                Weft.sleep(Duration.ofSeconds(1)); // slow consumer: the buffer stays full
+                            }
                         }
-                    }
-                });
-                for (Res r : ch) {
-                    try (r) {
-                        consumed.add(r.id);
-                        Weft.sleep(Duration.ofSeconds(1)); // slow consumer: the buffer stays full
-                    }
-                }
-                return null;
-            }));
+                        return null;
+                    }));
             assertEquals(Duration.ofSeconds(5), e.reason().timeout());
             assertFalse(Weft.isCancelled(), "the deadline belonged to the nested scope only");
             Channel<Integer> after = Channel.buffered(1);
@@ -448,14 +479,17 @@ class ChannelDeadlineTest {
         boolean sent = Weft.run(s -> Weft.timeout(Duration.ZERO, t -> ch.trySend(1)));
         assertTrue(sent, "a body without a checkpoint had its effect");
         assertEquals(1, ch.size());
-        assertEquals(Optional.of(Optional.of(1)), Weft.run(s -> Weft.timeoutOrEmpty(Duration.ZERO, t -> ch.tryReceive())));
+        assertEquals(
+                Optional.of(Optional.of(1)), Weft.run(s -> Weft.timeoutOrEmpty(Duration.ZERO, t -> ch.tryReceive())));
         assertTrue(ch.trySend(2));
         Weft.run(s -> {
             assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ZERO, t -> ch.receive()));
-            assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ZERO, t -> {
-                ch.send(3);
-                return null;
-            }));
+            assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ZERO, t -> {
+                        ch.send(3);
+                        return null;
+                    }));
             return null;
         });
         assertEquals(List.of(2), drain(ch), "the blocking operations had no effect");

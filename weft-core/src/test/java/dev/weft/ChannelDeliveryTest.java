@@ -64,7 +64,12 @@ class ChannelDeliveryTest {
                 assertEquals("v", w.join());
             }
             assertEquals("v", p.await());
-            assertEquals("v", Select.<String>biased().on(p, v -> v).orElse(() -> "not ready").await());
+            assertEquals(
+                    "v",
+                    Select.<String>biased()
+                            .on(p, v -> v)
+                            .orElse(() -> "not ready")
+                            .await());
             assertEquals(Optional.of("v"), p.value());
             return null;
         });
@@ -116,7 +121,10 @@ class ChannelDeliveryTest {
             assertEquals(cap, ch.size());
             assertEquals(List.of(), dropped.items);
             List<Integer> all = drain(ch);
-            assertEquals(IntStream.range(0, cap).boxed().toList(), all, "kind " + k + ": the rejected element never entered");
+            assertEquals(
+                    IntStream.range(0, cap).boxed().toList(),
+                    all,
+                    "kind " + k + ": the rejected element never entered");
         }
         // with a sender already waiting, trySend on the full ring is refused and the waiter goes first
         Channel<Integer> ring = Channel.buffered(1);

@@ -42,8 +42,8 @@ final class ChannelFixtures {
     static <T> Channel<T> kind(int k, int capacity, Consumer<? super T> onUndelivered) {
         return switch (k) {
             case 0 -> Channel.buffered(0, onUndelivered);
-            case 1 -> Channel.buffered(capacity, onUndelivered);     // the lock-free ring
-            case 2 -> Channel.buffered(5_000, onUndelivered);        // above ringMax: the deque under the lock
+            case 1 -> Channel.buffered(capacity, onUndelivered); // the lock-free ring
+            case 2 -> Channel.buffered(5_000, onUndelivered); // above ringMax: the deque under the lock
             case 3 -> Channel.unbounded(onUndelivered);
             default -> Channel.conflated(onUndelivered);
         };

@@ -130,7 +130,8 @@ class ChannelLincheckTest {
         void sizeWithinCapacity() {
             int size = ch.size();
             if (size < 0 || size > capacity || ch.capacity() != capacity) {
-                throw new IllegalStateException("size " + size + " outside [0, " + capacity + "], capacity() " + ch.capacity());
+                throw new IllegalStateException(
+                        "size " + size + " outside [0, " + capacity + "], capacity() " + ch.capacity());
             }
         }
 
@@ -140,7 +141,8 @@ class ChannelLincheckTest {
             int u = undelivered.get();
             int b = ch.size();
             if (s != r + u + b) {
-                throw new IllegalStateException("sent " + s + " != received " + r + " + undelivered " + u + " + buffered " + b);
+                throw new IllegalStateException(
+                        "sent " + s + " != received " + r + " + undelivered " + u + " + buffered " + b);
             }
         }
 
@@ -218,7 +220,7 @@ class ChannelLincheckTest {
      * ever waits, so a channel is a bounded FIFO plus the closed and failed flags.
      */
     public abstract static class Model {
-        private final int capacity;       // Integer.MAX_VALUE: unbounded
+        private final int capacity; // Integer.MAX_VALUE: unbounded
         private final boolean conflated;
         private final ArrayDeque<Integer> buffer = new ArrayDeque<>();
         private boolean closed;
@@ -288,7 +290,10 @@ class ChannelLincheckTest {
         // Lincheck compares states of the sequential model to prune its search.
         @Override
         public boolean equals(Object o) {
-            return o instanceof Model m && m.getClass() == getClass() && m.closed == closed && m.failed == failed
+            return o instanceof Model m
+                    && m.getClass() == getClass()
+                    && m.closed == closed
+                    && m.failed == failed
                     && m.buffer.stream().toList().equals(buffer.stream().toList());
         }
 
@@ -342,9 +347,9 @@ class ChannelLincheckTest {
      * -Dweft.stress.factor=F multiplies the number of scenarios (iterations) by F and the
      * invocations per scenario by up to 2.
      */
-    private static <O extends Options<O, ?>> O sized(O options, int iterations, int invocations, int threads, Class<?> model) {
-        return options
-                .iterations(iterations * Seeds.FACTOR)
+    private static <O extends Options<O, ?>> O sized(
+            O options, int iterations, int invocations, int threads, Class<?> model) {
+        return options.iterations(iterations * Seeds.FACTOR)
                 .invocationsPerIteration(invocations * Math.min(Seeds.FACTOR, 2))
                 .threads(threads)
                 .actorsPerThread(3)
@@ -430,10 +435,22 @@ class ChannelLincheckTest {
     void theModelAgreesWithTheChannelsSequentially() {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
         for (int round = 0; round < 200 * Seeds.FACTOR; round++) {
-            Ops[] ops = {new RendezvousOps(), new Buffered1Ops(), new Buffered2Ops(), new BufferedLargeOps(),
-                new UnboundedOps(), new ConflatedOps()};
-            Model[] models = {new RendezvousModel(), new Buffered1Model(), new Buffered2Model(), new BufferedLargeModel(),
-                new UnboundedModel(), new ConflatedModel()};
+            Ops[] ops = {
+                new RendezvousOps(),
+                new Buffered1Ops(),
+                new Buffered2Ops(),
+                new BufferedLargeOps(),
+                new UnboundedOps(),
+                new ConflatedOps()
+            };
+            Model[] models = {
+                new RendezvousModel(),
+                new Buffered1Model(),
+                new Buffered2Model(),
+                new BufferedLargeModel(),
+                new UnboundedModel(),
+                new ConflatedModel()
+            };
             for (int k = 0; k < ops.length; k++) {
                 StringBuilder trace = new StringBuilder();
                 for (int step = 0; step < 12; step++) {

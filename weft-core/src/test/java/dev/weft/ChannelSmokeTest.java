@@ -17,9 +17,15 @@ class ChannelSmokeTest {
         Channel<Integer> ping = Channel.rendezvous();
         Channel<Integer> pong = Channel.rendezvous();
         int n = Weft.run(s -> {
-            s.fork(() -> { for (int i = 0; i < 10000; i++) pong.send(ping.receive() + 1); return null; });
+            s.fork(() -> {
+                for (int i = 0; i < 10000; i++) pong.send(ping.receive() + 1);
+                return null;
+            });
             int v = 0;
-            for (int i = 0; i < 10000; i++) { ping.send(v); v = pong.receive(); }
+            for (int i = 0; i < 10000; i++) {
+                ping.send(v);
+                v = pong.receive();
+            }
             return v;
         });
         assertEquals(10000, n);
@@ -32,8 +38,18 @@ class ChannelSmokeTest {
             List<Integer> got = java.util.Collections.synchronizedList(new ArrayList<>());
             Weft.run(s -> {
                 List<Task<?>> prods = new ArrayList<>();
-                for (int p = 0; p < 4; p++) { int base = p * 10000; prods.add(s.fork(() -> { for (int i = 0; i < 5000; i++) ch.send(base + i); return null; })); }
-                for (int c = 0; c < 4; c++) s.fork(() -> { for (Integer x : ch) got.add(x); return null; });
+                for (int p = 0; p < 4; p++) {
+                    int base = p * 10000;
+                    prods.add(s.fork(() -> {
+                        for (int i = 0; i < 5000; i++) ch.send(base + i);
+                        return null;
+                    }));
+                }
+                for (int c = 0; c < 4; c++)
+                    s.fork(() -> {
+                        for (Integer x : ch) got.add(x);
+                        return null;
+                    });
                 for (Task<?> t : prods) t.join();
                 ch.close();
                 return null;
@@ -49,9 +65,19 @@ class ChannelSmokeTest {
         Channel<Integer> b = Channel.rendezvous();
         int[] counts = new int[2];
         Weft.run(s -> {
-            s.fork(() -> { for (int i = 0; i < 2000; i++) Select.<Void>fair().on(a.sending(i), x -> null).on(b.receiving(), x -> null).await(); return null; });
+            s.fork(() -> {
+                for (int i = 0; i < 2000; i++)
+                    Select.<Void>fair()
+                            .on(a.sending(i), x -> null)
+                            .on(b.receiving(), x -> null)
+                            .await();
+                return null;
+            });
             for (int i = 0; i < 2000; i++) {
-                int w = Select.<Integer>fair().on(b.sending(i), x -> 0).on(a.receiving(), x -> 1).await();
+                int w = Select.<Integer>fair()
+                        .on(b.sending(i), x -> 0)
+                        .on(a.receiving(), x -> 1)
+                        .await();
                 counts[w]++;
             }
             return null;
@@ -62,9 +88,18 @@ class ChannelSmokeTest {
     @Test
     void selectTimeoutAndDefault() throws Exception {
         Channel<Integer> a = Channel.rendezvous();
-        assertEquals("none", Select.<String>fair().on(a.receiving(), x -> "got").orElse(() -> "none").await());
-        String r = Weft.run(ScopeOptions.DEFAULTS.withClock(new dev.weft.time.VirtualClock()), s ->
-                Select.<String>fair().on(a.receiving(), x -> "got").onTimeout(Duration.ofSeconds(5), () -> "timeout").await());
+        assertEquals(
+                "none",
+                Select.<String>fair()
+                        .on(a.receiving(), x -> "got")
+                        .orElse(() -> "none")
+                        .await());
+        String r = Weft.run(
+                ScopeOptions.DEFAULTS.withClock(new dev.weft.time.VirtualClock()),
+                s -> Select.<String>fair()
+                        .on(a.receiving(), x -> "got")
+                        .onTimeout(Duration.ofSeconds(5), () -> "timeout")
+                        .await());
         assertEquals("timeout", r);
         a.close();
         assertThrows(ChannelClosedException.class, () -> a.receive());
@@ -77,11 +112,20 @@ class ChannelSmokeTest {
             int[] got = new int[1];
             Weft.run(s -> {
                 Task<Integer> r = s.fork(ch::receive);
-                Task<Boolean> snd = s.fork(() -> { ch.send(7); return true; });
+                Task<Boolean> snd = s.fork(() -> {
+                    ch.send(7);
+                    return true;
+                });
                 r.cancel("x");
                 Outcome<Integer> o = r.awaitOutcome();
-                if (o instanceof Outcome.Success<Integer>) { snd.join(); got[0] = 1; }
-                else { assertEquals(7, ch.receive()); snd.join(); got[0] = 2; }
+                if (o instanceof Outcome.Success<Integer>) {
+                    snd.join();
+                    got[0] = 1;
+                } else {
+                    assertEquals(7, ch.receive());
+                    snd.join();
+                    got[0] = 2;
+                }
                 return null;
             });
             assertTrue(got[0] > 0);

@@ -68,6 +68,7 @@ class ChannelStressTest {
 
     /** Channel kinds: buffered capacities, then unbounded, then conflated. */
     private static final int[] CAPACITIES = {0, 1, 2, 10, 100, 5000}; // 5000: above the lock-free ring's bound
+
     private static final int UNBOUNDED = CAPACITIES.length;
     private static final int CONFLATED = CAPACITIES.length + 1;
     private static final int KINDS = CAPACITIES.length + 2;
@@ -81,8 +82,12 @@ class ChannelStressTest {
     @AfterAll
     static void releaseLog() {
         StringBuilder sb = new StringBuilder("ChannelStressTest stats (factor " + Seeds.FACTOR + "):");
-        STATS.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .forEach(e -> sb.append("\n  ").append(e.getKey()).append(" = ").append(e.getValue().sum()));
+        STATS.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .forEach(e -> sb.append("\n  ")
+                        .append(e.getKey())
+                        .append(" = ")
+                        .append(e.getValue().sum()));
         System.out.println(sb);
     }
 
@@ -91,8 +96,11 @@ class ChannelStressTest {
     }
 
     static String kindName(int kind) {
-        return kind == UNBOUNDED ? "unbounded" : kind == CONFLATED ? "conflated"
-                : CAPACITIES[kind] == 0 ? "rendezvous" : "buffered(" + CAPACITIES[kind] + ")";
+        return kind == UNBOUNDED
+                ? "unbounded"
+                : kind == CONFLATED
+                        ? "conflated"
+                        : CAPACITIES[kind] == 0 ? "rendezvous" : "buffered(" + CAPACITIES[kind] + ")";
     }
 
     static <T> Channel<T> make(int kind, Consumer<? super T> onUndelivered) {
@@ -163,9 +171,9 @@ class ChannelStressTest {
         final int workers;
         final int opsPerWorker;
         final int chaosActions;
-        final int midCloseOdds;      // 1 in this many chaos actions closes or fails a channel; 0: never
-        final int timeoutOdds;       // 1 in this many ops runs under a tiny Weft.timeout
-        final int batchOdds;         // 1 in this many ops opens a cancellable sub-scope
+        final int midCloseOdds; // 1 in this many chaos actions closes or fails a channel; 0: never
+        final int timeoutOdds; // 1 in this many ops runs under a tiny Weft.timeout
+        final int batchOdds; // 1 in this many ops opens a cancellable sub-scope
         final boolean workersCancelScope;
         final List<Channel<Item>> chs = new ArrayList<>();
 
@@ -229,10 +237,20 @@ class ChannelStressTest {
             for (int c = 0; c < nCh; c++) {
                 sb.append(c == 0 ? "" : ", ").append(kindName(kinds[c])).append(failAtEnd[c] ? " failed at end" : "");
             }
-            return sb.append("], ").append(workers).append(" workers x ").append(opsPerWorker).append(" ops, ")
-                    .append(chaosActions).append(" chaos actions, midClose 1/").append(midCloseOdds)
-                    .append(", timeout 1/").append(timeoutOdds).append(", batch 1/").append(batchOdds)
-                    .append(workersCancelScope ? ", workers may cancel the work scope" : "").toString();
+            return sb.append("], ")
+                    .append(workers)
+                    .append(" workers x ")
+                    .append(opsPerWorker)
+                    .append(" ops, ")
+                    .append(chaosActions)
+                    .append(" chaos actions, midClose 1/")
+                    .append(midCloseOdds)
+                    .append(", timeout 1/")
+                    .append(timeoutOdds)
+                    .append(", batch 1/")
+                    .append(batchOdds)
+                    .append(workersCancelScope ? ", workers may cancel the work scope" : "")
+                    .toString();
         }
 
         void violation(String what) {
@@ -281,18 +299,20 @@ class ChannelStressTest {
             AtomicReference<Outcome<Object>> workOutcome = new AtomicReference<>();
             Task<?>[] chaosTask = new Task<?>[1];
             Weft.run(ScopeOptions.named("chan-case"), root -> {
-                Task<Object> work = root.fork("work", () -> Weft.run(ScopeOptions.named("work"), ws -> {
-                    workScope.set(ws);
-                    for (int w = 0; w < workers; w++) {
-                        SplittableRandom r = new SplittableRandom(workerSeeds[w]);
-                        int id = w;
-                        synchronized (workerTasks) {
-                            workerTasks.add(ws.fork("worker-" + w, () -> worker(id, r)));
-                        }
-                    }
-                    chaosTask[0] = ws.fork("chaos", () -> chaos(new SplittableRandom(chaosSeed)));
-                    return null;
-                }));
+                Task<Object> work = root.fork(
+                        "work",
+                        () -> Weft.run(ScopeOptions.named("work"), ws -> {
+                            workScope.set(ws);
+                            for (int w = 0; w < workers; w++) {
+                                SplittableRandom r = new SplittableRandom(workerSeeds[w]);
+                                int id = w;
+                                synchronized (workerTasks) {
+                                    workerTasks.add(ws.fork("worker-" + w, () -> worker(id, r)));
+                                }
+                            }
+                            chaosTask[0] = ws.fork("chaos", () -> chaos(new SplittableRandom(chaosSeed)));
+                            return null;
+                        }));
                 // Watchdog: when the chaos is over and nothing moves any more (everyone blocked
                 // on a partner that is gone), cancel the work. Ends the case; asserts nothing.
                 long last = -1;
@@ -320,12 +340,18 @@ class ChannelStressTest {
                 assertTrue(t.isDone(), Seeds.msg(seed, t.name() + " outlived its scope"));
             }
             assertTrue(chaosTask[0].isDone(), Seeds.msg(seed, "chaos task outlived its scope"));
-            assertEquals(0, TaskTree.liveTaskCount(), Seeds.msg(seed, "tasks alive after the case: " + TaskTree.render()));
+            assertEquals(
+                    0, TaskTree.liveTaskCount(), Seeds.msg(seed, "tasks alive after the case: " + TaskTree.render()));
             assertEquals(0, TaskTree.liveRootCount(), Seeds.msg(seed, "root scopes open after the case"));
             // every wait is over: no operation may stay registered in a channel
             for (int c = 0; c < nCh; c++) {
-                assertEquals(0, Waiters.count(chs.get(c)), Seeds.msg(seed, "channel " + c + " ("
-                        + kindName(kinds[c]) + ") still has queued waiters after every task ended"));
+                assertEquals(
+                        0,
+                        Waiters.count(chs.get(c)),
+                        Seeds.msg(
+                                seed,
+                                "channel " + c + " (" + kindName(kinds[c])
+                                        + ") still has queued waiters after every task ended"));
             }
             // close (or fail) and drain
             for (int c = 0; c < nCh; c++) {
@@ -353,8 +379,8 @@ class ChannelStressTest {
                     }
                     if (closeable) {
                         if (it.isClosed()) {
-                            violation("drained " + it + " already closed from channel " + c + " ("
-                                    + disowned.get(it.id) + ")");
+                            violation("drained " + it + " already closed from channel " + c + " (" + disowned.get(it.id)
+                                    + ")");
                         }
                         it.close();
                     }
@@ -374,7 +400,9 @@ class ChannelStressTest {
                 }
             }
             Map<Long, String> out = new HashMap<>();
-            for (var e : List.of(Map.entry("received", received), Map.entry("drained", drained),
+            for (var e : List.of(
+                    Map.entry("received", received),
+                    Map.entry("drained", drained),
                     Map.entry("undelivered", undelivered))) {
                 for (Long id : e.getValue()) {
                     String prev = out.put(id, e.getKey());
@@ -382,7 +410,8 @@ class ChannelStressTest {
                         problems.add("#" + id + " came out twice: " + prev + " and " + e.getKey());
                     }
                     if (!sentSet.contains(id)) {
-                        problems.add("#" + id + " " + e.getKey() + " but never sent: its sender saw " + disowned.get(id));
+                        problems.add(
+                                "#" + id + " " + e.getKey() + " but never sent: its sender saw " + disowned.get(id));
                     }
                 }
             }
@@ -398,10 +427,12 @@ class ChannelStressTest {
             STATS.computeIfAbsent("elements undelivered", k -> new LongAdder()).add(undelivered.size());
             STATS.computeIfAbsent("elements drained", k -> new LongAdder()).add(drained.size());
             if (!problems.isEmpty()) {
-                fail(Seeds.msg(seed, problems.size() + " accounting violation(s) in " + this + " (sent "
-                        + sentSet.size() + ", received " + received.size() + ", drained " + drained.size()
-                        + ", undelivered " + undelivered.size() + "):\n  "
-                        + String.join("\n  ", problems.subList(0, Math.min(30, problems.size())))));
+                fail(Seeds.msg(
+                        seed,
+                        problems.size() + " accounting violation(s) in " + this + " (sent "
+                                + sentSet.size() + ", received " + received.size() + ", drained " + drained.size()
+                                + ", undelivered " + undelivered.size() + "):\n  "
+                                + String.join("\n  ", problems.subList(0, Math.min(30, problems.size())))));
             }
         }
 
@@ -558,7 +589,8 @@ class ChannelStressTest {
             StringBuilder desc = new StringBuilder(fair ? "fair" : "biased");
             for (int k = 0; k < m; k++) {
                 int c = order.get(k);
-                int what = r.nextInt(5); // 0,1: send; 2,3: receive; 4: both (a select sending to and receiving from one channel)
+                int what = r.nextInt(
+                        5); // 0,1: send; 2,3: receive; 4: both (a select sending to and receiving from one channel)
                 boolean snd = what <= 1 || what == 4;
                 boolean rcv = what >= 2;
                 boolean sendFirst = r.nextBoolean();
@@ -727,7 +759,9 @@ class ChannelStressTest {
     static final class CrossedOnOneCarrier {
         public static void main(String[] args) {
             ChannelTest.childMain(() -> {
-                assertTimeoutPreemptively(Seeds.HANG_BOUND, () -> new Crossed(3317815689514844160L).run(),
+                assertTimeoutPreemptively(
+                        Seeds.HANG_BOUND,
+                        () -> new Crossed(3317815689514844160L).run(),
                         "crossed selects on one carrier hung for seed 3317815689514844160");
                 Seeds.forEach("crossed selects on one carrier", Seeds.scaled(10), seed -> new Crossed(seed).run());
             });
@@ -736,11 +770,11 @@ class ChannelStressTest {
 
     static final class Crossed {
         enum Role {
-            A,         // select(send on ch1, receive on ch2)
-            B,         // select(send on ch2, receive on ch1)
-            PRODUCER,  // select(send on ch1, send on ch2)
-            CONSUMER,  // select(receive on ch1, receive on ch2)
-            PLAIN      // ch1.receive(); ch2.send(..), alternately
+            A, // select(send on ch1, receive on ch2)
+            B, // select(send on ch2, receive on ch1)
+            PRODUCER, // select(send on ch1, send on ch2)
+            CONSUMER, // select(receive on ch1, receive on ch2)
+            PLAIN // ch1.receive(); ch2.send(..), alternately
         }
 
         final class Participant {
@@ -850,8 +884,10 @@ class ChannelStressTest {
         final long seed;
         final int rounds;
         final List<Participant> participants = new ArrayList<>();
+
         @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array
         final Channel<Long>[] chs = new Channel[] {Channel.rendezvous(), Channel.rendezvous()};
+
         final ConcurrentLinkedQueue<Long> sent = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<Long> received = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
@@ -896,13 +932,15 @@ class ChannelStressTest {
             AtomicReference<Scope> game = new AtomicReference<>();
             Outcome<?>[] outcome = new Outcome<?>[1];
             Weft.run(root -> {
-                Task<Object> t = root.fork("game", () -> Weft.run(ScopeOptions.named("game"), gs -> {
-                    game.set(gs);
-                    for (Participant p : participants) {
-                        gs.fork(p.toString(), p::loop);
-                    }
-                    return null;
-                }));
+                Task<Object> t = root.fork(
+                        "game",
+                        () -> Weft.run(ScopeOptions.named("game"), gs -> {
+                            game.set(gs);
+                            for (Participant p : participants) {
+                                gs.fork(p.toString(), p::loop);
+                            }
+                            return null;
+                        }));
                 while (!t.isDone() && !participants.stream().allMatch(p -> p.rounds.get() >= rounds)) {
                     Weft.sleep(Duration.ofMillis(1));
                 }
@@ -944,10 +982,13 @@ class ChannelStressTest {
                     problems.add("#" + id + " sent on a rendezvous channel but never received");
                 }
             }
-            STATS.computeIfAbsent("crossed-select hand-offs", k -> new LongAdder()).add(s.size());
+            STATS.computeIfAbsent("crossed-select hand-offs", k -> new LongAdder())
+                    .add(s.size());
             if (!problems.isEmpty()) {
-                fail(Seeds.msg(seed, problems.size() + " violation(s) with " + this + ":\n  "
-                        + String.join("\n  ", problems.subList(0, Math.min(30, problems.size())))));
+                fail(Seeds.msg(
+                        seed,
+                        problems.size() + " violation(s) with " + this + ":\n  "
+                                + String.join("\n  ", problems.subList(0, Math.min(30, problems.size())))));
             }
         }
     }
@@ -989,7 +1030,8 @@ class ChannelStressTest {
                                 .on((i & 4) == 0 ? nobody.sending(payload) : full.sending(payload), x -> 1)
                                 .orElse(() -> 0)
                                 .await();
-                        assertEquals(0, w, "select " + i + ": a send to a channel with no receiver won over the default");
+                        assertEquals(
+                                0, w, "select " + i + ": a send to a channel with no receiver won over the default");
                     }
                     case 1 -> { // loser registered first, then the ready receive wins
                         assertTrue(ready.trySend(v));
@@ -1010,8 +1052,8 @@ class ChannelStressTest {
                     }
                     default -> {
                         assertTrue(ready.trySend(v));
-                        Object w = Weft.awaitAny(List.of((i & 4) == 0 ? nobody.sending(payload) : full.sending(payload),
-                                ready.receiving()));
+                        Object w = Weft.awaitAny(List.of(
+                                (i & 4) == 0 ? nobody.sending(payload) : full.sending(payload), ready.receiving()));
                         assertEquals(v, w, "awaitAny " + i);
                     }
                 }
@@ -1024,13 +1066,17 @@ class ChannelStressTest {
             return null;
         });
         long after = usedHeapAfterGc();
-        System.out.printf("losing clauses: %,d selects; used heap after GC %,d KiB before, %,d KiB after%n",
+        System.out.printf(
+                "losing clauses: %,d selects; used heap after GC %,d KiB before, %,d KiB after%n",
                 LOSERS, before >> 10, after >> 10);
         assertEquals(LOSERS, wins[0] + wins[1] + wins[2] + wins[3]);
-        assertTrue(after - before < HEAP_SLACK, "used heap grew by " + ((after - before) >> 20)
-                + " MiB over " + LOSERS + " selects with losing 1 KiB send clauses (bound " + (HEAP_SLACK >> 20) + " MiB)");
+        assertTrue(
+                after - before < HEAP_SLACK,
+                "used heap grew by " + ((after - before) >> 20) + " MiB over " + LOSERS
+                        + " selects with losing 1 KiB send clauses (bound " + (HEAP_SLACK >> 20) + " MiB)");
         // nothing of the losers is left to receive
-        assertEquals(Optional.empty(), nobody.tryReceive(), "a losing payload was still waiting in the rendezvous channel");
+        assertEquals(
+                Optional.empty(), nobody.tryReceive(), "a losing payload was still waiting in the rendezvous channel");
         assertSame(stuffing, full.tryReceive().orElseThrow(), "the full channel's own element");
         assertEquals(Optional.empty(), full.tryReceive(), "a losing payload was moved into the buffered channel");
         assertEquals(Optional.empty(), ready.tryReceive());

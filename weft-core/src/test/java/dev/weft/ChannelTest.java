@@ -55,7 +55,8 @@ class ChannelTest {
 
     /** As {@link #virtual}, with the COLLECT policy: for tests whose tasks are meant to fail. */
     static <T> T virtualCollect(ScopeBody<T> body) throws Exception {
-        return Weft.run(ScopeOptions.named("test").withClock(new VirtualClock()).withPolicy(FailurePolicy.COLLECT), body);
+        return Weft.run(
+                ScopeOptions.named("test").withClock(new VirtualClock()).withPolicy(FailurePolicy.COLLECT), body);
     }
 
     /**
@@ -161,8 +162,12 @@ class ChannelTest {
         assertEquals(Optional.of("a"), ch.tryReceive());
         assertTrue(ch.trySend("d"), "room again after one receive");
         assertFalse(ch.trySend("e"));
-        assertEquals(List.of("b", "c", "d"), List.of(ch.tryReceive().orElseThrow(), ch.tryReceive().orElseThrow(),
-                ch.tryReceive().orElseThrow()));
+        assertEquals(
+                List.of("b", "c", "d"),
+                List.of(
+                        ch.tryReceive().orElseThrow(),
+                        ch.tryReceive().orElseThrow(),
+                        ch.tryReceive().orElseThrow()));
         assertEquals(Optional.empty(), ch.tryReceive());
     }
 
@@ -314,7 +319,12 @@ class ChannelTest {
                 switch (partner) {
                     case 0 -> ch.send(v);
                     case 1 -> assertTrue(ch.trySend(v), "the waiting receiver takes it");
-                    default -> assertEquals("sent", Select.<String>fair().on(ch.sending(v), x -> "sent").await());
+                    default ->
+                        assertEquals(
+                                "sent",
+                                Select.<String>fair()
+                                        .on(ch.sending(v), x -> "sent")
+                                        .await());
                 }
                 assertEquals(v, r.join(), "partner " + partner);
             }
@@ -380,11 +390,17 @@ class ChannelTest {
     static void runChildJvm(Class<?> main, String... properties) throws Exception {
         Path log = Files.createTempFile("weft-child", ".log");
         try {
-            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m", "-Djdk.virtualThreadScheduler.parallelism=2", "-Dweft.stress.factor=" + Seeds.FACTOR));
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx256m",
+                    "-Djdk.virtualThreadScheduler.parallelism=2",
+                    "-Dweft.stress.factor=" + Seeds.FACTOR));
             command.addAll(List.of(properties));
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
-            Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process child = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             boolean exited = child.waitFor(Seeds.HANG_BOUND.toSeconds() + 20, TimeUnit.SECONDS);
             if (!exited) {
                 child.destroyForcibly().waitFor();
@@ -420,7 +436,9 @@ class ChannelTest {
                 switch (kind) {
                     case 0 -> { // plain receive against a select's send clause
                         Task<Integer> r = s.fork(ch::receive);
-                        Task<String> sel = s.fork(() -> Select.<String>fair().on(ch.sending(7), x -> "sent").await());
+                        Task<String> sel = s.fork(() -> Select.<String>fair()
+                                .on(ch.sending(7), x -> "sent")
+                                .await());
                         assertEquals(7, r.join(), Seeds.msg(seed, "received"));
                         assertEquals("sent", sel.join());
                     }
@@ -429,7 +447,9 @@ class ChannelTest {
                             ch.send(8);
                             return null;
                         });
-                        Task<Integer> sel = s.fork(() -> Select.<Integer>fair().on(ch.receiving(), x -> x).await());
+                        Task<Integer> sel = s.fork(() -> Select.<Integer>fair()
+                                .on(ch.receiving(), x -> x)
+                                .await());
                         assertEquals(8, sel.join(), Seeds.msg(seed, "received"));
                         snd.join();
                     }
@@ -442,9 +462,13 @@ class ChannelTest {
                         snd.awaitOutcome();
                         r.awaitOutcome();
                         boolean received = r.outcome() instanceof Outcome.Success<Integer>(Integer v) && v == 9;
-                        assertEquals(sent.get(), received, Seeds.msg(seed, "a send returns if and only if its element was received"));
+                        assertEquals(
+                                sent.get(),
+                                received,
+                                Seeds.msg(seed, "a send returns if and only if its element was received"));
                         if (!received) {
-                            assertInstanceOf(Outcome.Failure.class, r.outcome(), Seeds.msg(seed, "the receive saw the close"));
+                            assertInstanceOf(
+                                    Outcome.Failure.class, r.outcome(), Seeds.msg(seed, "the receive saw the close"));
                         }
                     }
                     default -> { // several plain senders and receivers, some through selects
@@ -455,22 +479,30 @@ class ChannelTest {
                             boolean viaSelect = rnd.nextInt(3) == 0;
                             s.fork(() -> {
                                 if (viaSelect) {
-                                    Select.<Void>fair().on(ch.sending(v), x -> null).await();
+                                    Select.<Void>fair()
+                                            .on(ch.sending(v), x -> null)
+                                            .await();
                                 } else {
                                     ch.send(v);
                                 }
                                 return null;
                             });
-                            receivers.add(s.fork(rnd.nextInt(3) == 0
-                                    ? () -> Select.<Integer>fair().on(ch.receiving(), x -> x).await()
-                                    : ch::receive));
+                            receivers.add(s.fork(
+                                    rnd.nextInt(3) == 0
+                                            ? () -> Select.<Integer>fair()
+                                                    .on(ch.receiving(), x -> x)
+                                                    .await()
+                                            : ch::receive));
                         }
                         List<Integer> got = new ArrayList<>();
                         for (Task<Integer> r : receivers) {
                             got.add(r.join());
                         }
                         Collections.sort(got);
-                        assertEquals(IntStream.range(100, 100 + n).boxed().toList(), got, Seeds.msg(seed, "every element once"));
+                        assertEquals(
+                                IntStream.range(100, 100 + n).boxed().toList(),
+                                got,
+                                Seeds.msg(seed, "every element once"));
                     }
                 }
                 return null;
@@ -552,15 +584,22 @@ class ChannelTest {
                     assertEquals(Optional.empty(), ch.tryReceive(), Seeds.msg(seed, "nothing more"));
                     List<Integer> sorted = new ArrayList<>(got);
                     Collections.sort(sorted);
-                    List<Integer> all = new ArrayList<>(IntStream.range(0, capacity).boxed().toList());
+                    List<Integer> all =
+                            new ArrayList<>(IntStream.range(0, capacity).boxed().toList());
                     all.addAll(List.of(50, 51, 52, 60, 61));
                     if (tried) {
                         all.add(70);
                     }
                     Collections.sort(all);
                     assertEquals(all, sorted, Seeds.msg(seed, "every element exactly once: " + got));
-                    assertEquals(List.of(50, 51, 52), got.stream().filter(v -> v >= 50 && v < 60).toList(), Seeds.msg(seed, "plain order"));
-                    assertEquals(List.of(60, 61), got.stream().filter(v -> v >= 60 && v < 70).toList(), Seeds.msg(seed, "select order"));
+                    assertEquals(
+                            List.of(50, 51, 52),
+                            got.stream().filter(v -> v >= 50 && v < 60).toList(),
+                            Seeds.msg(seed, "plain order"));
+                    assertEquals(
+                            List.of(60, 61),
+                            got.stream().filter(v -> v >= 60 && v < 70).toList(),
+                            Seeds.msg(seed, "select order"));
                     return null;
                 }
                 AtomicReference<Boolean> sent = new AtomicReference<>(false);
@@ -583,15 +622,23 @@ class ChannelTest {
                     got.add(v);
                 }
                 ch.forEach(got::add);
-                assertEquals(sent.get(), got.contains(99), Seeds.msg(seed, "a send returns if and only if its element is received: " + got));
+                assertEquals(
+                        sent.get(),
+                        got.contains(99),
+                        Seeds.msg(seed, "a send returns if and only if its element is received: " + got));
                 if (!sent.get()) {
                     if (kind == 0) {
-                        assertInstanceOf(ChannelClosedException.class, ((Outcome.Failure<Void>) snd.outcome()).cause(), Seeds.msg(seed, "closed"));
+                        assertInstanceOf(
+                                ChannelClosedException.class,
+                                ((Outcome.Failure<Void>) snd.outcome()).cause(),
+                                Seeds.msg(seed, "closed"));
                     } else {
                         assertInstanceOf(Outcome.Cancelled.class, snd.outcome(), Seeds.msg(seed, "cancelled"));
                     }
                 }
-                assertEquals(IntStream.range(0, capacity).boxed().toList(), got.stream().filter(v -> v != 99).toList(),
+                assertEquals(
+                        IntStream.range(0, capacity).boxed().toList(),
+                        got.stream().filter(v -> v != 99).toList(),
                         Seeds.msg(seed, "the buffered elements, in order, once"));
                 return null;
             });
@@ -672,10 +719,12 @@ class ChannelTest {
         ch.close();
         ChannelClosedException e = assertThrows(ChannelClosedException.class, () -> ch.trySend(1));
         assertNull(e.getCause());
-        assertThrows(ChannelClosedException.class, () -> virtual(s -> {
-            ch.send(2);
-            return null;
-        }));
+        assertThrows(
+                ChannelClosedException.class,
+                () -> virtual(s -> {
+                    ch.send(2);
+                    return null;
+                }));
         assertEquals(0, ch.size());
         assertEquals(List.of(), dropped.items, "a refused send keeps its element: nothing to drop");
         assertThrows(ChannelClosedException.class, ch::tryReceive);
@@ -683,7 +732,8 @@ class ChannelTest {
 
     @Test
     void closeFailsWaitingSendersWhoKeepTheirElements() throws Exception {
-        for (Channel<Integer> ch : List.<Channel<Integer>>of(Channel.buffered(1, new Dropped<>()), Channel.rendezvous())) {
+        for (Channel<Integer> ch :
+                List.<Channel<Integer>>of(Channel.buffered(1, new Dropped<>()), Channel.rendezvous())) {
             virtualCollect(s -> {
                 if (ch.capacity() == 1) {
                     ch.send(1);
@@ -747,12 +797,18 @@ class ChannelTest {
         assertTrue(ch.isClosedForReceive());
         ChannelClosedException r = assertThrows(ChannelClosedException.class, () -> virtual(s -> ch.receive()));
         assertSame(cause, r.getCause());
-        assertSame(cause, assertThrows(ChannelClosedException.class, ch::tryReceive).getCause());
-        assertSame(cause, assertThrows(ChannelClosedException.class, () -> ch.trySend(1)).getCause());
-        ChannelClosedException snd = assertThrows(ChannelClosedException.class, () -> virtual(s -> {
-            ch.send(1);
-            return null;
-        }));
+        assertSame(
+                cause,
+                assertThrows(ChannelClosedException.class, ch::tryReceive).getCause());
+        assertSame(
+                cause,
+                assertThrows(ChannelClosedException.class, () -> ch.trySend(1)).getCause());
+        ChannelClosedException snd = assertThrows(
+                ChannelClosedException.class,
+                () -> virtual(s -> {
+                    ch.send(1);
+                    return null;
+                }));
         assertSame(cause, snd.getCause());
     }
 
@@ -805,10 +861,19 @@ class ChannelTest {
         Channel<Integer> failed = Channel.buffered(2);
         closed.close();
         failed.fail(new IllegalStateException("broken"));
-        assertSame(closed, assertThrows(ChannelClosedException.class, () -> closed.send(1)).channel());
-        assertSame(closed, assertThrows(ChannelClosedException.class, closed::tryReceive).channel());
-        assertSame(failed, assertThrows(ChannelClosedException.class, () -> failed.trySend(1)).channel());
-        assertSame(failed, assertThrows(ChannelClosedException.class, failed::receive).channel());
+        assertSame(
+                closed,
+                assertThrows(ChannelClosedException.class, () -> closed.send(1)).channel());
+        assertSame(
+                closed,
+                assertThrows(ChannelClosedException.class, closed::tryReceive).channel());
+        assertSame(
+                failed,
+                assertThrows(ChannelClosedException.class, () -> failed.trySend(1))
+                        .channel());
+        assertSame(
+                failed,
+                assertThrows(ChannelClosedException.class, failed::receive).channel());
         assertNull(new ChannelClosedException("made by hand", null).channel(), "names no channel it did not come from");
     }
 
@@ -825,7 +890,9 @@ class ChannelTest {
             assertTrue(ch.fail(late), "a closed channel can still be failed");
             assertEquals(Optional.of(late), ch.failure());
             assertEquals(List.of(2), dropped.items, "what the consumer gave up went to onUndelivered");
-            assertSame(late, assertThrows(ChannelClosedException.class, ch::tryReceive).getCause());
+            assertSame(
+                    late,
+                    assertThrows(ChannelClosedException.class, ch::tryReceive).getCause());
             assertFalse(ch.fail(new IllegalStateException("again")), "failing twice changes nothing");
             assertEquals(Optional.of(late), ch.failure());
             assertEquals(List.of(2), dropped.items);
@@ -847,7 +914,11 @@ class ChannelTest {
         try {
             assertTrue(ch.fail(new IOException("x")), "fail took effect, so it reports success");
             assertEquals(List.of(1, 2, 3), seen, "every element reached the callback");
-            assertEquals(3, log.thrown().stream().filter(IllegalArgumentException.class::isInstance).count(),
+            assertEquals(
+                    3,
+                    log.thrown().stream()
+                            .filter(IllegalArgumentException.class::isInstance)
+                            .count(),
                     "each callback failure is logged");
             assertTrue(ch.isClosedForReceive(), "the channel failed all the same");
         } finally {
@@ -882,8 +953,12 @@ class ChannelTest {
 
     @Test
     void receiveOrEmptyAnswersEachElementThenEmptyOnceClosedAndDrainedOnEveryKind() throws Exception {
-        for (Channel<Integer> ch : List.<Channel<Integer>>of(Channel.rendezvous(), Channel.buffered(1), Channel.buffered(3),
-                Channel.unbounded(), Channel.conflated())) {
+        for (Channel<Integer> ch : List.<Channel<Integer>>of(
+                Channel.rendezvous(),
+                Channel.buffered(1),
+                Channel.buffered(3),
+                Channel.unbounded(),
+                Channel.conflated())) {
             List<Optional<Integer>> got = virtual(s -> {
                 s.fork(() -> {
                     for (int i = 0; i < 3; i++) {
@@ -935,18 +1010,20 @@ class ChannelTest {
         Channel<Integer> ch = Channel.unbounded();
         IOException cause = new IOException("gone");
         List<Integer> got = new ArrayList<>();
-        ChannelClosedException e = assertThrows(ChannelClosedException.class, () -> virtual(s -> {
-            s.fork(() -> {
-                ch.send(1);
-                settle(); // let the consumer take 1 before the failure drops anything
-                ch.fail(cause);
-                return null;
-            });
-            for (int v : ch) {
-                got.add(v);
-            }
-            return null;
-        }));
+        ChannelClosedException e = assertThrows(
+                ChannelClosedException.class,
+                () -> virtual(s -> {
+                    s.fork(() -> {
+                        ch.send(1);
+                        settle(); // let the consumer take 1 before the failure drops anything
+                        ch.fail(cause);
+                        return null;
+                    });
+                    for (int v : ch) {
+                        got.add(v);
+                    }
+                    return null;
+                }));
         assertSame(cause, e.getCause());
         assertEquals(List.of(1), got);
         assertThrows(ChannelClosedException.class, () -> ch.iterator().hasNext());
@@ -1024,17 +1101,19 @@ class ChannelTest {
         for (Channel<Integer> ch : List.<Channel<Integer>>of(Channel.rendezvous(), Channel.buffered(1))) {
             IllegalStateException boom = new IllegalStateException("sibling failed");
             AtomicReference<Integer> received = new AtomicReference<>();
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> virtual(s -> {
-                s.fork(() -> {
-                    received.set(ch.receive());
-                    return null;
-                });
-                s.fork(() -> {
-                    settle(); // the receiver is waiting
-                    throw boom;
-                });
-                return null;
-            }));
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
+                    () -> virtual(s -> {
+                        s.fork(() -> {
+                            received.set(ch.receive());
+                            return null;
+                        });
+                        s.fork(() -> {
+                            settle(); // the receiver is waiting
+                            throw boom;
+                        });
+                        return null;
+                    }));
             assertSame(boom, e);
             assertNull(received.get());
             if (ch.capacity() == 0) {
@@ -1069,13 +1148,16 @@ class ChannelTest {
         Channel<Integer> rendezvous = Channel.rendezvous();
         Channel<Integer> buffered = Channel.buffered(1);
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class,
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
                     () -> Weft.timeout(Duration.ofSeconds(5), t -> rendezvous.receive()));
             assertEquals(Duration.ofSeconds(5), e.reason().timeout());
             assertEquals(Duration.ofSeconds(5).toNanos(), clock.nanoTime(), "timed out exactly at the deadline");
             assertFalse(rendezvous.trySend(1), "no receiver left behind");
 
-            assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(5), t -> buffered.receive()));
+            assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ofSeconds(5), t -> buffered.receive()));
             assertTrue(buffered.trySend(2));
             assertEquals(2, buffered.receive(), "the timed-out receive took nothing");
             return null;
@@ -1089,10 +1171,12 @@ class ChannelTest {
         Channel<Integer> ch = Channel.buffered(1, dropped);
         virtual(s -> {
             ch.send(1);
-            assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofMinutes(1), t -> {
-                ch.send(2);
-                return null;
-            }));
+            assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ofMinutes(1), t -> {
+                        ch.send(2);
+                        return null;
+                    }));
             assertEquals(1, ch.receive());
             assertEquals(Optional.empty(), ch.tryReceive(), "2 was not sent");
             return null;
@@ -1231,7 +1315,10 @@ class ChannelTest {
                         Channel<Integer> b = Channel.buffered(1);
                         AtomicReference<Integer> got = new AtomicReference<>();
                         Task<Void> sel = s.fork(() -> {
-                            got.set(Select.<Integer>fair().on(a.receiving(), v -> v).on(b.receiving(), v -> v).await());
+                            got.set(Select.<Integer>fair()
+                                    .on(a.receiving(), v -> v)
+                                    .on(b.receiving(), v -> v)
+                                    .await());
                             return null;
                         });
                         Task<Void> feed = s.fork(() -> {
@@ -1304,7 +1391,10 @@ class ChannelTest {
         assertTrue(p.isDone());
         assertEquals(Optional.empty(), p.value());
         assertSame(cause, assertThrows(IOException.class, p::await));
-        assertSame(cause, assertThrows(IOException.class, () -> virtual(s -> s.fork(p::await).join())));
+        assertSame(
+                cause,
+                assertThrows(
+                        IOException.class, () -> virtual(s -> s.fork(p::await).join())));
     }
 
     @Test
@@ -1324,10 +1414,12 @@ class ChannelTest {
         Channel<String> ch = Channel.unbounded();
         NullPointerException e1 = assertThrows(NullPointerException.class, () -> ch.trySend(null));
         assertTrue(e1.getMessage().contains("must not be null"), e1.getMessage());
-        assertThrows(NullPointerException.class, () -> virtual(s -> {
-            ch.send(null);
-            return null;
-        }));
+        assertThrows(
+                NullPointerException.class,
+                () -> virtual(s -> {
+                    ch.send(null);
+                    return null;
+                }));
         assertThrows(NullPointerException.class, () -> ch.sending(null));
         assertEquals(0, ch.size(), "nothing was added");
     }
@@ -1355,7 +1447,8 @@ class ChannelTest {
     @Test
     void channelOperationsNeedAClaimWhenPolledByHand() {
         Channel<Integer> ch = Channel.rendezvous();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ch.receiving().poll(() -> {}));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> ch.receiving().poll(() -> {}));
         assertTrue(e.getMessage().contains("Claim"), e.getMessage());
         assertTrue(ch.receiving() instanceof CompletesWaiters);
         assertTrue(ch.sending(1) instanceof CompletesWaiters);

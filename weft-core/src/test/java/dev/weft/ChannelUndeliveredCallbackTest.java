@@ -48,10 +48,12 @@ class ChannelUndeliveredCallbackTest {
         Throwable thrown = null;
         try {
             Select.<Void>biased()
-                    .on(other.receiving(), v -> { // polled first: registers in `other`
-                        receiveHandler[0]++;
-                        return null;
-                    })
+                    .on(
+                            other.receiving(),
+                            v -> { // polled first: registers in `other`
+                                receiveHandler[0]++;
+                                return null;
+                            })
                     .on(conflated.sending(2), v -> {
                         sendHandler[0]++;
                         return null;
@@ -65,16 +67,23 @@ class ChannelUndeliveredCallbackTest {
         Optional<Integer> inChannel = conflated.tryReceive();
         StringBuilder problems = new StringBuilder();
         if (thrown == null && sendHandler[0] != 1) {
-            problems.append("\n  the select returned but its send handler ran ").append(sendHandler[0]).append(" times");
+            problems.append("\n  the select returned but its send handler ran ")
+                    .append(sendHandler[0])
+                    .append(" times");
         }
         if (thrown != null && inChannel.isPresent()) {
-            problems.append("\n  the select threw ").append(thrown).append(" (no handler ran: ").append(sendHandler[0])
-                    .append(") although its send clause committed: element ").append(inChannel.get())
+            problems.append("\n  the select threw ")
+                    .append(thrown)
+                    .append(" (no handler ran: ")
+                    .append(sendHandler[0])
+                    .append(") although its send clause committed: element ")
+                    .append(inChannel.get())
                     .append(" is in the channel");
         }
         int queued = ChannelStressTest.Waiters.count(other);
         if (queued != 0) {
-            problems.append("\n  the losing receive clause stays registered in the other channel (").append(queued)
+            problems.append("\n  the losing receive clause stays registered in the other channel (")
+                    .append(queued)
                     .append(" queued waiter(s))");
         }
         if (!problems.isEmpty()) {
@@ -101,7 +110,8 @@ class ChannelUndeliveredCallbackTest {
         assertEquals(List.of(1), dropped, "the replaced element goes to onUndelivered exactly once");
         Optional<Integer> inChannel = conflated.tryReceive();
         if (thrown != null && inChannel.isPresent()) {
-            fail("send(2) threw " + thrown + " although it sent its element: " + inChannel.get() + " is in the channel");
+            fail("send(2) threw " + thrown + " although it sent its element: " + inChannel.get()
+                    + " is in the channel");
         }
         assertEquals(Optional.of(2), inChannel);
     }

@@ -62,60 +62,70 @@ class CheckpointTableTest {
 
     static Stream<Arguments> rows() {
         List<Arguments> rows = new ArrayList<>();
-        add(rows, "Weft.checkpoint()", s -> new Row(() -> {
-            Weft.checkpoint();
-            return null;
-        }, () -> {}));
+        add(
+                rows,
+                "Weft.checkpoint()",
+                s -> new Row(
+                        () -> {
+                            Weft.checkpoint();
+                            return null;
+                        },
+                        () -> {}));
         add(rows, "Weft.await(ready pollable)", s -> {
             Channel<String> ch = holding("x");
             return new Row(() -> Weft.await(ch.receiving()), () -> stillHolds(ch, "x"));
         });
         add(rows, "Weft.awaitAny(ready pollables)", s -> {
             Channel<String> ch = holding("x");
-            return new Row(() -> Weft.awaitAny(List.of(NEVER, ch.receiving())),
-                    () -> stillHolds(ch, "x"));
+            return new Row(() -> Weft.awaitAny(List.of(NEVER, ch.receiving())), () -> stillHolds(ch, "x"));
         });
         add(rows, "task.join() of a finished task", s -> {
             Task<String> done = finished(s, "value");
-            return new Row(done::join,
-                    () -> assertEquals(new Outcome.Success<>("value"), done.outcome()));
+            return new Row(done::join, () -> assertEquals(new Outcome.Success<>("value"), done.outcome()));
         });
         add(rows, "task.awaitOutcome() of a finished task", s -> {
             Task<String> done = finished(s, "value");
-            return new Row(done::awaitOutcome,
-                    () -> assertEquals(new Outcome.Success<>("value"), done.outcome()));
+            return new Row(done::awaitOutcome, () -> assertEquals(new Outcome.Success<>("value"), done.outcome()));
         });
         add(rows, "Weft.race(...)", s -> {
             AtomicBoolean ran = new AtomicBoolean();
-            return new Row(() -> Weft.race(() -> ran.getAndSet(true), () -> ran.getAndSet(true)),
+            return new Row(
+                    () -> Weft.race(() -> ran.getAndSet(true), () -> ran.getAndSet(true)),
                     () -> assertFalse(ran.get(), "no entrant started"));
         });
         add(rows, "Weft.raceTasks(...)", s -> {
             Task<Object> entrant = s.fork("entrant", () -> Weft.await(NEVER));
-            return new Row(() -> Weft.raceTasks(List.of(entrant)),
+            return new Row(
+                    () -> Weft.raceTasks(List.of(entrant)),
                     () -> assertTrue(entrant.isDone(), "every entrant cancelled and finished"));
         });
         add(rows, "Weft.sleep(d)", s -> {
             VirtualClock clock = (VirtualClock) Weft.clock();
             int before = clock.pendingTimers();
-            return new Row(() -> {
-                Weft.sleep(Duration.ofHours(1));
-                return null;
-            }, () -> assertEquals(before, clock.pendingTimers(), "no timer left pending"));
+            return new Row(
+                    () -> {
+                        Weft.sleep(Duration.ofHours(1));
+                        return null;
+                    },
+                    () -> assertEquals(before, clock.pendingTimers(), "no timer left pending"));
         });
         add(rows, "channel.send(e)", s -> {
             Channel<String> ch = Channel.buffered(1);
-            return new Row(() -> {
-                ch.send("x");
-                return null;
-            }, () -> assertEquals(Optional.empty(), ch.tryReceive(), "nothing sent"));
+            return new Row(
+                    () -> {
+                        ch.send("x");
+                        return null;
+                    },
+                    () -> assertEquals(Optional.empty(), ch.tryReceive(), "nothing sent"));
         });
         add(rows, "channel.send(e) on a rendezvous channel", s -> {
             Channel<String> ch = Channel.rendezvous();
-            return new Row(() -> {
-                ch.send("x");
-                return null;
-            }, () -> assertFalse(ch.trySend("y"), "no sender left waiting, no receiver either"));
+            return new Row(
+                    () -> {
+                        ch.send("x");
+                        return null;
+                    },
+                    () -> assertFalse(ch.trySend("y"), "no sender left waiting, no receiver either"));
         });
         add(rows, "channel.receive()", s -> {
             Channel<String> ch = holding("x");
@@ -132,43 +142,57 @@ class CheckpointTableTest {
         add(rows, "Select.await()", s -> {
             Channel<String> ch = holding("x");
             AtomicBoolean handled = new AtomicBoolean();
-            return new Row(() -> Select.<String>fair().on(ch.receiving(), v -> {
-                handled.set(true);
-                return v;
-            }).await(), () -> {
-                stillHolds(ch, "x");
-                assertFalse(handled.get(), "no handler ran");
-            });
+            return new Row(
+                    () -> Select.<String>fair()
+                            .on(ch.receiving(), v -> {
+                                handled.set(true);
+                                return v;
+                            })
+                            .await(),
+                    () -> {
+                        stillHolds(ch, "x");
+                        assertFalse(handled.get(), "no handler ran");
+                    });
         });
         add(rows, "promise.await() of a completed promise", s -> {
             Promise<String> p = new Promise<>();
             p.complete("done");
             return new Row(p::await, () -> assertTrue(p.isDone()));
         });
-        add(rows, "Futures.await(completed future)", s -> new Row(() -> Futures.await(CompletableFuture.completedFuture("done")), () -> {}));
+        add(
+                rows,
+                "Futures.await(completed future)",
+                s -> new Row(() -> Futures.await(CompletableFuture.completedFuture("done")), () -> {}));
         add(rows, "Weft.timeout(d, body)", s -> {
             AtomicBoolean ran = new AtomicBoolean();
-            return new Row(() -> Weft.timeout(Duration.ofSeconds(1), b -> ran.getAndSet(true)),
+            return new Row(
+                    () -> Weft.timeout(Duration.ofSeconds(1), b -> ran.getAndSet(true)),
                     () -> assertFalse(ran.get(), "the body did not run"));
         });
         add(rows, "Weft.timeoutOrEmpty(d, body)", s -> {
             AtomicBoolean ran = new AtomicBoolean();
-            return new Row(() -> Weft.timeoutOrEmpty(Duration.ofSeconds(1), b -> ran.getAndSet(true)),
+            return new Row(
+                    () -> Weft.timeoutOrEmpty(Duration.ofSeconds(1), b -> ran.getAndSet(true)),
                     () -> assertFalse(ran.get(), "the body did not run"));
         });
         add(rows, "flow.toList()", s -> {
             AtomicBoolean pulled = new AtomicBoolean();
-            return new Row(() -> Flow.fromIterable(() -> {
-                pulled.set(true);
-                return List.of(1, 2).iterator();
-            }).toList(), () -> assertFalse(pulled.get(), "the flow was not run"));
+            return new Row(
+                    () -> Flow.fromIterable(() -> {
+                                pulled.set(true);
+                                return List.of(1, 2).iterator();
+                            })
+                            .toList(),
+                    () -> assertFalse(pulled.get(), "the flow was not run"));
         });
         add(rows, "flow.forEach(action)", s -> {
             List<Integer> seen = new ArrayList<>();
-            return new Row(() -> {
-                Flow.of(1, 2).forEach(seen::add);
-                return null;
-            }, () -> assertEquals(List.of(), seen, "no element delivered"));
+            return new Row(
+                    () -> {
+                        Flow.of(1, 2).forEach(seen::add);
+                        return null;
+                    },
+                    () -> assertEquals(List.of(), seen, "no element delivered"));
         });
         return rows.stream();
     }

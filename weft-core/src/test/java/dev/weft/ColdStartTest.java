@@ -31,10 +31,17 @@ class ColdStartTest {
         Path log = Files.createTempFile("weft-cold-start", ".log");
         Path out = Files.createTempFile("weft-cold-start", ".out");
         try {
-            List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx256m", "-Xlog:class+load=info:file=" + log,
-                    "-cp", System.getProperty("java.class.path"), FirstCalls.class.getName());
-            Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            List<String> command = List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx256m",
+                    "-Xlog:class+load=info:file=" + log,
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    FirstCalls.class.getName());
+            Process child = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .start();
             boolean exited = child.waitFor(40, TimeUnit.SECONDS);
             if (!exited) {
                 child.destroyForcibly().waitFor();
@@ -47,9 +54,11 @@ class ColdStartTest {
             assertTrue(done >= 0, "the child never got past its first calls:\n" + output);
             for (String c : LOGGING_START) {
                 int at = indexOf(loaded, c);
-                assertTrue(at < 0 || at > done, "the first calls into Weft loaded " + c + ", so they started the platform's"
-                        + " logging: a class of Weft's holds a System.getLogger(...) instead of a LazyLogger\n"
-                        + String.join("\n", loaded.subList(Math.max(0, at - 40), at + 1)));
+                assertTrue(
+                        at < 0 || at > done,
+                        "the first calls into Weft loaded " + c + ", so they started the platform's"
+                                + " logging: a class of Weft's holds a System.getLogger(...) instead of a LazyLogger\n"
+                                + String.join("\n", loaded.subList(Math.max(0, at - 40), at + 1)));
             }
         } finally {
             Files.deleteIfExists(log);
@@ -79,7 +88,10 @@ class ColdStartTest {
                     ch.send(7);
                     return null;
                 });
-                int v = Select.<Integer>fair().on(ch.receiving(), x -> x).onTimeout(Duration.ofSeconds(30), () -> -1).await();
+                int v = Select.<Integer>fair()
+                        .on(ch.receiving(), x -> x)
+                        .onTimeout(Duration.ofSeconds(30), () -> -1)
+                        .await();
                 Weft.timeout(Duration.ofSeconds(30), s -> {
                     Weft.sleep(Duration.ofMillis(1));
                     return null;

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
  * scope returns, and the pool's threads end with the pool.
  */
 class CpuPoolScenarioTest {
-    private static final int CARRIERS = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-            Runtime.getRuntime().availableProcessors());
+    private static final int CARRIERS = Integer.getInteger(
+            "jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
 
     /** Sink for the loops' arithmetic, so that it is not optimised away. */
     static volatile long sink;
@@ -43,7 +43,8 @@ class CpuPoolScenarioTest {
     void pingsAreAnsweredWhileCpuTasksFillThePoolAndCancellingTheScopeStopsThemAll() {
         Seeds.forEach("CPU pool beside a ping-pong", Seeds.scaled(6), seed -> {
             SplittableRandom rnd = Seeds.random(seed);
-            Scenario sc = new Scenario(1 + rnd.nextInt(3), CARRIERS + rnd.nextInt(4), rnd.nextInt(3), 20 + rnd.nextInt(100));
+            Scenario sc =
+                    new Scenario(1 + rnd.nextInt(3), CARRIERS + rnd.nextInt(4), rnd.nextInt(3), 20 + rnd.nextInt(100));
             Seeds.describeCase(sc);
             String poolName = "scenario-" + Long.toHexString(seed);
             AtomicInteger started = new AtomicInteger();
@@ -81,7 +82,8 @@ class CpuPoolScenarioTest {
                         return null;
                     });
                     Task<Integer> pinger = work.fork("pinger", () -> {
-                        poolFull.await(); // every pool thread is taken, for good, by a task that never blocks or one blocked
+                        poolFull.await(); // every pool thread is taken, for good, by a task that never blocks or one
+                        // blocked
                         for (int i = 0; i < sc.pings(); i++) {
                             ping.send(i);
                             assertEquals(i + 1, pong.receive(), Seeds.msg(seed, "pong"));
@@ -94,11 +96,17 @@ class CpuPoolScenarioTest {
                 });
             });
             assertEquals(sc.pings(), answered[0]);
-            assertEquals(started.get(), unwound.get(), Seeds.msg(seed, "every CPU task that started stopped at its"
-                    + " cancellation point"));
-            assertEquals(total, started.get(), Seeds.msg(seed, "every CPU task ran its body, those cancelled while"
-                    + " queued included"));
-            assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith(poolName + "-")),
+            assertEquals(
+                    started.get(),
+                    unwound.get(),
+                    Seeds.msg(seed, "every CPU task that started stopped at its" + " cancellation point"));
+            assertEquals(
+                    total,
+                    started.get(),
+                    Seeds.msg(seed, "every CPU task ran its body, those cancelled while" + " queued included"));
+            assertTrue(
+                    Thread.getAllStackTraces().keySet().stream()
+                            .noneMatch(t -> t.getName().startsWith(poolName + "-")),
                     Seeds.msg(seed, "the pool's threads ended with the pool"));
         });
     }

@@ -57,16 +57,25 @@ class CpuPoolTest {
 
     @Test
     void aScopesOwnPoolRunsItsTasksAndNestedScopesInheritItUnlessTheyNameAnother() throws Exception {
-        try (CpuPool outerPool = CpuPool.create("outer", 2); CpuPool innerPool = CpuPool.create("inner", 1)) {
+        try (CpuPool outerPool = CpuPool.create("outer", 2);
+                CpuPool innerPool = CpuPool.create("inner", 1)) {
             Weft.run(ScopeOptions.named("outer").withCpuPool(outerPool), scope -> {
-                assertTrue(scope.forkCpu("a", () -> Thread.currentThread().getName()).join().startsWith("outer-"));
+                assertTrue(scope.forkCpu("a", () -> Thread.currentThread().getName())
+                        .join()
+                        .startsWith("outer-"));
                 Weft.run(nested -> {
-                    assertTrue(nested.forkCpu("b", () -> Thread.currentThread().getName()).join().startsWith("outer-"));
-                    assertTrue(Weft.onCpu(() -> Thread.currentThread().getName()).startsWith("outer-"));
+                    assertTrue(nested.forkCpu("b", () -> Thread.currentThread().getName())
+                            .join()
+                            .startsWith("outer-"));
+                    assertTrue(
+                            Weft.onCpu(() -> Thread.currentThread().getName()).startsWith("outer-"));
                     return null;
                 });
                 Weft.run(ScopeOptions.named("inner").withCpuPool(innerPool), inner -> {
-                    assertEquals("inner-1", inner.forkCpu("c", () -> Thread.currentThread().getName()).join());
+                    assertEquals(
+                            "inner-1",
+                            inner.forkCpu("c", () -> Thread.currentThread().getName())
+                                    .join());
                     return null;
                 });
                 return null;
@@ -80,7 +89,8 @@ class CpuPoolTest {
         Weft.run(scope -> {
             Task<List<Thread>> t = scope.fork("virtual", () -> {
                 Thread outer = Weft.onCpu(() -> Thread.currentThread());
-                List<Thread> nested = Weft.onCpu(() -> List.of(Thread.currentThread(), Weft.onCpu(Thread::currentThread)));
+                List<Thread> nested =
+                        Weft.onCpu(() -> List.of(Thread.currentThread(), Weft.onCpu(Thread::currentThread)));
                 return List.of(Thread.currentThread(), outer, nested.get(0), nested.get(1));
             });
             List<Thread> threads = t.join();
@@ -96,29 +106,36 @@ class CpuPoolTest {
         IOException boom = new IOException("disk full");
         CountDownLatch siblingWaits = new CountDownLatch(1);
         AtomicReference<Throwable> siblingSaw = new AtomicReference<>();
-        IOException thrown = assertThrows(IOException.class, () -> Weft.run(scope -> {
-            scope.fork("sibling", () -> {
-                try {
-                    siblingWaits.countDown();
-                    Weft.sleep(Duration.ofHours(1));
-                } catch (CancelledException e) {
-                    siblingSaw.set(e);
-                    throw e;
-                }
-                return null;
-            });
-            siblingWaits.await();
-            scope.forkCpu("failing", () -> {
-                throw boom;
-            });
-            return null;
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(scope -> {
+                    scope.fork("sibling", () -> {
+                        try {
+                            siblingWaits.countDown();
+                            Weft.sleep(Duration.ofHours(1));
+                        } catch (CancelledException e) {
+                            siblingSaw.set(e);
+                            throw e;
+                        }
+                        return null;
+                    });
+                    siblingWaits.await();
+                    scope.forkCpu("failing", () -> {
+                        throw boom;
+                    });
+                    return null;
+                }));
         assertSame(boom, thrown);
         CancelledException c = assertInstanceOf(CancelledException.class, siblingSaw.get());
         assertInstanceOf(CancelReason.TaskFailed.class, c.reason());
-        assertSame(boom, assertThrows(IOException.class, () -> Weft.onCpu(() -> {
-            throw boom;
-        })), "onCpu rethrows the body's exception as thrown");
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> Weft.onCpu(() -> {
+                            throw boom;
+                        })),
+                "onCpu rethrows the body's exception as thrown");
     }
 
     @Test
@@ -135,13 +152,18 @@ class CpuPoolTest {
                 started.await();
                 assertTrue(blocked.cancel("stop"));
                 Outcome<Object> o = blocked.awaitOutcome();
-                assertEquals(new CancelReason.Requested("stop"), assertInstanceOf(Outcome.Cancelled.class, o).reason());
+                assertEquals(
+                        new CancelReason.Requested("stop"),
+                        assertInstanceOf(Outcome.Cancelled.class, o).reason());
                 // The same (only) pool thread runs the next task: it starts with no interrupt.
-                assertEquals(List.of(false, false), inner.forkCpu("next", () -> {
-                    boolean interrupted = Thread.currentThread().isInterrupted();
-                    Thread.sleep(1); // would throw if an interrupt had been left behind
-                    return List.of(interrupted, Weft.isCancelled());
-                }).join());
+                assertEquals(
+                        List.of(false, false),
+                        inner.forkCpu("next", () -> {
+                                    boolean interrupted = Thread.currentThread().isInterrupted();
+                                    Thread.sleep(1); // would throw if an interrupt had been left behind
+                                    return List.of(interrupted, Weft.isCancelled());
+                                })
+                                .join());
                 return null;
             });
             return null;
@@ -174,8 +196,10 @@ class CpuPoolTest {
                 assertEquals(Task.State.RUNNING, queued.state(), "a queued task is running: it has not ended");
                 assertTrue(queued.cancel("not needed"));
                 release.countDown();
-                assertEquals(new CancelReason.Requested("not needed"),
-                        assertInstanceOf(Outcome.Cancelled.class, queued.awaitOutcome()).reason());
+                assertEquals(
+                        new CancelReason.Requested("not needed"),
+                        assertInstanceOf(Outcome.Cancelled.class, queued.awaitOutcome())
+                                .reason());
                 assertInstanceOf(Outcome.Success.class, first.awaitOutcome());
                 assertEquals(List.of("body, interrupted=true", "finally"), seen, "it started with its interrupt armed");
                 return null;
@@ -190,35 +214,41 @@ class CpuPoolTest {
         CountDownLatch release = new CountDownLatch(1);
         long[] queuedTaskSaw = new long[1];
         boolean[] sleeperWokeEarly = new boolean[1];
-        DeadlineExceededException e = assertThrows(DeadlineExceededException.class,
+        DeadlineExceededException e = assertThrows(
+                DeadlineExceededException.class,
                 () -> Weft.run(ScopeOptions.named("virtual").withClock(clock), scope -> {
                     CpuPool pool = onePool(scope, "clocked");
-                    return Weft.run(ScopeOptions.named("deadline").withCpuPool(pool).withTimeout(Duration.ofMinutes(5)), inner -> {
-                        Task<Void> sleeper = inner.fork("sleeper", () -> {
-                            Weft.sleep(Duration.ofSeconds(10));
-                            return null;
-                        });
-                        CountDownLatch started = new CountDownLatch(1);
-                        inner.forkCpu("blocking", () -> {
-                            started.countDown();
-                            release.await(); // busy outside Weft, on the pool: the clock must not move
-                            return null;
-                        });
-                        started.await();
-                        inner.forkCpu("queued", () -> {
-                            queuedTaskSaw[0] = clock.nanoTime(); // read when it leaves the queue
-                            return null;
-                        });
-                        Thread.sleep(200); // real time in which a wrongly idle clock would jump to the sleeper's timer
-                        sleeperWokeEarly[0] = sleeper.isDone();
-                        release.countDown();
-                        sleeper.join();
-                        inner.forkCpu("sleeps on the pool", () -> {
-                            Weft.sleep(Duration.ofHours(1)); // parked in Weft: the clock may jump, to the deadline
-                            return null;
-                        });
-                        return null;
-                    });
+                    return Weft.run(
+                            ScopeOptions.named("deadline").withCpuPool(pool).withTimeout(Duration.ofMinutes(5)),
+                            inner -> {
+                                Task<Void> sleeper = inner.fork("sleeper", () -> {
+                                    Weft.sleep(Duration.ofSeconds(10));
+                                    return null;
+                                });
+                                CountDownLatch started = new CountDownLatch(1);
+                                inner.forkCpu("blocking", () -> {
+                                    started.countDown();
+                                    release.await(); // busy outside Weft, on the pool: the clock must not move
+                                    return null;
+                                });
+                                started.await();
+                                inner.forkCpu("queued", () -> {
+                                    queuedTaskSaw[0] = clock.nanoTime(); // read when it leaves the queue
+                                    return null;
+                                });
+                                Thread.sleep(
+                                        200); // real time in which a wrongly idle clock would jump to the sleeper's
+                                // timer
+                                sleeperWokeEarly[0] = sleeper.isDone();
+                                release.countDown();
+                                sleeper.join();
+                                inner.forkCpu("sleeps on the pool", () -> {
+                                    Weft.sleep(
+                                            Duration.ofHours(1)); // parked in Weft: the clock may jump, to the deadline
+                                    return null;
+                                });
+                                return null;
+                            });
                 }));
         assertFalse(sleeperWokeEarly[0], "the virtual clock advanced while CPU work was queued or running");
         assertEquals(0, queuedTaskSaw[0], "the queued task started before any virtual time passed");
@@ -230,12 +260,17 @@ class CpuPoolTest {
         TaskLocal<String> request = TaskLocal.named("request");
         Weft.run(scope -> {
             request.set("r-7");
-            assertEquals("r-7", scope.forkCpu("reader", () -> request.get().orElse("none")).join());
+            assertEquals(
+                    "r-7",
+                    scope.forkCpu("reader", () -> request.get().orElse("none")).join());
             assertEquals("r-7", Weft.onCpu(() -> request.get().orElse("none")));
-            assertEquals("own", scope.forkCpu("writer", () -> {
-                request.set("own");
-                return request.get().orElseThrow();
-            }).join());
+            assertEquals(
+                    "own",
+                    scope.forkCpu("writer", () -> {
+                                request.set("own");
+                                return request.get().orElseThrow();
+                            })
+                            .join());
             assertEquals("r-7", request.get().orElseThrow(), "the forker's value is unchanged");
             return null;
         });
@@ -269,9 +304,13 @@ class CpuPoolTest {
                 CpuPool pool = onePool(scope, "bridged");
                 return Weft.run(ScopeOptions.named("bridged").withCpuPool(pool), inner -> {
                     CONTEXT.set("trace-1");
-                    assertEquals("trace-1", inner.forkCpu("carried", CONTEXT::get).join());
+                    assertEquals(
+                            "trace-1", inner.forkCpu("carried", CONTEXT::get).join());
                     CONTEXT.remove();
-                    assertEquals("none", inner.forkCpu("after", () -> CONTEXT.get() == null ? "none" : CONTEXT.get()).join(),
+                    assertEquals(
+                            "none",
+                            inner.forkCpu("after", () -> CONTEXT.get() == null ? "none" : CONTEXT.get())
+                                    .join(),
                             "the same pool thread, and nothing of the previous task's context");
                     return null;
                 });
@@ -289,59 +328,86 @@ class CpuPoolTest {
             rec.enable("dev.weft.TaskStart");
             rec.enable("dev.weft.TaskEnd");
             rec.start();
-            Weft.run(ScopeOptions.named("jfr-cpu"), scope -> scope.forkCpu("on-pool", () -> 6 * 7).join());
+            Weft.run(
+                    ScopeOptions.named("jfr-cpu"),
+                    scope -> scope.forkCpu("on-pool", () -> 6 * 7).join());
             rec.stop();
             rec.dump(file);
         }
         List<RecordedEvent> events = RecordingFile.readAllEvents(file);
         Files.deleteIfExists(file);
-        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskStart")
-                && e.getString("task").equals("on-pool")), events::toString);
-        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
-                && e.getString("task").equals("on-pool") && e.getString("outcome").equals("SUCCEEDED")), events::toString);
+        assertTrue(
+                events.stream()
+                        .anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskStart")
+                                && e.getString("task").equals("on-pool")),
+                events::toString);
+        assertTrue(
+                events.stream()
+                        .anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
+                                && e.getString("task").equals("on-pool")
+                                && e.getString("outcome").equals("SUCCEEDED")),
+                events::toString);
     }
 
     @Test
     void aClosedPoolEndsItsThreadsAndRefusesNewTasksNamingTheFix() throws Exception {
         CpuPool pool = CpuPool.create("closing", 2);
         ScopeOptions options = ScopeOptions.named("uses-closing").withCpuPool(pool); // made while the pool was open
-        assertEquals(Integer.valueOf(1), Weft.run(options, scope -> scope.forkCpu("one", () -> 1).join()));
+        assertEquals(
+                Integer.valueOf(1),
+                Weft.run(options, scope -> scope.forkCpu("one", () -> 1).join()));
         pool.close();
         assertTrue(pool.isClosed());
-        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("closing-")),
+        assertTrue(
+                Thread.getAllStackTraces().keySet().stream()
+                        .noneMatch(t -> t.getName().startsWith("closing-")),
                 "close() returns once the pool's threads have ended");
         pool.close(); // again: no effect
-        IllegalStateException closed = assertThrows(IllegalStateException.class,
-                () -> Weft.run(options, scope -> scope.forkCpu("late", () -> 1)));
+        IllegalStateException closed = assertThrows(
+                IllegalStateException.class, () -> Weft.run(options, scope -> scope.forkCpu("late", () -> 1)));
         assertTrue(closed.getMessage().contains("'closing' is closed"), closed.getMessage());
         assertTrue(closed.getMessage().contains("withCpuPool"), closed.getMessage());
-        IllegalStateException onCpu = assertThrows(IllegalStateException.class,
-                () -> Weft.run(options, scope -> Weft.onCpu(() -> 1)));
+        IllegalStateException onCpu =
+                assertThrows(IllegalStateException.class, () -> Weft.run(options, scope -> Weft.onCpu(() -> 1)));
         assertTrue(onCpu.getMessage().contains("'closing' is closed"), onCpu.getMessage());
-        IllegalArgumentException opts = assertThrows(IllegalArgumentException.class, () -> ScopeOptions.DEFAULTS.withCpuPool(pool));
+        IllegalArgumentException opts =
+                assertThrows(IllegalArgumentException.class, () -> ScopeOptions.DEFAULTS.withCpuPool(pool));
         assertTrue(opts.getMessage().contains("is closed"), opts.getMessage());
     }
 
     @Test
     void badArgumentsAreNamedWithTheirFix() throws Exception {
-        assertTrue(assertThrows(NullPointerException.class, () -> CpuPool.create(null, 1)).getMessage().contains("name"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> CpuPool.create(" ", 1)).getMessage().contains("name"));
+        assertTrue(assertThrows(NullPointerException.class, () -> CpuPool.create(null, 1))
+                .getMessage()
+                .contains("name"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> CpuPool.create(" ", 1))
+                .getMessage()
+                .contains("name"));
         IllegalArgumentException zero = assertThrows(IllegalArgumentException.class, () -> CpuPool.create("p", 0));
         assertTrue(zero.getMessage().contains("threads must be at least 1, was 0"), zero.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CpuPool.create("p", -3));
-        IllegalStateException shared = assertThrows(IllegalStateException.class, () -> CpuPool.shared().close());
+        IllegalStateException shared =
+                assertThrows(IllegalStateException.class, () -> CpuPool.shared().close());
         assertTrue(shared.getMessage().contains("CpuPool.create"), shared.getMessage());
         assertSame(CpuPool.shared(), CpuPool.shared());
-        assertTrue(assertThrows(NullPointerException.class, () -> Weft.onCpu(null)).getMessage().contains("body"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Weft.onCpu(null))
+                .getMessage()
+                .contains("body"));
         Weft.run(scope -> {
-            assertTrue(assertThrows(NullPointerException.class, () -> scope.forkCpu("x", null)).getMessage().contains("body"));
+            assertTrue(assertThrows(NullPointerException.class, () -> scope.forkCpu("x", null))
+                    .getMessage()
+                    .contains("body"));
             assertThrows(IllegalArgumentException.class, () -> scope.forkCpu(" ", () -> 1));
             CpuPool own = onePool(scope, "self");
-            IllegalStateException self = assertThrows(IllegalStateException.class, () ->
-                    Weft.run(ScopeOptions.named("self").withCpuPool(own), inner -> inner.forkCpu("closer", () -> {
-                        own.close();
-                        return null;
-                    }).join()));
+            IllegalStateException self = assertThrows(
+                    IllegalStateException.class,
+                    () -> Weft.run(
+                            ScopeOptions.named("self").withCpuPool(own),
+                            inner -> inner.forkCpu("closer", () -> {
+                                        own.close();
+                                        return null;
+                                    })
+                                    .join()));
             assertTrue(self.getMessage().contains("its own thread"), self.getMessage());
             return null;
         });
@@ -351,7 +417,9 @@ class CpuPoolTest {
         assertEquals(3, CpuPool.sizeFrom(" 3 ", 2));
         for (String bad : List.of("0", "-1", "two", "")) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> CpuPool.sizeFrom(bad, 2));
-            assertTrue(e.getMessage().contains(CpuPool.THREADS_PROPERTY) && e.getMessage().contains("'" + bad + "'"),
+            assertTrue(
+                    e.getMessage().contains(CpuPool.THREADS_PROPERTY)
+                            && e.getMessage().contains("'" + bad + "'"),
                     e.getMessage());
         }
     }
@@ -378,7 +446,8 @@ class CpuPoolTest {
                 }
                 release.countDown();
                 assertTrue(tree.contains("task 'waiting' RUNNING — queued for CPU pool 'render'"), tree);
-                assertTrue(tree.contains("task 'running' RUNNING — busy outside Weft (thread render-1, WAITING)"), tree);
+                assertTrue(
+                        tree.contains("task 'running' RUNNING — busy outside Weft (thread render-1, WAITING)"), tree);
                 return null;
             });
         });
@@ -388,31 +457,50 @@ class CpuPoolTest {
     void mapParCpuMapsOnThePoolInOrderStopsEarlyAndFailsWithTheMappersException() throws Exception {
         try (CpuPool pool = CpuPool.create("mapper", 2)) {
             Weft.run(ScopeOptions.named("flows").withCpuPool(pool), scope -> {
-                List<String> out = Flow.fromIterable(IntStream.range(0, 20).boxed().toList())
-                        .mapParCpu(4, x -> x + "@" + Thread.currentThread().getName().substring(0, 7)).toList();
-                assertEquals(IntStream.range(0, 20).mapToObj(x -> x + "@mapper-").toList(), out);
+                List<String> out = Flow.fromIterable(
+                                IntStream.range(0, 20).boxed().toList())
+                        .mapParCpu(
+                                4,
+                                x -> x + "@" + Thread.currentThread().getName().substring(0, 7))
+                        .toList();
+                assertEquals(
+                        IntStream.range(0, 20).mapToObj(x -> x + "@mapper-").toList(), out);
                 // An early stop cancels mappings that never block: they see it at their checkpoints.
-                assertEquals(List.of(0, 1), Flow.fromIterable(IntStream.range(0, 20).boxed().toList()).mapParCpu(4, x -> {
-                    if (x >= 2) {
-                        while (true) {
-                            Weft.checkpoint();
-                            Thread.onSpinWait();
-                        }
-                    }
-                    return x;
-                }).take(2).toList());
+                assertEquals(
+                        List.of(0, 1),
+                        Flow.fromIterable(IntStream.range(0, 20).boxed().toList())
+                                .mapParCpu(4, x -> {
+                                    if (x >= 2) {
+                                        while (true) {
+                                            Weft.checkpoint();
+                                            Thread.onSpinWait();
+                                        }
+                                    }
+                                    return x;
+                                })
+                                .take(2)
+                                .toList());
                 IOException boom = new IOException("bad element");
-                assertSame(boom, assertThrows(IOException.class, () -> Flow.of(1, 2, 3).mapParCpu(2, x -> {
-                    if (x == 2) {
-                        throw boom;
-                    }
-                    return x;
-                }).toList()));
+                assertSame(
+                        boom,
+                        assertThrows(
+                                IOException.class,
+                                () -> Flow.of(1, 2, 3)
+                                        .mapParCpu(2, x -> {
+                                            if (x == 2) {
+                                                throw boom;
+                                            }
+                                            return x;
+                                        })
+                                        .toList()));
                 return null;
             });
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Flow.of(1).mapParCpu(0, x -> x));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Flow.of(1).mapParCpu(0, x -> x));
         assertTrue(e.getMessage().contains("concurrency"), e.getMessage());
-        assertTrue(assertThrows(NullPointerException.class, () -> Flow.of(1).mapParCpu(1, null)).getMessage().contains("mapper"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Flow.of(1).mapParCpu(1, null))
+                .getMessage()
+                .contains("mapper"));
     }
 }

@@ -51,6 +51,7 @@ class DeadlineScenarioTest {
 
     /** Held strongly, with the handler that keeps the records' messages (WeftLogCapture keeps only their exceptions). */
     private static final Logger WEFT_LOGGER = Logger.getLogger("dev.weft");
+
     private static final ConcurrentLinkedQueue<LogRecord> RECORDS = new ConcurrentLinkedQueue<>();
     /**
      * Set by the grace scenario: while the grace warning is being published, the handler waits
@@ -58,6 +59,7 @@ class DeadlineScenarioTest {
      * which would mean it was delivered before the warning was logged.
      */
     private static volatile CountDownLatch deliveredInShield;
+
     private static volatile boolean deliveredWhileLogging;
 
     private static final Handler MESSAGES = new Handler() {
@@ -116,7 +118,9 @@ class DeadlineScenarioTest {
 
     /** The three ways to open a scope with a timeout, for scenarios that must hold for each. */
     enum Opener {
-        RUN_WITH_TIMEOUT, TIMEOUT, TIMEOUT_OR_EMPTY;
+        RUN_WITH_TIMEOUT,
+        TIMEOUT,
+        TIMEOUT_OR_EMPTY;
 
         <T> Object open(String name, Duration timeout, ScopeBody<T> body) throws Exception {
             return switch (this) {
@@ -132,15 +136,20 @@ class DeadlineScenarioTest {
         }
     }
 
-    private static void assertDeadline(DeadlineExceededException e, String scope, Duration timeout, long deadline, long observedAt) {
+    private static void assertDeadline(
+            DeadlineExceededException e, String scope, Duration timeout, long deadline, long observedAt) {
         CancelReason.DeadlineExpired r = e.reason();
         assertEquals(scope, r.scope(), "the scope named by the timeout: " + e.getMessage());
         assertEquals(timeout, r.timeout(), "the timeout named by the timeout: " + e.getMessage());
         assertEquals(deadline, r.deadline(), "the deadline named by the timeout: " + e.getMessage());
-        assertEquals(observedAt, e.observedAt(), "the clock reading when the scope finished unwinding: " + e.getMessage());
-        assertTrue(e.getSuppressed().length > 0 && e.getSuppressed()[0] instanceof CancelledException,
+        assertEquals(
+                observedAt, e.observedAt(), "the clock reading when the scope finished unwinding: " + e.getMessage());
+        assertTrue(
+                e.getSuppressed().length > 0 && e.getSuppressed()[0] instanceof CancelledException,
                 "the cancellation the body unwound with is attached as suppressed");
-        assertSame(r, ((CancelledException) e.getSuppressed()[0]).reason(),
+        assertSame(
+                r,
+                ((CancelledException) e.getSuppressed()[0]).reason(),
                 "the attached cancellation carries the scope's own deadline");
     }
 
@@ -152,28 +161,37 @@ class DeadlineScenarioTest {
             VirtualClock vc = new VirtualClock();
             AtomicReference<Object> innerResult = new AtomicReference<>();
             AtomicBoolean outerCancelledAfterInner = new AtomicBoolean(true);
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                    Weft.run(ScopeOptions.named("outer").withTimeout(ms(50)), outer -> {
-                        Weft.sleep(ms(5));
-                        try {
-                            innerResult.set(inner.open("inner", ms(10), in -> {
-                                assertEquals(Optional.of(ms(10)), Weft.timeLeft(), "the inner deadline is the earliest");
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> virtual(
+                            vc,
+                            root -> Weft.run(ScopeOptions.named("outer").withTimeout(ms(50)), outer -> {
+                                Weft.sleep(ms(5));
+                                try {
+                                    innerResult.set(inner.open("inner", ms(10), in -> {
+                                        assertEquals(
+                                                Optional.of(ms(10)),
+                                                Weft.timeLeft(),
+                                                "the inner deadline is the earliest");
+                                        Weft.sleep(HOUR);
+                                        return "slept";
+                                    }));
+                                } catch (DeadlineExceededException d) {
+                                    innerResult.set(d);
+                                }
+                                assertEquals(nanos(15), vc.nanoTime(), "the inner deadline fired at 5 + 10 ms");
+                                outerCancelledAfterInner.set(Weft.isCancelled());
+                                assertEquals(
+                                        Optional.of(ms(35)), Weft.timeLeft(), "the outer deadline is in force again");
                                 Weft.sleep(HOUR);
                                 return "slept";
-                            }));
-                        } catch (DeadlineExceededException d) {
-                            innerResult.set(d);
-                        }
-                        assertEquals(nanos(15), vc.nanoTime(), "the inner deadline fired at 5 + 10 ms");
-                        outerCancelledAfterInner.set(Weft.isCancelled());
-                        assertEquals(Optional.of(ms(35)), Weft.timeLeft(), "the outer deadline is in force again");
-                        Weft.sleep(HOUR);
-                        return "slept";
-                    })), inner.toString());
+                            })),
+                    inner.toString());
             if (inner == Opener.TIMEOUT_OR_EMPTY) {
                 assertEquals(Optional.empty(), innerResult.get(), "timeoutOrEmpty answers empty for its own deadline");
             } else {
-                DeadlineExceededException d = assertInstanceOf(DeadlineExceededException.class, innerResult.get(), inner.toString());
+                DeadlineExceededException d =
+                        assertInstanceOf(DeadlineExceededException.class, innerResult.get(), inner.toString());
                 assertDeadline(d, inner.scopeName("inner"), ms(10), nanos(15), nanos(15));
             }
             assertFalse(outerCancelledAfterInner.get(), inner + ": the inner deadline cancelled the outer scope");
@@ -192,30 +210,37 @@ class DeadlineScenarioTest {
                 AtomicReference<Throwable> innerThrew = new AtomicReference<>();
                 AtomicReference<Object> innerReturned = new AtomicReference<>();
                 AtomicReference<Optional<Duration>> innerTimeLeft = new AtomicReference<>();
-                DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                        Weft.run(ScopeOptions.named("outer").withTimeout(ms(10)), outer -> {
-                            java.util.concurrent.Callable<Object> work = () -> {
-                                Weft.sleep(ms(4));
-                                try {
-                                    innerReturned.set(inner.open("inner", ms(50), in -> {
-                                        innerTimeLeft.set(Weft.timeLeft());
-                                        Weft.sleep(HOUR);
-                                        return "slept";
-                                    }));
-                                } catch (Throwable t) {
-                                    innerThrew.set(t);
-                                    throw t;
-                                }
-                                return "inner returned";
-                            };
-                            if (inTask) {
-                                return outer.fork("worker", work).join();
-                            }
-                            return work.call();
-                        })), what);
+                DeadlineExceededException e = assertThrows(
+                        DeadlineExceededException.class,
+                        () -> virtual(
+                                vc,
+                                root -> Weft.run(ScopeOptions.named("outer").withTimeout(ms(10)), outer -> {
+                                    java.util.concurrent.Callable<Object> work = () -> {
+                                        Weft.sleep(ms(4));
+                                        try {
+                                            innerReturned.set(inner.open("inner", ms(50), in -> {
+                                                innerTimeLeft.set(Weft.timeLeft());
+                                                Weft.sleep(HOUR);
+                                                return "slept";
+                                            }));
+                                        } catch (Throwable t) {
+                                            innerThrew.set(t);
+                                            throw t;
+                                        }
+                                        return "inner returned";
+                                    };
+                                    if (inTask) {
+                                        return outer.fork("worker", work).join();
+                                    }
+                                    return work.call();
+                                })),
+                        what);
                 assertNull(innerReturned.get(), what + ": the inner scope returned although cut short");
-                assertEquals(Optional.of(ms(6)), innerTimeLeft.get(), what + ": the earlier (outer) deadline is in force");
-                CancelledException c = assertInstanceOf(CancelledException.class, innerThrew.get(),
+                assertEquals(
+                        Optional.of(ms(6)), innerTimeLeft.get(), what + ": the earlier (outer) deadline is in force");
+                CancelledException c = assertInstanceOf(
+                        CancelledException.class,
+                        innerThrew.get(),
                         what + ": the inner scope must throw CancelledException for the outer deadline");
                 assertSame(e.reason(), c.reason(), what + ": the inner scope was cancelled with the outer reason");
                 assertDeadline(e, "outer", ms(10), nanos(10), nanos(10));
@@ -228,19 +253,24 @@ class DeadlineScenarioTest {
     void equalNestedDeadlinesAreReportedOnceByTheOuterScope() throws Exception {
         VirtualClock vc = new VirtualClock();
         AtomicReference<Throwable> innerThrew = new AtomicReference<>();
-        DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                Weft.run(ScopeOptions.named("outer").withTimeout(ms(10)), outer -> {
-                    Weft.sleep(ms(4));
-                    try {
-                        return Weft.timeout(ms(6), in -> {   // the same deadline, 10 ms
-                            Weft.sleep(HOUR);
-                            return "slept";
-                        });
-                    } catch (Throwable t) {
-                        innerThrew.set(t);
-                        throw t;
-                    }
-                })));
+        DeadlineExceededException e = assertThrows(
+                DeadlineExceededException.class,
+                () -> virtual(
+                        vc,
+                        root -> Weft.run(ScopeOptions.named("outer").withTimeout(ms(10)), outer -> {
+                            Weft.sleep(ms(4));
+                            try {
+                                return Weft.timeout(
+                                        ms(6),
+                                        in -> { // the same deadline, 10 ms
+                                            Weft.sleep(HOUR);
+                                            return "slept";
+                                        });
+                            } catch (Throwable t) {
+                                innerThrew.set(t);
+                                throw t;
+                            }
+                        })));
         assertDeadline(e, "outer", ms(10), nanos(10), nanos(10));
         CancelledException c = assertInstanceOf(CancelledException.class, innerThrew.get());
         assertSame(e.reason(), c.reason());
@@ -261,19 +291,25 @@ class DeadlineScenarioTest {
                 return "quick";
             }));
             // a nested scope's timeout that escapes the body is an error of the body
-            DeadlineExceededException nested = assertThrows(DeadlineExceededException.class, () ->
-                    Weft.timeoutOrEmpty(ms(100), s -> Weft.run(ScopeOptions.named("nested").withTimeout(ms(5)), n -> {
-                        Weft.sleep(HOUR);
-                        return "slept";
-                    })));
+            DeadlineExceededException nested = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeoutOrEmpty(
+                            ms(100),
+                            s -> Weft.run(ScopeOptions.named("nested").withTimeout(ms(5)), n -> {
+                                Weft.sleep(HOUR);
+                                return "slept";
+                            })));
             assertEquals("nested", nested.reason().scope());
             // an enclosing deadline: cancellation, not empty
-            DeadlineExceededException outer = assertThrows(DeadlineExceededException.class, () ->
-                    Weft.run(ScopeOptions.named("outer").withTimeout(ms(5)), o -> {
-                        CancelledException c = assertThrows(CancelledException.class, () -> Weft.timeoutOrEmpty(ms(100), s -> {
-                            Weft.sleep(HOUR);
-                            return "slept";
-                        }));
+            DeadlineExceededException outer = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.run(ScopeOptions.named("outer").withTimeout(ms(5)), o -> {
+                        CancelledException c = assertThrows(
+                                CancelledException.class,
+                                () -> Weft.timeoutOrEmpty(ms(100), s -> {
+                                    Weft.sleep(HOUR);
+                                    return "slept";
+                                }));
                         assertInstanceOf(CancelReason.DeadlineExpired.class, c.reason());
                         throw c;
                     }));
@@ -287,10 +323,12 @@ class DeadlineScenarioTest {
     void aCancelledCallerGetsCancelledExceptionNotATimeout() throws Exception {
         VirtualClock vc = new VirtualClock();
         virtual(vc, root -> {
-            Task<Object> t = root.fork("caller", () -> Weft.timeout(ms(100), s -> {
-                Weft.sleep(HOUR);
-                return "slept";
-            }));
+            Task<Object> t = root.fork(
+                    "caller",
+                    () -> Weft.timeout(ms(100), s -> {
+                        Weft.sleep(HOUR);
+                        return "slept";
+                    }));
             Weft.sleep(ms(3));
             assertTrue(t.cancel("caller gone"));
             Outcome<Object> o = t.awaitOutcome();
@@ -342,12 +380,15 @@ class DeadlineScenarioTest {
                 return t.awaitOutcome();
             });
             String what = cancelledBeforeShield ? "cancelled before the shield" : "cancelled inside the shield";
-            DeadlineExceededException e = assertInstanceOf(DeadlineExceededException.class, inShield.get(),
+            DeadlineExceededException e = assertInstanceOf(
+                    DeadlineExceededException.class,
+                    inShield.get(),
                     what + ": the timeout inside the shield must fire with its own deadline");
             long opened = cancelledBeforeShield ? nanos(1) : 0;
             assertDeadline(e, "timeout", ms(5), opened + nanos(5), opened + nanos(5));
             assertEquals(opened + nanos(5), firedAt.get(), what);
-            assertEquals(Optional.of(ms(5)), leftInShieldScope.get(), what + ": only the shield's own timeout is in force");
+            assertEquals(
+                    Optional.of(ms(5)), leftInShieldScope.get(), what + ": only the shield's own timeout is in force");
             if (!(o instanceof Outcome.Cancelled<Object>(CancelReason reason))) {
                 throw new AssertionError(what + ": the task should end cancelled: " + o);
             }
@@ -367,24 +408,29 @@ class DeadlineScenarioTest {
             AtomicBoolean interruptedAfterExit = new AtomicBoolean();
             AtomicBoolean passedCheckpoint = new AtomicBoolean();
             AtomicReference<Optional<Duration>> leftInShield = new AtomicReference<>();
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                    Weft.timeout(ms(10), s -> {
-                        java.util.concurrent.Callable<Object> work = () -> {
-                            shieldValue.set(Weft.shield(Duration.ofSeconds(1), () -> {
-                                Weft.sleep(ms(50)); // runs its full length although the deadline fires at 10 ms
-                                sleptUntil.set(vc.nanoTime());
-                                cancelledInside.set(Weft.isCancelled());
-                                leftInShield.set(Weft.timeLeft());
-                                Weft.checkpoint(); // does not throw inside the shield
-                                return "cleaned up";
-                            }));
-                            interruptedAfterExit.set(Thread.currentThread().isInterrupted());
-                            Weft.checkpoint(); // the deadline is delivered here
-                            passedCheckpoint.set(true);
-                            return "passed";
-                        };
-                        return inTask ? s.fork("worker", work).join() : work.call();
-                    })), what);
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> virtual(
+                            vc,
+                            root -> Weft.timeout(ms(10), s -> {
+                                java.util.concurrent.Callable<Object> work = () -> {
+                                    shieldValue.set(Weft.shield(Duration.ofSeconds(1), () -> {
+                                        Weft.sleep(ms(50)); // runs its full length although the deadline fires at 10 ms
+                                        sleptUntil.set(vc.nanoTime());
+                                        cancelledInside.set(Weft.isCancelled());
+                                        leftInShield.set(Weft.timeLeft());
+                                        Weft.checkpoint(); // does not throw inside the shield
+                                        return "cleaned up";
+                                    }));
+                                    interruptedAfterExit.set(
+                                            Thread.currentThread().isInterrupted());
+                                    Weft.checkpoint(); // the deadline is delivered here
+                                    passedCheckpoint.set(true);
+                                    return "passed";
+                                };
+                                return inTask ? s.fork("worker", work).join() : work.call();
+                            })),
+                    what);
             assertEquals(nanos(50), sleptUntil.get(), what + ": the shielded sleep was cut short");
             assertTrue(cancelledInside.get(), what + ": the shield hid the cancellation from Weft.isCancelled()");
             assertEquals(Optional.of(Duration.ZERO), leftInShield.get(), what + ": time left after the deadline");
@@ -409,29 +455,37 @@ class DeadlineScenarioTest {
         DeadlineExceededException e;
         LogRecord warning;
         try {
-            e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                    Weft.timeout(ms(10), s -> {
-                        Task<String> t = s.fork("slow-cleanup", () -> Weft.shield(ms(20), () -> {
-                            try {
-                                Weft.sleep(HOUR);
-                                return "slept an hour";
-                            } catch (CancelledException c) {
-                                caughtAt.set(vc.nanoTime());
-                                caughtReason.set(c.reason());
-                                loggedByThen.set(graceWarning());
-                                delivered.countDown();
-                                throw c;
-                            }
-                        }));
-                        return t.join();
-                    })));
+            e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> virtual(
+                            vc,
+                            root -> Weft.timeout(ms(10), s -> {
+                                Task<String> t = s.fork(
+                                        "slow-cleanup",
+                                        () -> Weft.shield(ms(20), () -> {
+                                            try {
+                                                Weft.sleep(HOUR);
+                                                return "slept an hour";
+                                            } catch (CancelledException c) {
+                                                caughtAt.set(vc.nanoTime());
+                                                caughtReason.set(c.reason());
+                                                loggedByThen.set(graceWarning());
+                                                delivered.countDown();
+                                                throw c;
+                                            }
+                                        }));
+                                return t.join();
+                            })));
             // the warning may still be on its way from the clock's thread: the handler must see it
             // while the latch is in place
             warning = awaitGraceWarning();
         } finally {
             deliveredInShield = null;
         }
-        assertEquals(nanos(30), caughtAt.get(), "the cancellation is delivered inside the shield when the grace (20 ms) after the deadline (10 ms) runs out");
+        assertEquals(
+                nanos(30),
+                caughtAt.get(),
+                "the cancellation is delivered inside the shield when the grace (20 ms) after the deadline (10 ms) runs out");
         assertSame(e.reason(), caughtReason.get(), "the shield delivers the deadline itself");
         assertDeadline(e, "timeout", ms(10), nanos(10), nanos(30));
         assertEquals(Level.WARNING, warning.getLevel());
@@ -439,14 +493,20 @@ class DeadlineScenarioTest {
         assertTrue(m.contains("task 'slow-cleanup'"), "the warning names the task: " + m);
         assertTrue(m.contains("overran its grace"), m);
         assertTrue(m.contains(ms(20).toString()), "the warning names the grace period: " + m);
-        assertFalse(deliveredWhileLogging, "the shielded code got the cancellation before the grace warning had been"
-                + " published: it was delivered before the warning (docs/time.md: 'Weft logs a WARNING ...; the"
-                + " shield stops holding the cancellation back'). The warning shows the thread at:\n" + m);
-        assertNotNull(loggedByThen.get(), "the grace warning must be logged before the cancellation is delivered"
-                + " inside the shield (docs/time.md: 'Weft logs a WARNING ...; the shield stops holding the"
-                + " cancellation back'), but the shielded code saw the cancellation first. The warning logged"
-                + " afterwards shows the thread at:\n" + m);
-        assertTrue(m.contains("Weft.sleep"), "the warning's stack shows where the shielded code is stuck (the sleep): " + m);
+        assertFalse(
+                deliveredWhileLogging,
+                "the shielded code got the cancellation before the grace warning had been"
+                        + " published: it was delivered before the warning (docs/time.md: 'Weft logs a WARNING ...; the"
+                        + " shield stops holding the cancellation back'). The warning shows the thread at:\n" + m);
+        assertNotNull(
+                loggedByThen.get(),
+                "the grace warning must be logged before the cancellation is delivered"
+                        + " inside the shield (docs/time.md: 'Weft logs a WARNING ...; the shield stops holding the"
+                        + " cancellation back'), but the shielded code saw the cancellation first. The warning logged"
+                        + " afterwards shows the thread at:\n" + m);
+        assertTrue(
+                m.contains("Weft.sleep"),
+                "the warning's stack shows where the shielded code is stuck (the sleep): " + m);
         assertEquals(1, graceWarnings(), "one warning per overrun: " + messages());
         assertEquals(0, vc.pendingTimers());
     }
@@ -456,28 +516,36 @@ class DeadlineScenarioTest {
         VirtualClock vc = new VirtualClock();
         AtomicReference<Throwable> nestedThrew = new AtomicReference<>();
         AtomicLong nestedEndedAt = new AtomicLong(-1);
-        DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                Weft.timeout(ms(10), s -> {
-                    Task<Object> t = s.fork("cleanup-with-scope", () -> Weft.shield(ms(20), () -> {
-                        try {
-                            return Weft.run(ScopeOptions.named("in-shield"), n -> {
-                                n.fork("helper", () -> {
-                                    Weft.sleep(HOUR);
-                                    return null;
-                                });
-                                Weft.sleep(HOUR);
-                                return "slept an hour";
-                            });
-                        } catch (Throwable x) {
-                            nestedThrew.set(x);
-                            nestedEndedAt.set(vc.nanoTime());
-                            throw x;
-                        }
-                    }));
-                    return t.join();
-                })));
+        DeadlineExceededException e = assertThrows(
+                DeadlineExceededException.class,
+                () -> virtual(
+                        vc,
+                        root -> Weft.timeout(ms(10), s -> {
+                            Task<Object> t = s.fork(
+                                    "cleanup-with-scope",
+                                    () -> Weft.shield(ms(20), () -> {
+                                        try {
+                                            return Weft.run(ScopeOptions.named("in-shield"), n -> {
+                                                n.fork("helper", () -> {
+                                                    Weft.sleep(HOUR);
+                                                    return null;
+                                                });
+                                                Weft.sleep(HOUR);
+                                                return "slept an hour";
+                                            });
+                                        } catch (Throwable x) {
+                                            nestedThrew.set(x);
+                                            nestedEndedAt.set(vc.nanoTime());
+                                            throw x;
+                                        }
+                                    }));
+                            return t.join();
+                        })));
         CancelledException c = assertInstanceOf(CancelledException.class, nestedThrew.get());
-        assertSame(e.reason(), c.reason(), "the scope in the shield is cancelled with the deadline when the grace runs out");
+        assertSame(
+                e.reason(),
+                c.reason(),
+                "the scope in the shield is cancelled with the deadline when the grace runs out");
         assertEquals(nanos(30), nestedEndedAt.get());
         assertDeadline(e, "timeout", ms(10), nanos(10), nanos(30));
         LogRecord warning = awaitGraceWarning();
@@ -489,13 +557,18 @@ class DeadlineScenarioTest {
     void aBodyThatReturnsFromItsShieldAfterTheDeadlineKeepsItsValue() throws Exception {
         VirtualClock vc = new VirtualClock();
         AtomicReference<Optional<CancelReason>> reasonInside = new AtomicReference<>();
-        String v = virtual(vc, root -> Weft.timeout(ms(10), s -> Weft.shield(() -> {
-            Weft.sleep(ms(50));
-            reasonInside.set(s.cancelReason());
-            return "cleaned up";
-        })));
+        String v = virtual(
+                vc,
+                root -> Weft.timeout(
+                        ms(10),
+                        s -> Weft.shield(() -> {
+                            Weft.sleep(ms(50));
+                            reasonInside.set(s.cancelReason());
+                            return "cleaned up";
+                        })));
         assertEquals("cleaned up", v, "exactly one outcome: the body returned a value, so the value wins");
-        assertInstanceOf(CancelReason.DeadlineExpired.class, reasonInside.get().orElseThrow(), "the deadline fired meanwhile");
+        assertInstanceOf(
+                CancelReason.DeadlineExpired.class, reasonInside.get().orElseThrow(), "the deadline fired meanwhile");
         assertEquals(nanos(50), vc.nanoTime());
         assertEquals(0, vc.pendingTimers());
     }
@@ -564,8 +637,11 @@ class DeadlineScenarioTest {
                 return null;
             });
             for (Scope s : List.of(viaTimeout.get(), viaOptions.get())) {
-                assertEquals(Optional.empty(), s.cancelReason(), what + ": scope '" + s.name() + "' finished an hour before"
-                        + " its deadline, yet reports it as its cancel reason: freeing the deadline's timer must not cancel the scope");
+                assertEquals(
+                        Optional.empty(),
+                        s.cancelReason(),
+                        what + ": scope '" + s.name() + "' finished an hour before"
+                                + " its deadline, yet reports it as its cancel reason: freeing the deadline's timer must not cancel the scope");
                 assertFalse(s.isCancelled(), what + ": scope '" + s.name() + "'");
             }
             if (virtualClock) {
@@ -579,29 +655,37 @@ class DeadlineScenarioTest {
     void aSupervisedScopeReportsItsTaskFailureNotATimeoutBeforeItsDeadline() throws Exception {
         VirtualClock vc = new VirtualClock();
         AtomicReference<CancelledException> escaped = new AtomicReference<>();
-        ScopeOptions supervised = ScopeOptions.named("supervised").withPolicy(FailurePolicy.SUPERVISED).withTimeout(Duration.ofHours(1));
-        Throwable thrown = assertThrows(Throwable.class, () -> virtual(vc, root -> Weft.run(supervised, s -> {
-            Task<Object> victim = s.fork("victim", () -> {
-                Weft.await(Blockers.NEVER);
-                return null;
-            });
-            // A task that is not cancelled lets a CancelledException escape: under SUPERVISED,
-            // that is a failure of the scope, reported when it ends (semantics.md, Outcomes).
-            s.fork("joiner", () -> {
-                try {
-                    return victim.join();
-                } catch (CancelledException e) {
-                    escaped.set(e);
-                    throw e;
-                }
-            });
-            Weft.sleep(ms(1));
-            victim.cancel("stop the victim");
-            return "body value";
-        })));
+        ScopeOptions supervised = ScopeOptions.named("supervised")
+                .withPolicy(FailurePolicy.SUPERVISED)
+                .withTimeout(Duration.ofHours(1));
+        Throwable thrown = assertThrows(
+                Throwable.class,
+                () -> virtual(
+                        vc,
+                        root -> Weft.run(supervised, s -> {
+                            Task<Object> victim = s.fork("victim", () -> {
+                                Weft.await(Blockers.NEVER);
+                                return null;
+                            });
+                            // A task that is not cancelled lets a CancelledException escape: under SUPERVISED,
+                            // that is a failure of the scope, reported when it ends (semantics.md, Outcomes).
+                            s.fork("joiner", () -> {
+                                try {
+                                    return victim.join();
+                                } catch (CancelledException e) {
+                                    escaped.set(e);
+                                    throw e;
+                                }
+                            });
+                            Weft.sleep(ms(1));
+                            victim.cancel("stop the victim");
+                            return "body value";
+                        })));
         assertEquals(nanos(1), vc.nanoTime(), "the clock never came near the one-hour deadline");
-        assertFalse(thrown instanceof DeadlineExceededException, "scope 'supervised' reported a timeout at clock reading "
-                + vc.nanoTime() + "ns, an hour before its deadline: " + thrown);
+        assertFalse(
+                thrown instanceof DeadlineExceededException,
+                "scope 'supervised' reported a timeout at clock reading " + vc.nanoTime()
+                        + "ns, an hour before its deadline: " + thrown);
         assertSame(escaped.get(), thrown, "the scope's first failure, as thrown by the task");
         assertEquals(0, vc.pendingTimers());
     }
@@ -611,14 +695,16 @@ class DeadlineScenarioTest {
     @Test
     void aDeadlockUnderTheVirtualClockIsReportedAsStalled() throws Exception {
         VirtualClock vc = new VirtualClock();
-        CancelledException e = assertThrows(CancelledException.class, () -> virtual(vc, root -> {
-            Task<Object> a = root.fork("waits-forever", () -> Weft.await(Blockers.NEVER));
-            root.fork("joins-it", a::join);
-            Weft.sleep(ms(5)); // time moves while a timer is pending
-            return "body value";
-        }));
-        CancelReason.Stalled stalled = assertInstanceOf(CancelReason.Stalled.class, e.reason(),
-                "even though the body returned a value: " + e);
+        CancelledException e = assertThrows(
+                CancelledException.class,
+                () -> virtual(vc, root -> {
+                    Task<Object> a = root.fork("waits-forever", () -> Weft.await(Blockers.NEVER));
+                    root.fork("joins-it", a::join);
+                    Weft.sleep(ms(5)); // time moves while a timer is pending
+                    return "body value";
+                }));
+        CancelReason.Stalled stalled =
+                assertInstanceOf(CancelReason.Stalled.class, e.reason(), "even though the body returned a value: " + e);
         assertTrue(stalled.report().contains("waits-forever"), "the report names the stuck tasks: " + stalled.report());
         assertEquals(nanos(5), vc.nanoTime(), "the clock moved to the last timer and no further");
         assertEquals(0, vc.pendingTimers());
@@ -638,7 +724,8 @@ class DeadlineScenarioTest {
                 // ~100 ms of work with no checkpoint, and on until the 10 ms deadline has fired and
                 // its interrupt has landed: the canceller publishes the reason, then interrupts, so
                 // on a slow machine the thread can see itself cancelled a moment before the interrupt
-                while (System.nanoTime() - start < nanos(100) || !Weft.isCancelled()
+                while (System.nanoTime() - start < nanos(100)
+                        || !Weft.isCancelled()
                         || !Thread.currentThread().isInterrupted()) {
                     if (System.nanoTime() - giveUp > 0) {
                         break;
@@ -652,7 +739,8 @@ class DeadlineScenarioTest {
             };
             Object v;
             if (inTask) {
-                v = Weft.run(root -> root.fork("spinner", () -> Weft.timeout(ms(10), spinner)).join());
+                v = Weft.run(root -> root.fork("spinner", () -> Weft.timeout(ms(10), spinner))
+                        .join());
             } else {
                 v = Weft.timeout(ms(10), spinner);
             }
@@ -660,10 +748,12 @@ class DeadlineScenarioTest {
             assertEquals("finished anyway", v, what + ": a body that returns a value wins over its deadline");
             assertTrue(cancelledAtEnd.get(), what + ": the deadline never fired while the body ran (30 s)");
             assertTrue(interruptedAtEnd.get(), what + ": the deadline is delivered by interrupt (none came in 30 s)");
-            CancelReason.DeadlineExpired r = assertInstanceOf(CancelReason.DeadlineExpired.class, reasonAtEnd.get().orElseThrow());
+            CancelReason.DeadlineExpired r = assertInstanceOf(
+                    CancelReason.DeadlineExpired.class, reasonAtEnd.get().orElseThrow());
             assertEquals("timeout", r.scope());
             assertEquals(ms(10), r.timeout());
-            assertFalse(Thread.currentThread().isInterrupted(), what + ": the deadline's interrupt leaked to the caller");
+            assertFalse(
+                    Thread.currentThread().isInterrupted(), what + ": the deadline's interrupt leaked to the caller");
         }
     }
 
@@ -672,43 +762,51 @@ class DeadlineScenarioTest {
     @Test
     void aRaceEntrantThatTimesOutDropsOutAndAnotherWins() throws Exception {
         VirtualClock vc = new VirtualClock();
-        String v = virtual(vc, root -> Weft.race(
-                () -> Weft.timeout(ms(5), s -> {
-                    Weft.sleep(HOUR);
-                    return "a";
-                }),
-                () -> {
-                    Weft.sleep(ms(10));
-                    return "b";
-                }));
+        String v = virtual(
+                vc,
+                root -> Weft.race(
+                        () -> Weft.timeout(ms(5), s -> {
+                            Weft.sleep(HOUR);
+                            return "a";
+                        }),
+                        () -> {
+                            Weft.sleep(ms(10));
+                            return "b";
+                        }));
         assertEquals("b", v);
         assertEquals(nanos(10), vc.nanoTime());
         assertTrue(RECORDS.isEmpty(), "the timed-out entrant's failure was read by the race: " + messages());
 
         VirtualClock vc2 = new VirtualClock();
-        String w = virtual(vc2, root -> Weft.race(
-                () -> Weft.timeout(ms(20), s -> {
-                    Weft.sleep(ms(5));
-                    return "a";
-                }),
-                () -> {
-                    Weft.sleep(HOUR);
-                    return "b";
-                }));
+        String w = virtual(
+                vc2,
+                root -> Weft.race(
+                        () -> Weft.timeout(ms(20), s -> {
+                            Weft.sleep(ms(5));
+                            return "a";
+                        }),
+                        () -> {
+                            Weft.sleep(HOUR);
+                            return "b";
+                        }));
         assertEquals("a", w, "an entrant with a timeout that finishes in time wins");
         assertEquals(nanos(5), vc2.nanoTime());
         assertEquals(0, vc.pendingTimers());
         assertEquals(0, vc2.pendingTimers(), "the winner's deadline timer or the loser's sleep was not freed");
 
         VirtualClock vc3 = new VirtualClock();
-        DeadlineExceededException all = assertThrows(DeadlineExceededException.class, () -> virtual(vc3, root -> Weft.race(
-                () -> Weft.timeout(ms(5), s -> {
-                    Weft.sleep(HOUR);
-                    return "a";
-                }),
-                () -> {
-                    throw new IllegalStateException("b fails");
-                })));
+        DeadlineExceededException all = assertThrows(
+                DeadlineExceededException.class,
+                () -> virtual(
+                        vc3,
+                        root -> Weft.race(
+                                () -> Weft.timeout(ms(5), s -> {
+                                    Weft.sleep(HOUR);
+                                    return "a";
+                                }),
+                                () -> {
+                                    throw new IllegalStateException("b fails");
+                                })));
         assertEquals(nanos(5), all.reason().deadline(), "every entrant failed: the first in list order is thrown");
     }
 
@@ -716,47 +814,57 @@ class DeadlineScenarioTest {
     void aRaceInsideATimeoutThatFiresFirstIsATimeout() throws Exception {
         VirtualClock vc = new VirtualClock();
         List<Object> loserEnds = new java.util.concurrent.CopyOnWriteArrayList<>();
-        DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> virtual(vc, root ->
-                Weft.timeout(ms(5), s -> Weft.race(
-                        () -> {
-                            try {
-                                Weft.sleep(ms(10));
-                            } catch (CancelledException c) {
-                                loserEnds.add(c.reason());
-                                throw c;
-                            }
-                            return "a";
-                        },
-                        () -> {
-                            try {
-                                Weft.sleep(ms(20));
-                            } catch (CancelledException c) {
-                                loserEnds.add(c.reason());
-                                throw c;
-                            }
-                            return "b";
-                        }))));
+        DeadlineExceededException e = assertThrows(
+                DeadlineExceededException.class,
+                () -> virtual(
+                        vc,
+                        root -> Weft.timeout(
+                                ms(5),
+                                s -> Weft.race(
+                                        () -> {
+                                            try {
+                                                Weft.sleep(ms(10));
+                                            } catch (CancelledException c) {
+                                                loserEnds.add(c.reason());
+                                                throw c;
+                                            }
+                                            return "a";
+                                        },
+                                        () -> {
+                                            try {
+                                                Weft.sleep(ms(20));
+                                            } catch (CancelledException c) {
+                                                loserEnds.add(c.reason());
+                                                throw c;
+                                            }
+                                            return "b";
+                                        }))));
         assertDeadline(e, "timeout", ms(5), nanos(5), nanos(5));
         assertEquals(2, loserEnds.size(), "both entrants are cut short by the deadline");
         for (Object r : loserEnds) {
             // the deadline reaches an entrant through the tree, or first through the race, which
             // cancels its entrants when it is itself cancelled (semantics.md, Races)
-            assertTrue((r instanceof CancelReason.DeadlineExpired d && d == e.reason())
-                    || r.equals(new CancelReason.Requested("the race was abandoned")), "an entrant saw " + r);
+            assertTrue(
+                    (r instanceof CancelReason.DeadlineExpired d && d == e.reason())
+                            || r.equals(new CancelReason.Requested("the race was abandoned")),
+                    "an entrant saw " + r);
         }
         assertEquals(0, vc.pendingTimers());
 
         // The same on the system clock, with entrants that only stop when cancelled.
-        DeadlineExceededException sys = assertThrows(DeadlineExceededException.class, () ->
-                Weft.timeout(ms(20), s -> Weft.race(
-                        () -> {
-                            Blockers.AWAIT.untilCancelled();
-                            return "a";
-                        },
-                        () -> {
-                            Blockers.LATCH.untilCancelled();
-                            return "b";
-                        })));
+        DeadlineExceededException sys = assertThrows(
+                DeadlineExceededException.class,
+                () -> Weft.timeout(
+                        ms(20),
+                        s -> Weft.race(
+                                () -> {
+                                    Blockers.AWAIT.untilCancelled();
+                                    return "a";
+                                },
+                                () -> {
+                                    Blockers.LATCH.untilCancelled();
+                                    return "b";
+                                })));
         assertEquals("timeout", sys.reason().scope());
         assertTrue(sys.observedAt() - sys.reason().deadline() >= 0, "the scope reported a deadline that had not come");
     }
@@ -775,27 +883,33 @@ class DeadlineScenarioTest {
                 Weft.sleep(ms(30));
                 assertEquals(Optional.of(ms(70)), Weft.timeLeft());
                 a.fork("in a", () -> {
-                    assertEquals(Optional.of(ms(70)), Weft.timeLeft(), "a task sees its scope's deadline");
-                    Weft.sleep(ms(20));
-                    assertEquals(Optional.of(ms(50)), Weft.timeLeft());
-                    checked.add("task of a");
-                    return null;
-                }).join();
+                            assertEquals(Optional.of(ms(70)), Weft.timeLeft(), "a task sees its scope's deadline");
+                            Weft.sleep(ms(20));
+                            assertEquals(Optional.of(ms(50)), Weft.timeLeft());
+                            checked.add("task of a");
+                            return null;
+                        })
+                        .join();
                 Weft.run(ScopeOptions.named("b").withTimeout(ms(200)), b -> {
-                    assertEquals(Optional.of(ms(50)), Weft.timeLeft(), "a later nested timeout keeps the earlier deadline");
+                    assertEquals(
+                            Optional.of(ms(50)), Weft.timeLeft(), "a later nested timeout keeps the earlier deadline");
                     Weft.sleep(ms(10));
                     Weft.timeout(ms(20), c -> {
                         assertEquals(Optional.of(ms(20)), Weft.timeLeft(), "an earlier nested timeout is the deadline");
                         c.fork("in c", () -> {
-                            Weft.sleep(ms(5));
-                            assertEquals(Optional.of(ms(15)), Weft.timeLeft());
-                            Weft.run(inner -> {
-                                assertEquals(Optional.of(ms(15)), Weft.timeLeft(), "a scope without timeout inherits");
-                                return null;
-                            });
-                            checked.add("task of c");
-                            return null;
-                        }).join();
+                                    Weft.sleep(ms(5));
+                                    assertEquals(Optional.of(ms(15)), Weft.timeLeft());
+                                    Weft.run(inner -> {
+                                        assertEquals(
+                                                Optional.of(ms(15)),
+                                                Weft.timeLeft(),
+                                                "a scope without timeout inherits");
+                                        return null;
+                                    });
+                                    checked.add("task of c");
+                                    return null;
+                                })
+                                .join();
                         return null;
                     });
                     assertEquals(Optional.of(ms(35)), Weft.timeLeft(), "back in b, a's deadline is in force");
@@ -803,14 +917,18 @@ class DeadlineScenarioTest {
                 });
                 Weft.shield(() -> {
                     Weft.run(inShield -> {
-                        assertEquals(Optional.empty(), Weft.timeLeft(), "a scope opened in a shield inherits no deadline");
+                        assertEquals(
+                                Optional.empty(), Weft.timeLeft(), "a scope opened in a shield inherits no deadline");
                         inShield.fork("in shield scope", () -> {
-                            assertEquals(Optional.empty(), Weft.timeLeft());
-                            checked.add("task in shield");
-                            return null;
-                        }).join();
+                                    assertEquals(Optional.empty(), Weft.timeLeft());
+                                    checked.add("task in shield");
+                                    return null;
+                                })
+                                .join();
                         Weft.timeout(ms(500), t -> {
-                            assertEquals(Optional.of(ms(500)), Weft.timeLeft(),
+                            assertEquals(
+                                    Optional.of(ms(500)),
+                                    Weft.timeLeft(),
                                     "in a shield, a timeout later than the enclosing deadline is the one in force");
                             return null;
                         });
@@ -838,17 +956,21 @@ class DeadlineScenarioTest {
             String what = virtualClock ? "virtual clock" : "system clock";
             AtomicBoolean completed = new AtomicBoolean();
             AtomicBoolean taskPassedCheckpoint = new AtomicBoolean();
-            DeadlineExceededException e = assertThrows(DeadlineExceededException.class, () -> Weft.run(root, r ->
-                    Weft.timeout(Duration.ZERO, s -> {
-                        s.fork("stops at its first checkpoint", () -> {
-                            Weft.checkpoint();
-                            taskPassedCheckpoint.set(true);
-                            return null;
-                        });
-                        Weft.checkpoint();
-                        completed.set(true);
-                        return "completed";
-                    })), what);
+            DeadlineExceededException e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.run(
+                            root,
+                            r -> Weft.timeout(Duration.ZERO, s -> {
+                                s.fork("stops at its first checkpoint", () -> {
+                                    Weft.checkpoint();
+                                    taskPassedCheckpoint.set(true);
+                                    return null;
+                                });
+                                Weft.checkpoint();
+                                completed.set(true);
+                                return "completed";
+                            })),
+                    what);
             assertFalse(completed.get(), what + ": the body passed a checkpoint under a zero timeout");
             assertFalse(taskPassedCheckpoint.get(), what + ": a task forked under a zero timeout passed a checkpoint");
             assertEquals(Duration.ZERO, e.reason().timeout());
@@ -858,25 +980,37 @@ class DeadlineScenarioTest {
 
             // the root's own zero timeout, and a sleep as the first checkpoint
             AtomicBoolean slept = new AtomicBoolean();
-            DeadlineExceededException r = assertThrows(DeadlineExceededException.class, () ->
-                    Weft.run(root.withName("zero-root").withTimeout(Duration.ZERO), s -> {
+            DeadlineExceededException r = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.run(root.withName("zero-root").withTimeout(Duration.ZERO), s -> {
                         Weft.sleep(ms(1));
                         slept.set(true);
                         return "slept";
-                    }), what);
+                    }),
+                    what);
             assertFalse(slept.get(), what);
             assertEquals("zero-root", r.reason().scope());
 
             // timeoutOrEmpty answers empty; a body that never checkpoints keeps its value
-            assertEquals(Optional.empty(), Weft.run(root, s -> Weft.timeoutOrEmpty(Duration.ZERO, b -> {
-                Weft.sleep(ms(1));
-                return "slept";
-            })), what);
+            assertEquals(
+                    Optional.empty(),
+                    Weft.run(
+                            root,
+                            s -> Weft.timeoutOrEmpty(Duration.ZERO, b -> {
+                                Weft.sleep(ms(1));
+                                return "slept";
+                            })),
+                    what);
             AtomicBoolean sawCancelled = new AtomicBoolean();
-            assertEquals("value", Weft.run(root, s -> Weft.timeout(Duration.ZERO, b -> {
-                sawCancelled.set(Weft.isCancelled());
-                return "value";
-            })), what + ": exactly one outcome: the value wins");
+            assertEquals(
+                    "value",
+                    Weft.run(
+                            root,
+                            s -> Weft.timeout(Duration.ZERO, b -> {
+                                sawCancelled.set(Weft.isCancelled());
+                                return "value";
+                            })),
+                    what + ": exactly one outcome: the value wins");
             assertTrue(sawCancelled.get(), what + ": a zero timeout cancels the scope as it opens");
             assertFalse(Thread.currentThread().isInterrupted(), what + ": interrupt leaked to the caller");
             assertEquals(0, vc.pendingTimers());
@@ -894,10 +1028,11 @@ class DeadlineScenarioTest {
             Weft.run(nested -> {
                 assertSame(vc, Weft.clock(), "a nested scope inherits the clock");
                 nested.fork(() -> {
-                    assertSame(vc, Weft.clock(), "a task reads its scope's clock");
-                    Weft.sleep(HOUR); // an hour of virtual time
-                    return null;
-                }).join();
+                            assertSame(vc, Weft.clock(), "a task reads its scope's clock");
+                            Weft.sleep(HOUR); // an hour of virtual time
+                            return null;
+                        })
+                        .join();
                 return null;
             });
             assertEquals(HOUR.toNanos(), vc.nanoTime());
@@ -936,8 +1071,8 @@ class DeadlineScenarioTest {
 
     // ---- bad input and misuse -------------------------------------------------------------------
 
-    private static void assertNamesArgument(Class<? extends Throwable> type, String argument,
-            org.junit.jupiter.api.function.Executable call) {
+    private static void assertNamesArgument(
+            Class<? extends Throwable> type, String argument, org.junit.jupiter.api.function.Executable call) {
         Throwable e = assertThrows(type, call);
         assertNotNull(e.getMessage(), "no message");
         assertTrue(e.getMessage().contains(argument), "the message should name '" + argument + "': " + e.getMessage());
@@ -949,9 +1084,7 @@ class DeadlineScenarioTest {
         Duration tooLong = Duration.ofDays(365L * 200);
         ScopeBody<String> body = s -> "ran";
         List<Function<Duration, org.junit.jupiter.api.function.Executable>> durationCalls = List.of(
-                d -> () -> Weft.sleep(d),
-                d -> () -> Weft.timeout(d, body),
-                d -> () -> Weft.timeoutOrEmpty(d, body));
+                d -> () -> Weft.sleep(d), d -> () -> Weft.timeout(d, body), d -> () -> Weft.timeoutOrEmpty(d, body));
         for (var call : durationCalls) {
             assertNamesArgument(NullPointerException.class, "duration", call.apply(null));
             assertNamesArgument(IllegalArgumentException.class, "duration", call.apply(negative));
@@ -967,24 +1100,31 @@ class DeadlineScenarioTest {
         });
         assertNamesArgument(NullPointerException.class, "body", () -> Weft.timeout(ms(1), null));
         assertNamesArgument(NullPointerException.class, "body", () -> Weft.timeoutOrEmpty(ms(1), null));
-        assertNamesArgument(IllegalArgumentException.class, "timeout", () -> ScopeOptions.DEFAULTS.withTimeout(negative));
-        assertNamesArgument(IllegalArgumentException.class, "timeout", () -> ScopeOptions.DEFAULTS.withTimeout(tooLong));
+        assertNamesArgument(
+                IllegalArgumentException.class, "timeout", () -> ScopeOptions.DEFAULTS.withTimeout(negative));
+        assertNamesArgument(
+                IllegalArgumentException.class, "timeout", () -> ScopeOptions.DEFAULTS.withTimeout(tooLong));
         assertNamesArgument(NullPointerException.class, "grace", () -> Weft.shield(null, () -> "x"));
         assertNamesArgument(IllegalArgumentException.class, "grace", () -> Weft.shield(negative, () -> "x"));
         assertNamesArgument(IllegalArgumentException.class, "grace", () -> Weft.shield(Duration.ZERO, () -> "x"));
         assertNamesArgument(NullPointerException.class, "body", () -> Weft.shield(ms(1), null));
-        assertNamesArgument(NullPointerException.class, "delay", () -> Clock.system().timerAfter(null));
-        assertNamesArgument(IllegalArgumentException.class, "delay", () -> Clock.system().timerAfter(negative));
+        assertNamesArgument(
+                NullPointerException.class, "delay", () -> Clock.system().timerAfter(null));
+        assertNamesArgument(
+                IllegalArgumentException.class, "delay", () -> Clock.system().timerAfter(negative));
         VirtualClock vc = new VirtualClock();
         assertNamesArgument(NullPointerException.class, "delta", () -> vc.advanceBy(null));
         assertNamesArgument(IllegalArgumentException.class, "delta", () -> vc.advanceBy(negative));
         assertNamesArgument(NullPointerException.class, "watchdog", () -> new VirtualClock(null));
         assertNamesArgument(IllegalArgumentException.class, "watchdog", () -> new VirtualClock(Duration.ZERO));
         assertEquals(0, vc.nanoTime(), "a rejected advance moved the clock");
-        assertEquals(Optional.empty(), Weft.timeoutOrEmpty(Duration.ZERO, s -> {
-            Weft.checkpoint();
-            return "x";
-        }), "a valid zero still works after the rejections");
+        assertEquals(
+                Optional.empty(),
+                Weft.timeoutOrEmpty(Duration.ZERO, s -> {
+                    Weft.checkpoint();
+                    return "x";
+                }),
+                "a valid zero still works after the rejections");
     }
 
     @Test
@@ -992,20 +1132,29 @@ class DeadlineScenarioTest {
         VirtualClock vc = new VirtualClock();
         VirtualClock other = new VirtualClock();
         Weft.run(s -> {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
                     () -> Weft.run(ScopeOptions.named("virtual-in-system").withClock(vc), n -> "ran"));
             assertTrue(e.getMessage().contains("clock"), e.getMessage());
-            assertEquals("same", Weft.run(ScopeOptions.DEFAULTS.withClock(Clock.system()), n -> "same"),
+            assertEquals(
+                    "same",
+                    Weft.run(ScopeOptions.DEFAULTS.withClock(Clock.system()), n -> "same"),
                     "setting the clock in force is allowed");
             return null;
         });
         virtual(vc, s -> {
-            assertThrows(IllegalArgumentException.class, () -> Weft.run(ScopeOptions.DEFAULTS.withClock(Clock.system()), n -> "ran"));
-            assertThrows(IllegalArgumentException.class, () -> Weft.run(ScopeOptions.DEFAULTS.withClock(other), n -> "ran"));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> Weft.run(ScopeOptions.DEFAULTS.withClock(Clock.system()), n -> "ran"));
+            assertThrows(
+                    IllegalArgumentException.class, () -> Weft.run(ScopeOptions.DEFAULTS.withClock(other), n -> "ran"));
             Object fromTask = s.fork(() -> {
-                assertThrows(IllegalArgumentException.class, () -> Weft.run(ScopeOptions.DEFAULTS.withClock(other), n -> "ran"));
-                return Weft.run(ScopeOptions.DEFAULTS.withClock(vc), n -> "same in a task");
-            }).join();
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Weft.run(ScopeOptions.DEFAULTS.withClock(other), n -> "ran"));
+                        return Weft.run(ScopeOptions.DEFAULTS.withClock(vc), n -> "same in a task");
+                    })
+                    .join();
             assertEquals("same in a task", fromTask);
             Weft.sleep(ms(1)); // the clock still works after the rejected scopes
             return null;
@@ -1039,9 +1188,12 @@ class DeadlineScenarioTest {
         });
         try {
             assertTrue(entered.await(30, TimeUnit.SECONDS), "the first root never started");
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> Weft.run(ScopeOptions.named("second").withClock(vc), s -> "second"));
-            assertTrue(e.getMessage().contains("first"), "the message names the root driving the clock: " + e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("first"),
+                    "the message names the root driving the clock: " + e.getMessage());
             AtomicReference<Object> third = new AtomicReference<>();
             Thread v = Thread.ofVirtual().start(() -> {
                 try {
@@ -1086,7 +1238,9 @@ class DeadlineScenarioTest {
             for (Thread th : threads) {
                 th.join();
             }
-            long ise = results.stream().filter(r -> r instanceof IllegalStateException).count();
+            long ise = results.stream()
+                    .filter(r -> r instanceof IllegalStateException)
+                    .count();
             long values = results.stream().filter(r -> r instanceof String).count();
             assertEquals(1, ise, "round " + round + ": " + results);
             assertEquals(1, values, "round " + round + ": " + results);

@@ -113,15 +113,18 @@ class ElementOwnershipTest {
             int capacity = rnd.nextInt(1, 5);
             int producers = rnd.nextInt(1, 4);
             int perProducer = rnd.nextInt(10, 120);
-            int ending = rnd.nextInt(4); // 0 normal, 1 scope cancelled, 2 consumer throws, 3 consumer stops and fails the channel
+            int ending = rnd.nextInt(
+                    4); // 0 normal, 1 scope cancelled, 2 consumer throws, 3 consumer stops and fails the channel
             int stopAfter = rnd.nextInt(1, producers * perProducer + 1);
-            Seeds.describeCase("kind " + k + ", " + producers + " x " + perProducer + ", ending " + ending + " after " + stopAfter);
+            Seeds.describeCase("kind " + k + ", " + producers + " x " + perProducer + ", ending " + ending + " after "
+                    + stopAfter);
             Ledger ledger = new Ledger();
             Channel<Res> ch = kind(k, capacity, Res::close);
             IOException boom = new IOException("consumer failed");
             try {
                 Weft.run(ScopeOptions.named("kt-closeables"), s -> {
-                    s.own(() -> ch.fail(new CancellationException("scope ended"))); // closed or not: what is left goes to onUndelivered
+                    s.own(() -> ch.fail(new CancellationException(
+                            "scope ended"))); // closed or not: what is left goes to onUndelivered
                     List<Task<Void>> prods = new ArrayList<>();
                     for (int p = 0; p < producers; p++) {
                         SplittableRandom pr = rnd.split();
@@ -161,7 +164,7 @@ class ElementOwnershipTest {
                                         ch.fail(new CancellationException("consumer done"));
                                         return null;
                                     }
-                                    default -> { }
+                                    default -> {}
                                 }
                             }
                         }

@@ -167,8 +167,8 @@ class EveryTaskRunsItsBodyTest {
             });
         };
         AtomicBoolean handlerCalled = new AtomicBoolean();
-        TcpServer server = TcpServer.bind(new InetSocketAddress("127.0.0.1", 0),
-                ServerOptions.DEFAULTS.withDrainGrace(Duration.ofMillis(1)));
+        TcpServer server = TcpServer.bind(
+                new InetSocketAddress("127.0.0.1", 0), ServerOptions.DEFAULTS.withDrainGrace(Duration.ofMillis(1)));
         int read;
         try (Socket client = new Socket()) {
             Weft.run(ScopeOptions.named("gated").withThreadFactory(gated), scope -> {
@@ -177,7 +177,10 @@ class EveryTaskRunsItsBodyTest {
                 connectionForked.await();
                 server.shutdown(); // the drain's grace runs out and cancels the connection's task
                 String name = ServerOptions.DEFAULTS.name() + " connection 1";
-                while (Diagnostics.snapshot(scope).find(name).map(n -> n.cancelReason() == null).orElse(true)) {
+                while (Diagnostics.snapshot(scope)
+                        .find(name)
+                        .map(n -> n.cancelReason() == null)
+                        .orElse(true)) {
                     Weft.sleep(Duration.ofMillis(1)); // polling only to wait; the timeout catches a hang
                 }
                 gate.countDown(); // now it starts, already cancelled

@@ -5,7 +5,6 @@ import static dev.weft.ChannelFixtures.recording;
 import static dev.weft.ChannelTest.drain;
 import static dev.weft.ChannelTest.settle;
 import static dev.weft.ChannelTest.virtual;
-import static dev.weft.ScopeTest.blockForever;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -64,26 +63,34 @@ class FailurePolicyTest {
         Channel<Integer> nobody = Channel.rendezvous();
         List<CancelReason> reasons = new CopyOnWriteArrayList<>();
         IllegalStateException boom = new IllegalStateException("worker failed");
-        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> virtual(s -> {
-            s.fork("send", recording(reasons, () -> {
-                full.send(1);
-                return null;
-            }));
-            s.fork("receive", recording(reasons, rv::receive));
-            s.fork("select", recording(reasons,
-                    () -> Select.<String>fair().on(nobody.sending(2), v -> "sent").on(full.sending(3), v -> "sent").await()));
-            s.fork("range", recording(reasons, () -> {
-                for (int v : rv) {
-                    fail("received " + v);
-                }
-                return null;
-            }));
-            s.fork("failing", () -> {
-                settle(); // every sibling is blocked
-                throw boom;
-            });
-            return null;
-        }));
+        IllegalStateException thrown = assertThrows(
+                IllegalStateException.class,
+                () -> virtual(s -> {
+                    s.fork("send", recording(reasons, () -> {
+                        full.send(1);
+                        return null;
+                    }));
+                    s.fork("receive", recording(reasons, rv::receive));
+                    s.fork(
+                            "select",
+                            recording(
+                                    reasons,
+                                    () -> Select.<String>fair()
+                                            .on(nobody.sending(2), v -> "sent")
+                                            .on(full.sending(3), v -> "sent")
+                                            .await()));
+                    s.fork("range", recording(reasons, () -> {
+                        for (int v : rv) {
+                            fail("received " + v);
+                        }
+                        return null;
+                    }));
+                    s.fork("failing", () -> {
+                        settle(); // every sibling is blocked
+                        throw boom;
+                    });
+                    return null;
+                }));
         assertSame(boom, thrown);
         assertEquals(4, reasons.size(), reasons.toString());
         for (CancelReason r : reasons) {
@@ -106,29 +113,31 @@ class FailurePolicyTest {
         Channel<Integer> ch = Channel.rendezvous();
         AtomicInteger finallyRan = new AtomicInteger();
         IllegalArgumentException boom = new IllegalArgumentException("body failed");
-        IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, () -> virtual(s -> {
-            for (int i = 0; i < 3; i++) {
-                int v = i;
-                s.fork("sender-" + i, () -> {
-                    try {
-                        ch.send(v);
-                    } finally {
-                        finallyRan.incrementAndGet();
+        IllegalArgumentException thrown = assertThrows(
+                IllegalArgumentException.class,
+                () -> virtual(s -> {
+                    for (int i = 0; i < 3; i++) {
+                        int v = i;
+                        s.fork("sender-" + i, () -> {
+                            try {
+                                ch.send(v);
+                            } finally {
+                                finallyRan.incrementAndGet();
+                            }
+                            return null;
+                        });
+                        s.fork("receiver-" + i, () -> {
+                            try {
+                                Weft.await(never());
+                                return ch.receive();
+                            } finally {
+                                finallyRan.incrementAndGet();
+                            }
+                        });
                     }
-                    return null;
-                });
-                s.fork("receiver-" + i, () -> {
-                    try {
-                        Weft.await(never());
-                        return ch.receive();
-                    } finally {
-                        finallyRan.incrementAndGet();
-                    }
-                });
-            }
-            settle();
-            throw boom;
-        }));
+                    settle();
+                    throw boom;
+                }));
         assertSame(boom, thrown);
         assertEquals(6, finallyRan.get(), "every child unwound before Weft.run threw");
         assertEquals(0, TaskTree.liveTaskCount(), TaskTree.render());
@@ -147,25 +156,27 @@ class FailurePolicyTest {
         IOException boom = new IOException("consumer failed");
         AtomicReference<Throwable> producerSaw = new AtomicReference<>();
         AtomicInteger pending = new AtomicInteger(-1);
-        IOException thrown = assertThrows(IOException.class, () -> virtual(s -> {
-            s.fork("producer", () -> {
-                for (int i = 0; ; i++) {
-                    pending.set(i);
-                    try {
-                        ch.send(i);
-                    } catch (Throwable e) {
-                        producerSaw.set(e);
-                        throw e;
-                    }
-                }
-            });
-            s.fork("consumer", () -> {
-                assertEquals(0, ch.receive());
-                settle(); // the producer has refilled the buffer and waits with 3
-                throw boom;
-            });
-            return null;
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> virtual(s -> {
+                    s.fork("producer", () -> {
+                        for (int i = 0; ; i++) {
+                            pending.set(i);
+                            try {
+                                ch.send(i);
+                            } catch (Throwable e) {
+                                producerSaw.set(e);
+                                throw e;
+                            }
+                        }
+                    });
+                    s.fork("consumer", () -> {
+                        assertEquals(0, ch.receive());
+                        settle(); // the producer has refilled the buffer and waits with 3
+                        throw boom;
+                    });
+                    return null;
+                }));
         assertSame(boom, thrown);
         CancelledException c = assertInstanceOf(CancelledException.class, producerSaw.get());
         CancelReason.TaskFailed why = assertInstanceOf(CancelReason.TaskFailed.class, c.reason());
@@ -211,7 +222,10 @@ class FailurePolicyTest {
                     out.add(done.receive()); // join_next
                 }
                 // the failure was reported through the channel; read it, as COLLECT expects
-                assertInstanceOf(IOException.class, assertInstanceOf(Outcome.Failure.class, jobs.get(2).awaitOutcome()).cause());
+                assertInstanceOf(
+                        IOException.class,
+                        assertInstanceOf(Outcome.Failure.class, jobs.get(2).awaitOutcome())
+                                .cause());
                 set.cancel("abort_all");
                 return null;
             });
@@ -220,8 +234,15 @@ class FailurePolicyTest {
         });
         assertEquals(List.of("job-1 ok", "job-2 failed", "job-0 ok"), seen.subList(0, 3));
         assertEquals(Set.of("job-3 cancelled", "job-4 cancelled"), new HashSet<>(seen.subList(3, seen.size())));
-        assertEquals(List.of(Outcome.Success.class, Outcome.Success.class, Outcome.Failure.class, Outcome.Cancelled.class,
-                Outcome.Cancelled.class), jobs.stream().map(t -> t.outcome().getClass()).toList(), "every job finished");
+        assertEquals(
+                List.of(
+                        Outcome.Success.class,
+                        Outcome.Success.class,
+                        Outcome.Failure.class,
+                        Outcome.Cancelled.class,
+                        Outcome.Cancelled.class),
+                jobs.stream().map(t -> t.outcome().getClass()).toList(),
+                "every job finished");
     }
 
     @Test
@@ -229,8 +250,9 @@ class FailurePolicyTest {
         AtomicReference<Task<Object>> sibling = new AtomicReference<>();
         IOException taskFailure = new IOException("task");
         IllegalStateException bodyFailure = new IllegalStateException("body");
-        var thrown = assertThrows(IOException.class, () -> Weft.run(
-                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+        var thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
                     sibling.set(scope.fork(ScopeTest::blockForever));
                     Task<Object> failing = scope.fork(() -> {
                         throw taskFailure;
@@ -241,15 +263,18 @@ class FailurePolicyTest {
         assertSame(taskFailure, thrown, "the first failure is thrown");
         assertTrue(Arrays.asList(thrown.getSuppressed()).contains(bodyFailure));
         var c = assertInstanceOf(Outcome.Cancelled.class, sibling.get().outcome());
-        assertEquals("the body of scope", ((CancelReason.TaskFailed) c.reason()).task().substring(0, 17));
+        assertEquals(
+                "the body of scope",
+                ((CancelReason.TaskFailed) c.reason()).task().substring(0, 17));
     }
 
     @Test
     void failuresAreSuppressedOnceEvenWhenSeveralPathsReportThem() {
         IOException a = new IOException("a");
         IOException b = new IOException("b");
-        var thrown = assertThrows(IOException.class, () -> Weft.run(
-                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+        var thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
                     Task<String> ta = scope.fork(() -> {
                         throw a;
                     });
@@ -260,7 +285,8 @@ class FailurePolicyTest {
                     return Weft.raceTasks(List.of(ta, tb)); // all fail: a, with b suppressed
                 }));
         assertSame(a, thrown);
-        assertEquals(1, Arrays.stream(thrown.getSuppressed()).filter(s -> s == b).count());
+        assertEquals(
+                1, Arrays.stream(thrown.getSuppressed()).filter(s -> s == b).count());
     }
 
     @Test
@@ -308,13 +334,16 @@ class FailurePolicyTest {
     @Test
     void aRealFailureIsNotHiddenBehindACancellationThatCountedAsAFailure() {
         IllegalStateException real = new IllegalStateException("real");
-        var thrown = assertThrows(IllegalStateException.class, () -> Weft.run(
-                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
-                    Task<Object> a = scope.fork("a", () -> Weft.run(inner -> {
-                        inner.cancel("gave up");
-                        Weft.checkpoint();
-                        return null;
-                    }));
+        var thrown = assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+                    Task<Object> a = scope.fork(
+                            "a",
+                            () -> Weft.run(inner -> {
+                                inner.cancel("gave up");
+                                Weft.checkpoint();
+                                return null;
+                            }));
                     a.awaitOutcome(); // a ends FAILED with a CancelledException, recorded first
                     scope.fork("b", () -> {
                         throw real;

@@ -2,7 +2,6 @@ package dev.weft;
 
 import static dev.weft.Seeds.msg;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.weft.channel.Channel;
@@ -59,8 +58,24 @@ class FlowCompletionStressTest {
 
     /** The operator under test: the grid cell of a case. */
     enum Op {
-        MAP, FILTER, MAP_PAR, MAP_PAR_UNORDERED, FLAT_MAP, MERGE, ZIP, CONCAT, TAKE, DROP, TAKE_WHILE, GROUPED,
-        GROUPED_WITHIN, BUFFER, THROTTLE, TIMEOUT, ON_COMPLETE_ON_ERROR, ON_UNDELIVERED;
+        MAP,
+        FILTER,
+        MAP_PAR,
+        MAP_PAR_UNORDERED,
+        FLAT_MAP,
+        MERGE,
+        ZIP,
+        CONCAT,
+        TAKE,
+        DROP,
+        TAKE_WHILE,
+        GROUPED,
+        GROUPED_WITHIN,
+        BUFFER,
+        THROTTLE,
+        TIMEOUT,
+        ON_COMPLETE_ON_ERROR,
+        ON_UNDELIVERED;
 
         /** Whether the operator applies a function of the user's that the case can make fail. */
         boolean hasFunction() {
@@ -75,19 +90,40 @@ class FlowCompletionStressTest {
         }
     }
 
-    enum Source { GENERATE, ITERABLE, STREAM, CHANNEL, PUBLISHER, TICKS }
+    enum Source {
+        GENERATE,
+        ITERABLE,
+        STREAM,
+        CHANNEL,
+        PUBLISHER,
+        TICKS
+    }
 
     /** Where the injected failure is thrown: by the source, by a pass-through filter after it, or by the operator's function. */
-    enum Fault { NONE, SOURCE, UPSTREAM, OPERATOR }
+    enum Fault {
+        NONE,
+        SOURCE,
+        UPSTREAM,
+        OPERATOR
+    }
 
     /**
      * When the consumer is cancelled: by the test's body after a number of yields, by the
      * consumer's own action at an element, or by the source just before it produces an
      * element (the source is then running and the consumer most likely waiting for it).
      */
-    enum Cancel { NONE, AFTER_YIELDS, AT_ELEMENT, FROM_SOURCE }
+    enum Cancel {
+        NONE,
+        AFTER_YIELDS,
+        AT_ELEMENT,
+        FROM_SOURCE
+    }
 
-    enum Terminal { FOR_EACH, TO_LIST, COUNT }
+    enum Terminal {
+        FOR_EACH,
+        TO_LIST,
+        COUNT
+    }
 
     /** Thrown by the case's injected failure. */
     static final class Boom extends RuntimeException {
@@ -97,15 +133,29 @@ class FlowCompletionStressTest {
     }
 
     /** One generated case. {@code failAt} is a position in the primary source; {@code param} the operator's. */
-    record Case(long seed, Op op, Source source, int n, int n2, Fault fault, int failAt, Cancel cancel,
-            boolean cancelsTheScope, int cancelAt, Terminal terminal, int param, int spin, boolean virtual) {
+    record Case(
+            long seed,
+            Op op,
+            Source source,
+            int n,
+            int n2,
+            Fault fault,
+            int failAt,
+            Cancel cancel,
+            boolean cancelsTheScope,
+            int cancelAt,
+            Terminal terminal,
+            int param,
+            int spin,
+            boolean virtual) {
         static Case of(long seed) {
             SplittableRandom r = Seeds.random(seed);
             Op op = Op.values()[Seeds.index(seed) % Op.values().length];
             // Sources whose end a cancellation can fake (a stage's channel, a producer's channel) come more often.
             int pick = r.nextInt(8);
-            Source source = pick < 2 ? Source.GENERATE : pick < 3 ? Source.CHANNEL
-                    : Source.values()[r.nextInt(Source.values().length)];
+            Source source = pick < 2
+                    ? Source.GENERATE
+                    : pick < 3 ? Source.CHANNEL : Source.values()[r.nextInt(Source.values().length)];
             int n = r.nextInt(0, 40);
             int n2 = r.nextInt(0, 12);
             Fault fault = n == 0 || r.nextBoolean() ? Fault.NONE : Fault.values()[r.nextInt(1, Fault.values().length)];
@@ -126,8 +176,21 @@ class FlowCompletionStressTest {
                 case AFTER_YIELDS -> r.nextInt(0, 4 * n + 4);
                 default -> r.nextInt(0, n + 1);
             };
-            return new Case(seed, op, source, n, n2, fault, failAt, cancel, r.nextBoolean(), cancelAt, terminal,
-                    r.nextInt(0, n + 2), r.nextInt(0, 4), r.nextBoolean());
+            return new Case(
+                    seed,
+                    op,
+                    source,
+                    n,
+                    n2,
+                    fault,
+                    failAt,
+                    cancel,
+                    r.nextBoolean(),
+                    cancelAt,
+                    terminal,
+                    r.nextInt(0, n + 2),
+                    r.nextInt(0, 4),
+                    r.nextBoolean());
         }
 
         boolean cancels() {
@@ -141,7 +204,11 @@ class FlowCompletionStressTest {
     }
 
     /** Whether a complete run reaches the case's failure. */
-    enum Reach { NO, MAYBE, YES }
+    enum Reach {
+        NO,
+        MAYBE,
+        YES
+    }
 
     /** What a complete run delivers, and whether it reaches the case's failure. */
     record Model(List<Integer> elements, boolean ordered, Reach failure) {}
@@ -190,7 +257,9 @@ class FlowCompletionStressTest {
             reach = Reach.NO;
         } else if (c.failAt() < pulled) {
             reach = Reach.YES;
-        } else if (c.fault() == Fault.SOURCE && c.source() == Source.CHANNEL && c.failAt() - channelCapacity(c) < pulled) {
+        } else if (c.fault() == Fault.SOURCE
+                && c.source() == Source.CHANNEL
+                && c.failAt() - channelCapacity(c) < pulled) {
             reach = Reach.MAYBE; // a failed channel drops what it buffers: the failure may overtake that many elements
         } else {
             reach = Reach.NO;
@@ -230,7 +299,9 @@ class FlowCompletionStressTest {
         Seeds.describeCase(c);
         Boom boom = new Boom(seed);
         Observed o = new Observed();
-        ThreadFactory threads = c.virtual() ? Thread.ofVirtual().factory() : Thread.ofPlatform().daemon(true).factory();
+        ThreadFactory threads = c.virtual()
+                ? Thread.ofVirtual().factory()
+                : Thread.ofPlatform().daemon(true).factory();
         Weft.run(ScopeOptions.named("flow-completion").withThreadFactory(threads), root -> {
             Promise<Task<Void>> consumerTask = new Promise<>();
             Promise<Scope> consumerScope = new Promise<>();
@@ -239,10 +310,11 @@ class FlowCompletionStressTest {
                     consumerScope.complete(inner);
                     Step cancelHere = () -> cancel(c, consumerTask, consumerScope);
                     Flow<?> flow = build(c, boom, inner, o, i -> {
-                        if (c.cancel() == Cancel.FROM_SOURCE && i == c.cancelAt()) {
-                            cancelHere.run();
-                        }
-                    }).onComplete(() -> o.completed.set(true));
+                                if (c.cancel() == Cancel.FROM_SOURCE && i == c.cancelAt()) {
+                                    cancelHere.run();
+                                }
+                            })
+                            .onComplete(() -> o.completed.set(true));
                     o.called = true;
                     try {
                         terminal(c, flow, o, cancelHere);
@@ -262,8 +334,12 @@ class FlowCompletionStressTest {
             }
             Outcome<Void> outcome = consumer.awaitOutcome();
             if (!o.called) {
-                assertTrue(c.cancels() && outcome instanceof Outcome.Cancelled<Void>, msg(seed,
-                        "only a cancellation keeps the consumer from calling the terminal operation: " + outcome));
+                assertTrue(
+                        c.cancels() && outcome instanceof Outcome.Cancelled<Void>,
+                        msg(
+                                seed,
+                                "only a cancellation keeps the consumer from calling the terminal operation: "
+                                        + outcome));
             }
             return null;
         });
@@ -295,13 +371,14 @@ class FlowCompletionStressTest {
 
     static void terminal(Case c, Flow<?> flow, Observed o, Step cancelHere) throws Exception {
         switch (c.terminal()) {
-            case FOR_EACH -> flow.forEach(x -> {
-                if (c.cancel() == Cancel.AT_ELEMENT && o.delivered.size() == c.cancelAt()) {
-                    cancelHere.run();
-                }
-                o.delivered.add(x);
-                spin(c.spin());
-            });
+            case FOR_EACH ->
+                flow.forEach(x -> {
+                    if (c.cancel() == Cancel.AT_ELEMENT && o.delivered.size() == c.cancelAt()) {
+                        cancelHere.run();
+                    }
+                    o.delivered.add(x);
+                    spin(c.spin());
+                });
             case TO_LIST -> o.delivered.addAll(flow.toList());
             case COUNT -> o.count = flow.count();
         }
@@ -310,30 +387,35 @@ class FlowCompletionStressTest {
     static void check(Case c, Boom boom, Observed o) {
         long seed = c.seed();
         Model m = model(c);
-        assertTrue(o.liveAfterTerminal.isEmpty(), say(c, "tasks of the flow outlived the terminal operation: "
-                + o.liveAfterTerminal));
+        assertTrue(
+                o.liveAfterTerminal.isEmpty(),
+                say(c, "tasks of the flow outlived the terminal operation: " + o.liveAfterTerminal));
         // The end of the flow as its last operator sees it (every case ends with an onComplete):
         // it is the real end, whatever the terminal operation does next (it throws if its task
         // was cancelled meanwhile).
         if (o.completed.get()) {
             assertTrue(m.failure() != Reach.YES, say(c, "onComplete ran although the flow reaches its failure"));
             if (c.terminal() == Terminal.FOR_EACH) {
-                assertEquals(m.elements(), unordered(m, output(c, o)), say(c, "onComplete ran: every element had arrived"));
+                assertEquals(
+                        m.elements(), unordered(m, output(c, o)), say(c, "onComplete ran: every element had arrived"));
             }
         }
         if (c.op() == Op.ON_COMPLETE_ON_ERROR) {
             for (Throwable e : o.errors) {
-                assertTrue(e == boom || (e instanceof ChannelClosedException cc && cc.getCause() == boom),
+                assertTrue(
+                        e == boom || (e instanceof ChannelClosedException cc && cc.getCause() == boom),
                         say(c, "onError sees the failure, not a cancellation: " + e));
             }
             assertTrue(!o.operatorCompleted.get() || o.completed.get(), say(c, "onComplete ran at the end only"));
             if (o.thrown != null && !(o.thrown instanceof CancelledException)) {
-                assertTrue(o.errors.contains(o.thrown), say(c, "onError saw the failure the terminal threw: " + o.errors));
+                assertTrue(
+                        o.errors.contains(o.thrown), say(c, "onError saw the failure the terminal threw: " + o.errors));
             }
         }
         if (o.returned) {
-            assertTrue(m.failure() != Reach.YES, say(c, "returned normally although the flow reaches its failure;"
-                    + " delivered " + o.delivered));
+            assertTrue(
+                    m.failure() != Reach.YES,
+                    say(c, "returned normally although the flow reaches its failure;" + " delivered " + o.delivered));
             List<Integer> got = output(c, o);
             List<Integer> expected = m.elements();
             if (c.terminal() == Terminal.COUNT) {
@@ -353,9 +435,13 @@ class FlowCompletionStressTest {
         if (e instanceof CancelledException) {
             assertTrue(c.cancels(), say(c, "threw CancelledException although nothing cancelled the consumer: " + e));
         } else if (e == boom || (e instanceof ChannelClosedException cc && cc.getCause() == boom)) {
-            assertTrue(m.failure() != Reach.NO, say(c, "threw the injected failure although the flow never reaches it"));
+            assertTrue(
+                    m.failure() != Reach.NO, say(c, "threw the injected failure although the flow never reaches it"));
         } else {
-            throw new AssertionError(say(c, "threw something other than a cancellation or the injected failure: " + e).get(), e);
+            throw new AssertionError(
+                    say(c, "threw something other than a cancellation or the injected failure: " + e)
+                            .get(),
+                    e);
         }
     }
 
@@ -420,35 +506,40 @@ class FlowCompletionStressTest {
             case FILTER -> src.filter(x -> fn(own, x, c, boom, x % 3 != 1));
             case MAP_PAR -> src.mapPar(k, x -> fn(own, x, c, boom, 2 * x));
             case MAP_PAR_UNORDERED -> src.mapParUnordered(k, x -> fn(own, x, c, boom, 2 * x));
-            case FLAT_MAP -> src.flatMap(k, x -> {
-                // the operator's own failure: element failAt's inner flow fails after its first element
-                boolean innerFails = own && x == c.failAt();
-                return Flow.<Integer>generate(out -> {
-                    for (int j = 0; j < 1 + x % 3; j++) {
-                        if (innerFails && j == 1) {
-                            throw boom;
+            case FLAT_MAP ->
+                src.flatMap(k, x -> {
+                    // the operator's own failure: element failAt's inner flow fails after its first element
+                    boolean innerFails = own && x == c.failAt();
+                    return Flow.<Integer>generate(out -> {
+                        for (int j = 0; j < 1 + x % 3; j++) {
+                            if (innerFails && j == 1) {
+                                throw boom;
+                            }
+                            spin(c.spin());
+                            out.emit(x * 1000 + j);
                         }
-                        spin(c.spin());
-                        out.emit(x * 1000 + j);
-                    }
-                    if (innerFails) {
-                        throw boom; // an inner flow of one element fails after it
-                    }
+                        if (innerFails) {
+                            throw boom; // an inner flow of one element fails after it
+                        }
+                    });
                 });
-            });
             case MERGE -> Flow.merge(src, generated(c.n2(), 1000, c.spin()));
-            case ZIP -> src.zip(generated(c.n() + 1 + c.n2() % 3, 0, c.spin()).buffer(c.n2() % 3),
-                    (a, b) -> fn(own, a, c, boom, a * 1000 + b));
+            case ZIP ->
+                src.zip(
+                        generated(c.n() + 1 + c.n2() % 3, 0, c.spin()).buffer(c.n2() % 3),
+                        (a, b) -> fn(own, a, c, boom, a * 1000 + b));
             case CONCAT -> Flow.concat(src, generated(c.n2(), 1000, c.spin()));
             case TAKE -> src.take(m);
             case DROP -> src.drop(m);
             case TAKE_WHILE -> src.takeWhile(x -> fn(own, x, c, boom, x < m));
             case GROUPED -> src.grouped(k);
-            case GROUPED_WITHIN -> src.groupedWithin(k, Duration.ofNanos(1 + Seeds.random(c.seed()).nextInt(100_000)));
+            case GROUPED_WITHIN ->
+                src.groupedWithin(k, Duration.ofNanos(1 + Seeds.random(c.seed()).nextInt(100_000)));
             case BUFFER -> src.buffer(m % 4);
             case THROTTLE -> src.throttle(k, Duration.ofNanos(20_000));
             case TIMEOUT -> src.timeout(Duration.ofHours(1)); // never fires: only its stage is under test
-            case ON_COMPLETE_ON_ERROR -> src.onComplete(() -> o.operatorCompleted.set(true)).onError(o.errors::add);
+            case ON_COMPLETE_ON_ERROR ->
+                src.onComplete(() -> o.operatorCompleted.set(true)).onError(o.errors::add);
             case ON_UNDELIVERED -> src.onUndelivered(x -> {});
         };
     }
@@ -466,43 +557,46 @@ class FlowCompletionStressTest {
         int n = c.n();
         int failAt = c.fault() == Fault.SOURCE ? c.failAt() : -1;
         return switch (c.source()) {
-            case GENERATE -> Flow.generate(out -> {
-                for (int i = 0; i < n; i++) {
-                    if (i == failAt) {
-                        throw boom;
+            case GENERATE ->
+                Flow.generate(out -> {
+                    for (int i = 0; i < n; i++) {
+                        if (i == failAt) {
+                            throw boom;
+                        }
+                        spin(c.spin());
+                        before.at(i);
+                        out.emit(i);
                     }
-                    spin(c.spin());
-                    before.at(i);
-                    out.emit(i);
-                }
-            });
-            case ITERABLE -> Flow.fromIterable(() -> new Iterator<>() {
-                int i;
+                });
+            case ITERABLE ->
+                Flow.fromIterable(() -> new Iterator<>() {
+                    int i;
 
-                @Override
-                public boolean hasNext() {
-                    return i < n;
-                }
-
-                @Override
-                public Integer next() {
-                    if (i >= n) {
-                        throw new NoSuchElementException();
+                    @Override
+                    public boolean hasNext() {
+                        return i < n;
                     }
+
+                    @Override
+                    public Integer next() {
+                        if (i >= n) {
+                            throw new NoSuchElementException();
+                        }
+                        if (i == failAt) {
+                            throw boom;
+                        }
+                        atElement(before, i);
+                        return i++;
+                    }
+                });
+            case STREAM ->
+                Flow.fromStream(() -> IntStream.range(0, n).mapToObj(i -> {
                     if (i == failAt) {
                         throw boom;
                     }
                     atElement(before, i);
-                    return i++;
-                }
-            });
-            case STREAM -> Flow.fromStream(() -> IntStream.range(0, n).mapToObj(i -> {
-                if (i == failAt) {
-                    throw boom;
-                }
-                atElement(before, i);
-                return i;
-            }));
+                    return i;
+                }));
             case CHANNEL -> {
                 // A hot source fed by a task of the consumer's scope, which closes the channel
                 // when it stops, also when it is cancelled: a close that is not the end.
@@ -525,13 +619,18 @@ class FlowCompletionStressTest {
                 });
                 yield Flow.fromChannel(ch);
             }
-            case PUBLISHER -> Flow.fromPublisher(generated(n, 0, c.spin()).map(i -> {
-                if (i == failAt) {
-                    throw boom;
-                }
-                before.at(i);
-                return i;
-            }).toPublisher(inner), 1 + c.n2() % 4);
+            case PUBLISHER ->
+                Flow.fromPublisher(
+                        generated(n, 0, c.spin())
+                                .map(i -> {
+                                    if (i == failAt) {
+                                        throw boom;
+                                    }
+                                    before.at(i);
+                                    return i;
+                                })
+                                .toPublisher(inner),
+                        1 + c.n2() % 4);
             case TICKS -> {
                 int[] next = {0};
                 yield Flow.ticks(Duration.ofNanos(2_000)).take(n).map(t -> {

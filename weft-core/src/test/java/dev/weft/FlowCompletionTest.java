@@ -38,18 +38,25 @@ class FlowCompletionTest {
         VirtualClock clock = new VirtualClock();
         IllegalStateException boom = new IllegalStateException("element 1");
         List<Integer> seen = new ArrayList<>();
-        assertSame(boom, assertThrows(IllegalStateException.class, () -> virtual(clock, s -> {
-            Flow.of(0, 1, 2, 3).mapPar(4, x -> {
-                if (x == 0) {
-                    Weft.sleep(Duration.ofMillis(300)); // virtual time: passes after element 1 has failed
-                }
-                if (x == 1) {
-                    throw boom;
-                }
-                return x;
-            }).forEach(seen::add);
-            return null;
-        })));
+        assertSame(
+                boom,
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> virtual(clock, s -> {
+                            Flow.of(0, 1, 2, 3)
+                                    .mapPar(4, x -> {
+                                        if (x == 0) {
+                                            Weft.sleep(Duration.ofMillis(
+                                                    300)); // virtual time: passes after element 1 has failed
+                                        }
+                                        if (x == 1) {
+                                            throw boom;
+                                        }
+                                        return x;
+                                    })
+                                    .forEach(seen::add);
+                            return null;
+                        })));
         assertEquals(List.of(0), seen, "the result of the element before the failing one, then the failure");
         assertEquals(Duration.ofMillis(300).toNanos(), clock.nanoTime(), "element 0 was waited for, not cancelled");
     }
@@ -62,26 +69,36 @@ class FlowCompletionTest {
         List<Integer> cancelled = new CopyOnWriteArrayList<>();
         List<Integer> dropped = new CopyOnWriteArrayList<>();
         List<Integer> seen = new ArrayList<>();
-        assertSame(boom, assertThrows(IllegalStateException.class, () -> virtual(clock, s -> {
-            Flow.fromIterable(FlowTest.range(100)).onUndelivered(dropped::add).mapPar(5, x -> {
-                started.add(x);
-                if (x == 2) {
-                    Weft.sleep(Duration.ofSeconds(1));
-                    throw boom;
-                }
-                try {
-                    Weft.sleep(Duration.ofSeconds(x < 2 ? 2 : 3600));
-                } catch (CancelledException c) {
-                    cancelled.add(x);
-                    throw c;
-                }
-                return x;
-            }).forEach(seen::add);
-            return null;
-        })));
+        assertSame(
+                boom,
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> virtual(clock, s -> {
+                            Flow.fromIterable(FlowTest.range(100))
+                                    .onUndelivered(dropped::add)
+                                    .mapPar(5, x -> {
+                                        started.add(x);
+                                        if (x == 2) {
+                                            Weft.sleep(Duration.ofSeconds(1));
+                                            throw boom;
+                                        }
+                                        try {
+                                            Weft.sleep(Duration.ofSeconds(x < 2 ? 2 : 3600));
+                                        } catch (CancelledException c) {
+                                            cancelled.add(x);
+                                            throw c;
+                                        }
+                                        return x;
+                                    })
+                                    .forEach(seen::add);
+                            return null;
+                        })));
         assertEquals(List.of(0, 1), seen);
         assertEquals(Set.of(0, 1, 2, 3, 4), Set.copyOf(started), "no element after the failing one started");
-        assertEquals(Set.of(3, 4), Set.copyOf(cancelled), "the elements after the failing one were cancelled, and only those");
+        assertEquals(
+                Set.of(3, 4),
+                Set.copyOf(cancelled),
+                "the elements after the failing one were cancelled, and only those");
         assertTrue(dropped.containsAll(List.of(3, 4)), "their elements went to the upstream's hook: " + dropped);
         assertEquals(dropped.size(), Set.copyOf(dropped).size(), "each once: " + dropped);
         assertEquals(Duration.ofSeconds(2).toNanos(), clock.nanoTime(), "nobody waited for the hour-long elements");
@@ -92,17 +109,24 @@ class FlowCompletionTest {
         VirtualClock clock = new VirtualClock();
         IOException boom = new IOException("the upstream failed");
         List<Integer> seen = new ArrayList<>();
-        assertSame(boom, assertThrows(IOException.class, () -> virtual(clock, s -> {
-            Flow.<Integer>generate(out -> {
-                out.emit(0);
-                out.emit(1);
-                throw boom;
-            }).mapPar(4, x -> {
-                Weft.sleep(Duration.ofSeconds(1)); // virtual time: passes after the upstream has failed
-                return x;
-            }).forEach(seen::add);
-            return null;
-        })));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> virtual(clock, s -> {
+                            Flow.<Integer>generate(out -> {
+                                        out.emit(0);
+                                        out.emit(1);
+                                        throw boom;
+                                    })
+                                    .mapPar(4, x -> {
+                                        Weft.sleep(Duration.ofSeconds(
+                                                1)); // virtual time: passes after the upstream has failed
+                                        return x;
+                                    })
+                                    .forEach(seen::add);
+                            return null;
+                        })));
         assertEquals(List.of(0, 1), seen, "every element pulled before the failure was mapped and delivered");
     }
 
@@ -113,20 +137,22 @@ class FlowCompletionTest {
         List<Integer> seen = new CopyOnWriteArrayList<>();
         virtual(clock, s -> {
             Task<Void> consumer = s.fork("consumer", () -> {
-                Flow.of(0, 1, 2, 3).mapPar(4, x -> {
-                    if (x == 0) {
-                        try {
-                            Weft.sleep(Duration.ofHours(1));
-                        } catch (CancelledException c) {
-                            zeroCancelled.set(true);
-                            throw c;
-                        }
-                    }
-                    if (x == 1) {
-                        throw new IllegalStateException("element 1");
-                    }
-                    return x;
-                }).forEach(seen::add);
+                Flow.of(0, 1, 2, 3)
+                        .mapPar(4, x -> {
+                            if (x == 0) {
+                                try {
+                                    Weft.sleep(Duration.ofHours(1));
+                                } catch (CancelledException c) {
+                                    zeroCancelled.set(true);
+                                    throw c;
+                                }
+                            }
+                            if (x == 1) {
+                                throw new IllegalStateException("element 1");
+                            }
+                            return x;
+                        })
+                        .forEach(seen::add);
                 return null;
             });
             Weft.sleep(Duration.ofSeconds(1));
@@ -146,29 +172,37 @@ class FlowCompletionTest {
         AtomicBoolean zeroCancelled = new AtomicBoolean();
         List<Integer> dropped = new CopyOnWriteArrayList<>();
         List<Integer> seen = new ArrayList<>();
-        assertSame(boom, assertThrows(IllegalStateException.class, () -> virtual(clock, s -> {
-            Flow.of(0, 1, 2, 3).onUndelivered(dropped::add).mapParUnordered(4, x -> {
-                if (x == 0) {
-                    try {
-                        Weft.sleep(Duration.ofHours(1));
-                    } catch (CancelledException c) {
-                        zeroCancelled.set(true);
-                        throw c;
-                    }
-                }
-                if (x == 2) {
-                    Weft.sleep(Duration.ofSeconds(1));
-                    throw boom;
-                }
-                return x; // 1 and 3: at once
-            }).forEach(x -> {
-                seen.add(x);
-                if (seen.size() == 1) {
-                    Weft.sleep(Duration.ofSeconds(2)); // the other result waits in the buffer meanwhile
-                }
-            });
-            return null;
-        })));
+        assertSame(
+                boom,
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> virtual(clock, s -> {
+                            Flow.of(0, 1, 2, 3)
+                                    .onUndelivered(dropped::add)
+                                    .mapParUnordered(4, x -> {
+                                        if (x == 0) {
+                                            try {
+                                                Weft.sleep(Duration.ofHours(1));
+                                            } catch (CancelledException c) {
+                                                zeroCancelled.set(true);
+                                                throw c;
+                                            }
+                                        }
+                                        if (x == 2) {
+                                            Weft.sleep(Duration.ofSeconds(1));
+                                            throw boom;
+                                        }
+                                        return x; // 1 and 3: at once
+                                    })
+                                    .forEach(x -> {
+                                        seen.add(x);
+                                        if (seen.size() == 1) {
+                                            Weft.sleep(Duration.ofSeconds(
+                                                    2)); // the other result waits in the buffer meanwhile
+                                        }
+                                    });
+                            return null;
+                        })));
         assertEquals(2, seen.size(), "both results that were waiting when element 2 failed: " + seen);
         assertEquals(Set.of(1, 3), Set.copyOf(seen));
         assertTrue(zeroCancelled.get(), "the work in flight was cancelled");
@@ -182,36 +216,45 @@ class FlowCompletionTest {
         IllegalStateException boom = new IllegalStateException("inner flow 2");
         AtomicBoolean zeroCancelled = new AtomicBoolean();
         List<String> seen = new ArrayList<>();
-        assertSame(boom, assertThrows(IllegalStateException.class, () -> virtual(clock, s -> {
-            Flow.of(0, 1, 2).flatMap(3, x -> Flow.<String>generate(out -> {
-                switch (x) {
-                    case 0 -> {
-                        out.emit("0a");
-                        try {
-                            Weft.sleep(Duration.ofHours(1));
-                        } catch (CancelledException c) {
-                            zeroCancelled.set(true);
-                            throw c;
-                        }
-                        out.emit("0b");
-                    }
-                    case 1 -> {
-                        out.emit("1a");
-                        out.emit("1b");
-                    }
-                    default -> {
-                        Weft.sleep(Duration.ofSeconds(1));
-                        throw boom;
-                    }
-                }
-            })).forEach(x -> {
-                seen.add(x);
-                if (seen.size() == 1) {
-                    Weft.sleep(Duration.ofSeconds(2)); // the other elements wait in the buffer meanwhile
-                }
-            });
-            return null;
-        })));
+        assertSame(
+                boom,
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> virtual(clock, s -> {
+                            Flow.of(0, 1, 2)
+                                    .flatMap(
+                                            3,
+                                            x -> Flow.<String>generate(out -> {
+                                                switch (x) {
+                                                    case 0 -> {
+                                                        out.emit("0a");
+                                                        try {
+                                                            Weft.sleep(Duration.ofHours(1));
+                                                        } catch (CancelledException c) {
+                                                            zeroCancelled.set(true);
+                                                            throw c;
+                                                        }
+                                                        out.emit("0b");
+                                                    }
+                                                    case 1 -> {
+                                                        out.emit("1a");
+                                                        out.emit("1b");
+                                                    }
+                                                    default -> {
+                                                        Weft.sleep(Duration.ofSeconds(1));
+                                                        throw boom;
+                                                    }
+                                                }
+                                            }))
+                                    .forEach(x -> {
+                                        seen.add(x);
+                                        if (seen.size() == 1) {
+                                            Weft.sleep(Duration.ofSeconds(
+                                                    2)); // the other elements wait in the buffer meanwhile
+                                        }
+                                    });
+                            return null;
+                        })));
         assertEquals(Set.of("0a", "1a", "1b"), Set.copyOf(seen), "every element that was waiting: " + seen);
         assertEquals(3, seen.size());
         assertTrue(seen.indexOf("1a") < seen.indexOf("1b"), "an inner flow's order: " + seen);
@@ -225,20 +268,24 @@ class FlowCompletionTest {
     void aWorkerCancelledFromOutsideEndsTheFlowWithACancellationNotAnEarlyEnd() {
         Promise<Thread> worker = new Promise<>();
         List<Integer> seen = new CopyOnWriteArrayList<>();
-        CancelledException e = assertThrows(CancelledException.class, () -> Weft.run(s -> {
-            s.fork("interrupter", () -> {
-                worker.await().interrupt(); // an interrupt from outside Weft cancels the worker's task
-                return null;
-            });
-            Flow.of(0, 1, 2).mapParUnordered(3, x -> {
-                if (x == 1) {
-                    worker.complete(Thread.currentThread());
-                    new Promise<Void>().await(); // until cancelled
-                }
-                return x;
-            }).forEach(seen::add);
-            return null;
-        }));
+        CancelledException e = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(s -> {
+                    s.fork("interrupter", () -> {
+                        worker.await().interrupt(); // an interrupt from outside Weft cancels the worker's task
+                        return null;
+                    });
+                    Flow.of(0, 1, 2)
+                            .mapParUnordered(3, x -> {
+                                if (x == 1) {
+                                    worker.complete(Thread.currentThread());
+                                    new Promise<Void>().await(); // until cancelled
+                                }
+                                return x;
+                            })
+                            .forEach(seen::add);
+                    return null;
+                }));
         assertInstanceOf(CancelReason.Interrupted.class, e.reason());
         assertTrue(List.of(0, 2).containsAll(seen), "never element 1's result: " + seen);
     }
@@ -266,11 +313,13 @@ class FlowCompletionTest {
     @Test
     void aTerminalOperationWhoseTaskIsCancelledNeverReturnsAsIfTheFlowHadEnded() {
         List<Integer> seen = new ArrayList<>();
-        assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            Flow.fromIterable(() -> endingWhenCancelled(() -> scope.cancel("the test cancels the consumer")))
-                    .forEach(seen::add);
-            return null;
-        }));
+        assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    Flow.fromIterable(() -> endingWhenCancelled(() -> scope.cancel("the test cancels the consumer")))
+                            .forEach(seen::add);
+                    return null;
+                }));
         assertEquals(List.of(0, 1, 2, 3), seen, "the source ended early, and the terminal operation threw");
     }
 
@@ -278,35 +327,38 @@ class FlowCompletionTest {
     void aCancelledSubscriptionNeverSignalsOnComplete() throws Exception {
         List<Object> signals = new CopyOnWriteArrayList<>();
         Promise<Void> ended = new Promise<>();
-        assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            var publisher = Flow.fromIterable(() -> endingWhenCancelled(() -> scope.cancel("the test cancels the scope")))
-                    .toPublisher(scope);
-            publisher.subscribe(new java.util.concurrent.Flow.Subscriber<Integer>() {
-                @Override
-                public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
-                    s.request(Long.MAX_VALUE);
-                }
+        assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    var publisher = Flow.fromIterable(
+                                    () -> endingWhenCancelled(() -> scope.cancel("the test cancels the scope")))
+                            .toPublisher(scope);
+                    publisher.subscribe(new java.util.concurrent.Flow.Subscriber<Integer>() {
+                        @Override
+                        public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                            s.request(Long.MAX_VALUE);
+                        }
 
-                @Override
-                public void onNext(Integer item) {
-                    signals.add(item);
-                }
+                        @Override
+                        public void onNext(Integer item) {
+                            signals.add(item);
+                        }
 
-                @Override
-                public void onError(Throwable t) {
-                    signals.add(t);
-                    ended.complete(null);
-                }
+                        @Override
+                        public void onError(Throwable t) {
+                            signals.add(t);
+                            ended.complete(null);
+                        }
 
-                @Override
-                public void onComplete() {
-                    signals.add("complete");
-                    ended.complete(null);
-                }
-            });
-            ended.await(); // the scope's cancellation ends this wait; the scope then waits for the subscription
-            return null;
-        }));
+                        @Override
+                        public void onComplete() {
+                            signals.add("complete");
+                            ended.complete(null);
+                        }
+                    });
+                    ended.await(); // the scope's cancellation ends this wait; the scope then waits for the subscription
+                    return null;
+                }));
         assertEquals(List.of(0, 1, 2, 3), signals.subList(0, 4));
         assertEquals(5, signals.size(), "one terminal signal: " + signals);
         assertInstanceOf(CancelledException.class, signals.get(4), "onError(CancelledException), not onComplete");

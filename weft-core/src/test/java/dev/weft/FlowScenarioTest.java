@@ -31,8 +31,8 @@ class FlowScenarioTest {
     @Test
     void bufferedWorkKeepsProgressingWhileTheLoopBodyWaits() throws Exception {
         int n = 12;
-        Duration produce = Duration.ofMillis(2500);                  // per element, 3 at a time: 10 s in all
-        Duration consume = Duration.ofSeconds(1);                    // per element: 12 s in all
+        Duration produce = Duration.ofMillis(2500); // per element, 3 at a time: 10 s in all
+        Duration consume = Duration.ofSeconds(1); // per element: 12 s in all
         VirtualClock clock = new VirtualClock();
         AtomicInteger mapped = new AtomicInteger();
         AtomicInteger mappedWhileTheBodyWaited = new AtomicInteger();
@@ -45,7 +45,7 @@ class FlowScenarioTest {
                     })
                     .forEach(x -> {
                         int before = mapped.get();
-                        Weft.sleep(consume);                         // the loop body waits on something else
+                        Weft.sleep(consume); // the loop body waits on something else
                         mappedWhileTheBodyWaited.addAndGet(mapped.get() - before);
                     });
             return clock.nanoTime();
@@ -53,10 +53,13 @@ class FlowScenarioTest {
         long producer = produce.toNanos() * n / 3;
         long consumer = consume.toNanos() * n;
         long sum = producer + consumer;
-        assertEquals(produce.plus(consume.multipliedBy(n)).toNanos(), total,
+        assertEquals(
+                produce.plus(consume.multipliedBy(n)).toNanos(),
+                total,
                 "the first element's latency, then the consumer's work: about max(producer, consumer) = "
                         + Duration.ofNanos(Math.max(producer, consumer)) + ", not their sum " + Duration.ofNanos(sum));
-        assertTrue(mappedWhileTheBodyWaited.get() >= n - 3 - 1,
+        assertTrue(
+                mappedWhileTheBodyWaited.get() >= n - 3 - 1,
                 "the stage kept working while the body waited: " + mappedWhileTheBodyWaited.get());
     }
 
@@ -67,14 +70,17 @@ class FlowScenarioTest {
         VirtualClock clock = new VirtualClock();
         long total = Weft.run(ScopeOptions.named("starvation").withClock(clock), s -> {
             Flow.<Integer>generate(out -> {
-                for (int i = 0; i < n; i++) {
-                    Weft.sleep(WORK);                                // producer: 1 s per element
-                    out.emit(i);
-                }
-            }).buffer(4).forEach(x -> Weft.sleep(WORK.multipliedBy(2))); // consumer: 2 s per element
+                        for (int i = 0; i < n; i++) {
+                            Weft.sleep(WORK); // producer: 1 s per element
+                            out.emit(i);
+                        }
+                    })
+                    .buffer(4)
+                    .forEach(x -> Weft.sleep(WORK.multipliedBy(2))); // consumer: 2 s per element
             return clock.nanoTime();
         });
-        assertEquals(Duration.ofSeconds(1 + 2L * n).toNanos(), total, "the first element's 1 s, then the consumer's 20 s");
+        assertEquals(
+                Duration.ofSeconds(1 + 2L * n).toNanos(), total, "the first element's 1 s, then the consumer's 20 s");
     }
 
     private sealed interface Event permits Item, Packet {}
@@ -127,8 +133,12 @@ class FlowScenarioTest {
             });
             return out;
         });
-        List<Item> items = got.stream().filter(e -> e instanceof Item).map(e -> (Item) e).toList();
-        List<Packet> ps = got.stream().filter(e -> e instanceof Packet).map(e -> (Packet) e).toList();
+        List<Item> items =
+                got.stream().filter(e -> e instanceof Item).map(e -> (Item) e).toList();
+        List<Packet> ps = got.stream()
+                .filter(e -> e instanceof Packet)
+                .map(e -> (Packet) e)
+                .toList();
         List<Item> expectedItems = new ArrayList<>();
         for (int b = 0; b < batches; b++) {
             for (int i = 0; i < batchSize; i++) {
@@ -136,10 +146,13 @@ class FlowScenarioTest {
             }
         }
         assertEquals(expectedItems, items, "every batch item exactly once, in order");
-        assertEquals(FlowTest.range(packets).stream().map(Packet::new).toList(), ps, "every packet exactly once, in order");
+        assertEquals(
+                FlowTest.range(packets).stream().map(Packet::new).toList(), ps, "every packet exactly once, in order");
         // Both sources made progress all along: packets were interleaved with batch items.
         int firstPacket = got.indexOf(new Packet(0));
         int lastItem = got.lastIndexOf(expectedItems.getLast());
-        assertTrue(firstPacket < got.size() / 4 && lastItem > got.size() / 2, "interleaved: " + firstPacket + ", " + lastItem);
+        assertTrue(
+                firstPacket < got.size() / 4 && lastItem > got.size() / 2,
+                "interleaved: " + firstPacket + ", " + lastItem);
     }
 }

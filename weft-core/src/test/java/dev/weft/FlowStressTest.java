@@ -50,7 +50,12 @@ class FlowStressTest {
     }
 
     /** How the consumer ends. */
-    enum Ending { ALL, TAKE, THROW, CANCEL }
+    enum Ending {
+        ALL,
+        TAKE,
+        THROW,
+        CANCEL
+    }
 
     /** Counts of one case: each element of a source is emitted once and ends up in exactly one other count. */
     static final class Ledger {
@@ -62,21 +67,33 @@ class FlowStressTest {
         volatile boolean finished; // the terminal operation returned normally
 
         void check(long seed) {
-            assertEquals(emitted.get(), delivered.size() + undelivered.get() + failed.get(), msg(seed,
-                    "emitted == delivered + undelivered + failed (" + delivered.size() + " + " + undelivered.get() + " + "
-                            + failed.get() + "), failure " + failure));
+            assertEquals(
+                    emitted.get(),
+                    delivered.size() + undelivered.get() + failed.get(),
+                    msg(
+                            seed,
+                            "emitted == delivered + undelivered + failed (" + delivered.size() + " + "
+                                    + undelivered.get() + " + " + failed.get() + "), failure " + failure));
         }
     }
 
     /** One generated case. */
-    record Case(long seed, int n, int failAt, boolean sourceFails, Ending ending, int stopAt, int spin, int concurrency) {
+    record Case(
+            long seed, int n, int failAt, boolean sourceFails, Ending ending, int stopAt, int spin, int concurrency) {
         static Case of(long seed) {
             SplittableRandom r = Seeds.random(seed);
             int n = r.nextInt(0, 60);
             Ending ending = Ending.values()[r.nextInt(Ending.values().length)];
             boolean fails = r.nextInt(3) == 0;
-            return new Case(seed, n, fails && n > 0 ? r.nextInt(n) : -1, fails && r.nextBoolean(), ending,
-                    r.nextInt(0, n + 2), r.nextInt(0, 4), r.nextInt(1, 6));
+            return new Case(
+                    seed,
+                    n,
+                    fails && n > 0 ? r.nextInt(n) : -1,
+                    fails && r.nextBoolean(),
+                    ending,
+                    r.nextInt(0, n + 2),
+                    r.nextInt(0, 4),
+                    r.nextInt(1, 6));
         }
 
         boolean elementFails(int x) {
@@ -136,14 +153,16 @@ class FlowStressTest {
         });
         assertEquals(0, TaskTree.liveTaskCount(), msg(c.seed(), "no task left behind:\n" + TaskTree.render()));
         Throwable e = l.failure;
-        boolean expectedFailure = e == null || e instanceof ElementFailure || e instanceof Stop || e instanceof CancelledException;
+        boolean expectedFailure =
+                e == null || e instanceof ElementFailure || e instanceof Stop || e instanceof CancelledException;
         assertTrue(expectedFailure, msg(c.seed(), "unexpected failure " + e));
     }
 
     /** Asserts that {@code got} is {@code expected}, or a prefix of it if the flow did not run to its end. */
     static void assertPrefix(Case c, List<?> expected, List<?> got, Ledger l) {
         long seed = c.seed();
-        assertTrue(got.size() <= expected.size() && expected.subList(0, got.size()).equals(got),
+        assertTrue(
+                got.size() <= expected.size() && expected.subList(0, got.size()).equals(got),
                 msg(seed, "a prefix of " + expected + ": " + got));
         if (ranToTheEnd(c, l)) {
             assertEquals(expectedSize(c, expected.size()), got.size(), msg(seed, "all of " + expected + ": " + got));
@@ -189,7 +208,8 @@ class FlowStressTest {
     /** Runs a source through mapPar (ordered or not) with hooks on both sides, and checks the ledger. */
     static void runMapPar(Case c, Ledger l, boolean ordered) throws Exception {
         Flow<Integer> in = source(c, l, 0).onUndelivered(x -> l.undelivered.incrementAndGet());
-        Flow<Integer> out = ordered ? in.mapPar(c.concurrency(), mapper(c, l)) : in.mapParUnordered(c.concurrency(), mapper(c, l));
+        Flow<Integer> out =
+                ordered ? in.mapPar(c.concurrency(), mapper(c, l)) : in.mapParUnordered(c.concurrency(), mapper(c, l));
         run(c, l, out.onUndelivered(x -> l.undelivered.incrementAndGet()));
         l.check(c.seed());
     }
@@ -230,14 +250,18 @@ class FlowStressTest {
             List<Flow<Integer>> flows = new ArrayList<>();
             for (int k = 0; k < sources; k++) {
                 // only the first source fails, if the case has a failure
-                Case ck = k == 0 ? c : new Case(seed, c.n(), -1, false, c.ending(), c.stopAt(), c.spin(), c.concurrency());
+                Case ck = k == 0
+                        ? c
+                        : new Case(seed, c.n(), -1, false, c.ending(), c.stopAt(), c.spin(), c.concurrency());
                 flows.add(source(ck, l, k * 1000).filter(failing(ck, l)));
             }
             run(c, l, Flow.merge(flows).onUndelivered(x -> l.undelivered.incrementAndGet()));
             l.check(seed);
             for (int k = 0; k < sources; k++) {
                 int base = k * 1000;
-                List<Object> mine = l.delivered.stream().filter(x -> (Integer) x >= base && (Integer) x < base + 1000).toList();
+                List<Object> mine = l.delivered.stream()
+                        .filter(x -> (Integer) x >= base && (Integer) x < base + 1000)
+                        .toList();
                 List<Integer> all = new ArrayList<>();
                 for (int i = 0; i < c.n(); i++) {
                     all.add(base + i);
@@ -268,18 +292,27 @@ class FlowStressTest {
             Ledger l = new Ledger();
             int size = 1 + Seeds.index(seed) % 5;
             Duration window = Duration.ofNanos(1 + Seeds.random(seed).nextInt(200_000));
-            run(c, l, source(c, l, 0).filter(failing(c, l)).groupedWithin(size, window)
-                    .onUndelivered(g -> l.undelivered.addAndGet(g.size())));
+            run(
+                    c,
+                    l,
+                    source(c, l, 0)
+                            .filter(failing(c, l))
+                            .groupedWithin(size, window)
+                            .onUndelivered(g -> l.undelivered.addAndGet(g.size())));
             List<Object> flat = new ArrayList<>();
             for (Object g : l.delivered) {
                 List<?> group = (List<?>) g;
                 assertTrue(!group.isEmpty() && group.size() <= size, msg(seed, "group size: " + group));
                 flat.addAll(group);
             }
-            assertEquals(l.emitted.get(), flat.size() + l.undelivered.get() + l.failed.get(),
+            assertEquals(
+                    l.emitted.get(),
+                    flat.size() + l.undelivered.get() + l.failed.get(),
                     msg(seed, "emitted == delivered + undelivered + failed, counting the elements of groups"));
             List<Integer> all = expected(c, 0, x -> x);
-            assertTrue(flat.size() <= all.size() && all.subList(0, flat.size()).equals(flat), msg(seed, "a prefix: " + flat));
+            assertTrue(
+                    flat.size() <= all.size() && all.subList(0, flat.size()).equals(flat),
+                    msg(seed, "a prefix: " + flat));
             if (ranToTheEnd(c, l) && c.ending() != Ending.TAKE) { // take counts groups
                 assertEquals(all, flat, msg(seed, "all elements"));
             }
@@ -293,7 +326,9 @@ class FlowStressTest {
             Ledger l = new Ledger();
             Case other = new Case(seed, c.n() + Seeds.index(seed) % 3, -1, false, c.ending(), c.stopAt(), c.spin(), 1);
             Flow<Integer> a = source(c, l, 0).onUndelivered(x -> l.undelivered.incrementAndGet());
-            Flow<Integer> b = source(other, l, 0).onUndelivered(x -> l.undelivered.incrementAndGet()).buffer(c.concurrency());
+            Flow<Integer> b = source(other, l, 0)
+                    .onUndelivered(x -> l.undelivered.incrementAndGet())
+                    .buffer(c.concurrency());
             run(c, l, a.zip(b, (x, y) -> {
                 if (c.elementFails(x)) {
                     l.failed.addAndGet(2); // the pair is consumed by the failure
@@ -301,7 +336,9 @@ class FlowStressTest {
                 }
                 return x * 1000 + y;
             }));
-            assertEquals(l.emitted.get(), 2 * l.delivered.size() + l.undelivered.get() + l.failed.get(),
+            assertEquals(
+                    l.emitted.get(),
+                    2 * l.delivered.size() + l.undelivered.get() + l.failed.get(),
                     msg(seed, "emitted == 2 x pairs delivered + undelivered + failed"));
             assertPrefix(c, expected(c, 0, x -> x * 1000 + x), l.delivered, l);
         });
@@ -316,27 +353,36 @@ class FlowStressTest {
             AtomicInteger expanded = new AtomicInteger();
             int size = 1 + Seeds.index(seed) % 4;
             Case innerCase = new Case(seed, size, -1, false, c.ending(), c.stopAt(), c.spin(), 1);
-            run(c, inner, source(c, outer, 0).onUndelivered(x -> outer.undelivered.incrementAndGet())
-                    .flatMap(c.concurrency(), x -> {
-                        if (c.elementFails(x)) {
-                            outer.failed.incrementAndGet();
-                            throw new ElementFailure(x);
-                        }
-                        expanded.incrementAndGet();
-                        return source(innerCase, inner, x * 100);
-                    })
-                    .onUndelivered(x -> inner.undelivered.incrementAndGet()));
-            assertEquals(outer.emitted.get(), expanded.get() + outer.undelivered.get() + outer.failed.get(),
+            run(
+                    c,
+                    inner,
+                    source(c, outer, 0)
+                            .onUndelivered(x -> outer.undelivered.incrementAndGet())
+                            .flatMap(c.concurrency(), x -> {
+                                if (c.elementFails(x)) {
+                                    outer.failed.incrementAndGet();
+                                    throw new ElementFailure(x);
+                                }
+                                expanded.incrementAndGet();
+                                return source(innerCase, inner, x * 100);
+                            })
+                            .onUndelivered(x -> inner.undelivered.incrementAndGet()));
+            assertEquals(
+                    outer.emitted.get(),
+                    expanded.get() + outer.undelivered.get() + outer.failed.get(),
                     msg(seed, "outer: emitted == expanded + undelivered + failed"));
             inner.check(seed);
             for (int x = 0; x < c.n(); x++) {
                 int base = x * 100;
-                List<Object> mine = inner.delivered.stream().filter(e -> (Integer) e >= base && (Integer) e < base + 100).toList();
+                List<Object> mine = inner.delivered.stream()
+                        .filter(e -> (Integer) e >= base && (Integer) e < base + 100)
+                        .toList();
                 List<Integer> all = new ArrayList<>();
                 for (int i = 0; i < size; i++) {
                     all.add(base + i);
                 }
-                assertTrue(all.subList(0, mine.size()).equals(mine), msg(seed, "inner flow " + x + " in order: " + mine));
+                assertTrue(
+                        all.subList(0, mine.size()).equals(mine), msg(seed, "inner flow " + x + " in order: " + mine));
             }
             if (ranToTheEnd(c, inner)) {
                 assertEquals(expectedSize(c, c.n() * size), inner.delivered.size(), msg(seed, "all inner elements"));

@@ -1,7 +1,6 @@
 package dev.weft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,7 +17,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.SubmissionPublisher;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -88,7 +86,8 @@ class FlowTest {
         Channel<Integer> broken = Channel.buffered(1);
         IOException cause = new IOException("disk");
         broken.fail(cause);
-        ChannelClosedException e = assertThrows(ChannelClosedException.class, () -> Flow.fromChannel(broken).toList());
+        ChannelClosedException e = assertThrows(
+                ChannelClosedException.class, () -> Flow.fromChannel(broken).toList());
         assertSame(cause, e.getCause());
     }
 
@@ -125,11 +124,14 @@ class FlowTest {
     void aGeneratorThatThrowsFailsTheFlowAfterItsElements() throws Exception {
         IOException boom = new IOException("boom");
         List<Integer> seen = new ArrayList<>();
-        IOException e = assertThrows(IOException.class, () -> Flow.<Integer>generate(out -> {
-            out.emit(1);
-            out.emit(2);
-            throw boom;
-        }).forEach(seen::add));
+        IOException e = assertThrows(
+                IOException.class,
+                () -> Flow.<Integer>generate(out -> {
+                            out.emit(1);
+                            out.emit(2);
+                            throw boom;
+                        })
+                        .forEach(seen::add));
         assertSame(boom, e);
         assertEquals(List.of(1, 2), seen);
     }
@@ -137,8 +139,12 @@ class FlowTest {
     @Test
     void ticksComeEveryPeriodOnTheClockInForce() throws Exception {
         VirtualClock clock = new VirtualClock();
-        List<Long> at = virtual(clock, s -> Flow.ticks(Duration.ofSeconds(1)).take(3)
-                .map(k -> k * 1000 + clock.nanoTime() / 1_000_000_000L).toList());
+        List<Long> at = virtual(
+                clock,
+                s -> Flow.ticks(Duration.ofSeconds(1))
+                        .take(3)
+                        .map(k -> k * 1000 + clock.nanoTime() / 1_000_000_000L)
+                        .toList());
         assertEquals(List.of(1001L, 2002L, 3003L), at);
     }
 
@@ -167,10 +173,16 @@ class FlowTest {
         assertEquals(List.of(), f.drop(20).toList());
         assertEquals(List.of(0, 1, 2), f.takeWhile(x -> x < 3).toList());
         assertEquals(List.of(), f.take(0).toList());
-        assertEquals(List.of(List.of(0, 1, 2, 3), List.of(4, 5, 6, 7), List.of(8, 9)), f.grouped(4).toList());
-        assertEquals(List.of(0, 1, 5, 6), Flow.concat(f.take(2), Flow.of(), f.drop(5).take(2)).toList());
-        assertEquals(List.of("0a", "1b"), f.zip(Flow.of("a", "b"), (x, y) -> x + y).toList());
-        assertEquals(List.of("0a", "1b"), Flow.of("a", "b").zip(f, (y, x) -> x + y).toList());
+        assertEquals(
+                List.of(List.of(0, 1, 2, 3), List.of(4, 5, 6, 7), List.of(8, 9)),
+                f.grouped(4).toList());
+        assertEquals(
+                List.of(0, 1, 5, 6),
+                Flow.concat(f.take(2), Flow.of(), f.drop(5).take(2)).toList());
+        assertEquals(
+                List.of("0a", "1b"), f.zip(Flow.of("a", "b"), (x, y) -> x + y).toList());
+        assertEquals(
+                List.of("0a", "1b"), Flow.of("a", "b").zip(f, (y, x) -> x + y).toList());
     }
 
     @Test
@@ -192,21 +204,23 @@ class FlowTest {
     void takeClosesItsUpstreamAsSoonAsItHasItsElements() throws Exception {
         AtomicBoolean upstreamDone = new AtomicBoolean();
         Flow<Integer> f = Flow.<Integer>generate(out -> {
-            try {
-                for (int i = 0; ; i++) {
-                    out.emit(i);
-                }
-            } finally {
-                upstreamDone.set(true);
-            }
-        }).take(2);
+                    try {
+                        for (int i = 0; ; i++) {
+                            out.emit(i);
+                        }
+                    } finally {
+                        upstreamDone.set(true);
+                    }
+                })
+                .take(2);
         List<Boolean> doneWhenSecondArrived = new ArrayList<>();
         f.forEach(x -> {
             if (x == 1) {
                 doneWhenSecondArrived.add(upstreamDone.get());
             }
         });
-        assertEquals(List.of(true), doneWhenSecondArrived, "the generator was stopped before the 2nd element was passed on");
+        assertEquals(
+                List.of(true), doneWhenSecondArrived, "the generator was stopped before the 2nd element was passed on");
     }
 
     @Test
@@ -216,20 +230,25 @@ class FlowTest {
         assertEquals(List.of("x1", "x2", "complete"), log);
 
         log.clear();
-        Flow.fromIterable(range(10)).onComplete(() -> log.add("complete")).take(2).toList();
+        Flow.fromIterable(range(10))
+                .onComplete(() -> log.add("complete"))
+                .take(2)
+                .toList();
         assertEquals(List.of(), log, "an early stop is not a completion");
 
         IllegalStateException boom = new IllegalStateException("boom");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Flow.of(1, 2)
-                .map(x -> {
-                    if (x == 2) {
-                        throw boom;
-                    }
-                    return x;
-                })
-                .onError(t -> log.add("error " + t.getMessage()))
-                .onComplete(() -> log.add("complete"))
-                .toList());
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> Flow.of(1, 2)
+                        .map(x -> {
+                            if (x == 2) {
+                                throw boom;
+                            }
+                            return x;
+                        })
+                        .onError(t -> log.add("error " + t.getMessage()))
+                        .onComplete(() -> log.add("complete"))
+                        .toList());
         assertSame(boom, e);
         assertEquals(List.of("error boom"), log);
     }
@@ -238,11 +257,15 @@ class FlowTest {
     void anOnErrorActionThatThrowsIsSuppressedOntoTheFailure() {
         IllegalStateException boom = new IllegalStateException("boom");
         IllegalArgumentException inHandler = new IllegalArgumentException("handler");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Flow.<Integer>generate(out -> {
-            throw boom;
-        }).onError(t -> {
-            throw inHandler;
-        }).toList());
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> Flow.<Integer>generate(out -> {
+                            throw boom;
+                        })
+                        .onError(t -> {
+                            throw inHandler;
+                        })
+                        .toList());
         assertSame(boom, e);
         assertTrue(List.of(e.getSuppressed()).contains(inHandler));
     }
@@ -255,24 +278,33 @@ class FlowTest {
         VirtualClock clock = new VirtualClock();
         AtomicInteger running = new AtomicInteger();
         AtomicInteger maxRunning = new AtomicInteger();
-        List<Integer> out = virtual(clock, s -> Flow.fromIterable(range(20)).mapPar(4, x -> {
-            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
-            Weft.sleep(Duration.ofMillis(100 - x * 3L)); // later elements finish first
-            running.decrementAndGet();
-            return x * 10;
-        }).toList());
+        List<Integer> out = virtual(
+                clock,
+                s -> Flow.fromIterable(range(20))
+                        .mapPar(4, x -> {
+                            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+                            Weft.sleep(Duration.ofMillis(100 - x * 3L)); // later elements finish first
+                            running.decrementAndGet();
+                            return x * 10;
+                        })
+                        .toList());
         assertEquals(range(20).stream().map(x -> x * 10).toList(), out);
         assertEquals(4, maxRunning.get());
-        assertTrue(clock.nanoTime() < Duration.ofMillis(20 * 100 / 2).toNanos(), "work overlapped: " + clock.nanoTime());
+        assertTrue(
+                clock.nanoTime() < Duration.ofMillis(20 * 100 / 2).toNanos(), "work overlapped: " + clock.nanoTime());
     }
 
     @Test
     void mapParUnorderedPassesResultsOnAsTheyComplete() throws Exception {
         VirtualClock clock = new VirtualClock();
-        List<Integer> out = virtual(clock, s -> Flow.of(0, 1, 2, 3).mapParUnordered(4, x -> {
-            Weft.sleep(Duration.ofSeconds(4 - x));
-            return x;
-        }).toList());
+        List<Integer> out = virtual(
+                clock,
+                s -> Flow.of(0, 1, 2, 3)
+                        .mapParUnordered(4, x -> {
+                            Weft.sleep(Duration.ofSeconds(4 - x));
+                            return x;
+                        })
+                        .toList());
         assertEquals(List.of(3, 2, 1, 0), out);
         assertEquals(Duration.ofSeconds(4).toNanos(), clock.nanoTime());
     }
@@ -282,17 +314,23 @@ class FlowTest {
         VirtualClock clock = new VirtualClock();
         AtomicInteger running = new AtomicInteger();
         AtomicInteger maxRunning = new AtomicInteger();
-        List<String> out = virtual(clock, s -> Flow.fromIterable(range(6)).flatMap(2, x -> Flow.<String>generate(o -> {
-            maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
-            try {
-                for (int i = 0; i < 3; i++) {
-                    Weft.sleep(Duration.ofSeconds(1));
-                    o.emit(x + ":" + i);
-                }
-            } finally {
-                running.decrementAndGet();
-            }
-        })).toList());
+        List<String> out = virtual(
+                clock,
+                s -> Flow.fromIterable(range(6))
+                        .flatMap(
+                                2,
+                                x -> Flow.<String>generate(o -> {
+                                    maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+                                    try {
+                                        for (int i = 0; i < 3; i++) {
+                                            Weft.sleep(Duration.ofSeconds(1));
+                                            o.emit(x + ":" + i);
+                                        }
+                                    } finally {
+                                        running.decrementAndGet();
+                                    }
+                                }))
+                        .toList());
         assertEquals(18, out.size());
         assertEquals(2, maxRunning.get());
         for (int x = 0; x < 6; x++) {
@@ -306,17 +344,22 @@ class FlowTest {
     @Test
     void mergeKeepsEverySourceAliveAndLosesNothing() throws Exception {
         VirtualClock clock = new VirtualClock();
-        List<String> out = virtual(clock, s -> Flow.merge(
-                Flow.fromIterable(range(5)).map(x -> "a" + x),
-                Flow.<String>generate(o -> {
-                    for (int i = 0; i < 3; i++) {
-                        Weft.sleep(Duration.ofSeconds(1));
-                        o.emit("b" + i);
-                    }
-                })).toList());
+        List<String> out = virtual(
+                clock,
+                s -> Flow.merge(Flow.fromIterable(range(5)).map(x -> "a" + x), Flow.<String>generate(o -> {
+                            for (int i = 0; i < 3; i++) {
+                                Weft.sleep(Duration.ofSeconds(1));
+                                o.emit("b" + i);
+                            }
+                        }))
+                        .toList());
         assertEquals(8, out.size());
-        assertEquals(List.of("a0", "a1", "a2", "a3", "a4"), out.stream().filter(x -> x.startsWith("a")).toList());
-        assertEquals(List.of("b0", "b1", "b2"), out.stream().filter(x -> x.startsWith("b")).toList());
+        assertEquals(
+                List.of("a0", "a1", "a2", "a3", "a4"),
+                out.stream().filter(x -> x.startsWith("a")).toList());
+        assertEquals(
+                List.of("b0", "b1", "b2"),
+                out.stream().filter(x -> x.startsWith("b")).toList());
     }
 
     @Test
@@ -351,14 +394,16 @@ class FlowTest {
         List<Integer> aheadWhenTaken = virtual(clock, s -> {
             List<Integer> ahead = new ArrayList<>();
             Flow.<Integer>generate(o -> {
-                for (int i = 0; i < 20; i++) {
-                    o.emit(i);
-                    produced.incrementAndGet();
-                }
-            }).buffer(5).forEach(x -> {
-                Weft.sleep(Duration.ofSeconds(1));
-                ahead.add(produced.get() - x);
-            });
+                        for (int i = 0; i < 20; i++) {
+                            o.emit(i);
+                            produced.incrementAndGet();
+                        }
+                    })
+                    .buffer(5)
+                    .forEach(x -> {
+                        Weft.sleep(Duration.ofSeconds(1));
+                        ahead.add(produced.get() - x);
+                    });
             return ahead;
         });
         assertTrue(aheadWhenTaken.stream().allMatch(a -> a <= 5 + 2), "bounded by the buffer: " + aheadWhenTaken);
@@ -370,18 +415,22 @@ class FlowTest {
     @Test
     void groupedWithinEmitsFullGroupsAtOnceAndPartialOnesWhenTheWindowCloses() throws Exception {
         VirtualClock clock = new VirtualClock();
-        List<String> groups = virtual(clock, s -> Flow.<Integer>generate(o -> {
-            for (int i = 0; i < 5; i++) {
-                o.emit(i);                                   // 0..4 at once
-            }
-            Weft.sleep(Duration.ofSeconds(10));
-            o.emit(5);                                       // 5 at 10 s
-            Weft.sleep(Duration.ofMillis(500));
-            o.emit(6);                                       // 6 at 10.5 s: same window as 5
-            Weft.sleep(Duration.ofSeconds(3));
-            o.emit(7);                                       // 7 at 13.5 s, then the end
-        }).groupedWithin(3, Duration.ofSeconds(1))
-                .map(g -> g + "@" + clock.nanoTime() / 1_000_000).toList());
+        List<String> groups = virtual(
+                clock,
+                s -> Flow.<Integer>generate(o -> {
+                            for (int i = 0; i < 5; i++) {
+                                o.emit(i); // 0..4 at once
+                            }
+                            Weft.sleep(Duration.ofSeconds(10));
+                            o.emit(5); // 5 at 10 s
+                            Weft.sleep(Duration.ofMillis(500));
+                            o.emit(6); // 6 at 10.5 s: same window as 5
+                            Weft.sleep(Duration.ofSeconds(3));
+                            o.emit(7); // 7 at 13.5 s, then the end
+                        })
+                        .groupedWithin(3, Duration.ofSeconds(1))
+                        .map(g -> g + "@" + clock.nanoTime() / 1_000_000)
+                        .toList());
         assertEquals(List.of("[0, 1, 2]@0", "[3, 4]@1000", "[5, 6]@11000", "[7]@13500"), groups);
     }
 
@@ -389,16 +438,20 @@ class FlowTest {
     void timeoutFailsWhenAnElementTakesTooLong() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Integer> got = new ArrayList<>();
-        TimeoutException e = assertThrows(TimeoutException.class, () -> virtual(clock, s -> {
-            Flow.<Integer>generate(o -> {
-                o.emit(1);
-                Weft.sleep(Duration.ofSeconds(1));
-                o.emit(2);
-                Weft.sleep(Duration.ofSeconds(5));
-                o.emit(3);
-            }).timeout(Duration.ofSeconds(2)).forEach(got::add);
-            return null;
-        }));
+        TimeoutException e = assertThrows(
+                TimeoutException.class,
+                () -> virtual(clock, s -> {
+                    Flow.<Integer>generate(o -> {
+                                o.emit(1);
+                                Weft.sleep(Duration.ofSeconds(1));
+                                o.emit(2);
+                                Weft.sleep(Duration.ofSeconds(5));
+                                o.emit(3);
+                            })
+                            .timeout(Duration.ofSeconds(2))
+                            .forEach(got::add);
+                    return null;
+                }));
         assertTrue(e.getMessage().contains("PT2S"), e.getMessage());
         assertEquals(List.of(1, 2), got);
         assertEquals(Duration.ofSeconds(3).toNanos(), clock.nanoTime(), "element 2 came at 1 s; 3 was due by 3 s");
@@ -410,14 +463,16 @@ class FlowTest {
         List<Integer> got = virtual(clock, s -> {
             List<Integer> out = new ArrayList<>();
             Flow.<Integer>generate(o -> {
-                for (int i = 0; i < 3; i++) {
-                    Weft.sleep(Duration.ofSeconds(1));
-                    o.emit(i);
-                }
-            }).timeout(Duration.ofSeconds(2)).forEach(x -> {
-                out.add(x);
-                Weft.sleep(Duration.ofSeconds(10));
-            });
+                        for (int i = 0; i < 3; i++) {
+                            Weft.sleep(Duration.ofSeconds(1));
+                            o.emit(i);
+                        }
+                    })
+                    .timeout(Duration.ofSeconds(2))
+                    .forEach(x -> {
+                        out.add(x);
+                        Weft.sleep(Duration.ofSeconds(10));
+                    });
             return out;
         });
         assertEquals(List.of(0, 1, 2), got);
@@ -426,8 +481,12 @@ class FlowTest {
     @Test
     void throttlePassesAtMostNElementsPerPeriod() throws Exception {
         VirtualClock clock = new VirtualClock();
-        List<Long> at = virtual(clock, s -> Flow.fromIterable(range(7)).throttle(2, Duration.ofSeconds(1))
-                .map(x -> clock.nanoTime() / 1_000_000).toList());
+        List<Long> at = virtual(
+                clock,
+                s -> Flow.fromIterable(range(7))
+                        .throttle(2, Duration.ofSeconds(1))
+                        .map(x -> clock.nanoTime() / 1_000_000)
+                        .toList());
         assertEquals(List.of(0L, 0L, 1000L, 1000L, 2000L, 2000L, 3000L), at);
     }
 
@@ -438,12 +497,16 @@ class FlowTest {
         for (int concurrency : new int[] {1, 3}) {
             IOException boom = new IOException("element 5");
             List<Integer> seen = new ArrayList<>();
-            IOException e = assertThrows(IOException.class, () -> Flow.fromIterable(range(20)).mapPar(concurrency, x -> {
-                if (x == 5) {
-                    throw boom;
-                }
-                return x;
-            }).forEach(seen::add));
+            IOException e = assertThrows(
+                    IOException.class,
+                    () -> Flow.fromIterable(range(20))
+                            .mapPar(concurrency, x -> {
+                                if (x == 5) {
+                                    throw boom;
+                                }
+                                return x;
+                            })
+                            .forEach(seen::add));
             assertSame(boom, e);
             assertEquals(range(5), seen, "ordered: exactly the results before the failing element");
         }
@@ -454,20 +517,27 @@ class FlowTest {
         VirtualClock clock = new VirtualClock();
         AtomicInteger cancelled = new AtomicInteger();
         IllegalStateException boom = new IllegalStateException("boom");
-        assertSame(boom, assertThrows(IllegalStateException.class, () -> virtual(clock, s ->
-                Flow.fromIterable(range(8)).mapParUnordered(4, x -> {
-                    if (x == 0) {
-                        Weft.sleep(Duration.ofSeconds(1));
-                        throw boom;
-                    }
-                    try {
-                        Weft.sleep(Duration.ofHours(1));
-                    } catch (CancelledException c) {
-                        cancelled.incrementAndGet();
-                        throw c;
-                    }
-                    return x;
-                }).toList())));
+        assertSame(
+                boom,
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> virtual(
+                                clock,
+                                s -> Flow.fromIterable(range(8))
+                                        .mapParUnordered(4, x -> {
+                                            if (x == 0) {
+                                                Weft.sleep(Duration.ofSeconds(1));
+                                                throw boom;
+                                            }
+                                            try {
+                                                Weft.sleep(Duration.ofHours(1));
+                                            } catch (CancelledException c) {
+                                                cancelled.incrementAndGet();
+                                                throw c;
+                                            }
+                                            return x;
+                                        })
+                                        .toList())));
         assertEquals(3, cancelled.get());
         assertEquals(Duration.ofSeconds(1).toNanos(), clock.nanoTime(), "nobody waited for the hour-long elements");
     }
@@ -476,19 +546,23 @@ class FlowTest {
     void anActionThatThrowsStopsTheFlowAndIsRethrown() throws Exception {
         AtomicBoolean stopped = new AtomicBoolean();
         IOException stop = new IOException("enough");
-        IOException e = assertThrows(IOException.class, () -> Flow.<Integer>generate(o -> {
-            try {
-                for (int i = 0; ; i++) {
-                    o.emit(i);
-                }
-            } finally {
-                stopped.set(true);
-            }
-        }).buffer(4).forEach(x -> {
-            if (x == 3) {
-                throw stop;
-            }
-        }));
+        IOException e = assertThrows(
+                IOException.class,
+                () -> Flow.<Integer>generate(o -> {
+                            try {
+                                for (int i = 0; ; i++) {
+                                    o.emit(i);
+                                }
+                            } finally {
+                                stopped.set(true);
+                            }
+                        })
+                        .buffer(4)
+                        .forEach(x -> {
+                            if (x == 3) {
+                                throw stop;
+                            }
+                        }));
         assertSame(stop, e);
         assertTrue(stopped.get());
     }
@@ -498,15 +572,19 @@ class FlowTest {
         VirtualClock clock = new VirtualClock();
         AtomicInteger unwound = new AtomicInteger();
         virtual(clock, s -> {
-            Task<List<Integer>> consumer = s.fork("consumer", () -> Flow.fromIterable(range(100))
-                    .mapPar(3, x -> {
-                        try {
-                            Weft.sleep(Duration.ofHours(1));
-                        } finally {
-                            unwound.incrementAndGet();
-                        }
-                        return x;
-                    }).buffer(2).toList());
+            Task<List<Integer>> consumer = s.fork(
+                    "consumer",
+                    () -> Flow.fromIterable(range(100))
+                            .mapPar(3, x -> {
+                                try {
+                                    Weft.sleep(Duration.ofHours(1));
+                                } finally {
+                                    unwound.incrementAndGet();
+                                }
+                                return x;
+                            })
+                            .buffer(2)
+                            .toList());
             Weft.sleep(Duration.ofSeconds(1));
             consumer.cancel("test");
             assertInstanceOf(Outcome.Cancelled.class, consumer.awaitOutcome());
@@ -541,7 +619,9 @@ class FlowTest {
                 made.add(r);
                 return r;
             };
-            Flow<Res> f = ordered ? Flow.fromIterable(range(50)).mapPar(4, open) : Flow.fromIterable(range(50)).mapParUnordered(4, open);
+            Flow<Res> f = ordered
+                    ? Flow.fromIterable(range(50)).mapPar(4, open)
+                    : Flow.fromIterable(range(50)).mapParUnordered(4, open);
             List<Res> got = virtual(new VirtualClock(), s -> {
                 List<Res> out = new ArrayList<>();
                 f.onUndelivered(Res::close).buffer(8).take(5).forEach(r -> {
@@ -552,7 +632,8 @@ class FlowTest {
             });
             assertEquals(5, got.size());
             for (Res r : made) {
-                assertEquals(got.contains(r) ? 0 : 1, r.closes.get(), "resource " + r.id + " (ordered=" + ordered + ")");
+                assertEquals(
+                        got.contains(r) ? 0 : 1, r.closes.get(), "resource " + r.id + " (ordered=" + ordered + ")");
             }
             assertTrue(made.size() >= 5 + 8 + 4, "work had run ahead: " + made.size());
         }
@@ -563,11 +644,15 @@ class FlowTest {
         List<Integer> dropped = new CopyOnWriteArrayList<>();
         List<Integer> emitted = new CopyOnWriteArrayList<>();
         List<Integer> got = Flow.<Integer>generate(o -> {
-            for (int i = 0; ; i++) {
-                emitted.add(i);
-                o.emit(i);
-            }
-        }).onUndelivered(dropped::add).buffer(3).take(4).toList();
+                    for (int i = 0; ; i++) {
+                        emitted.add(i);
+                        o.emit(i);
+                    }
+                })
+                .onUndelivered(dropped::add)
+                .buffer(3)
+                .take(4)
+                .toList();
         assertEquals(List.of(0, 1, 2, 3), got);
         List<Integer> all = new ArrayList<>(got);
         all.addAll(dropped);
@@ -579,11 +664,16 @@ class FlowTest {
     void aHookOnGroupsGetsPartialGroupsAndSingletons() throws Exception {
         List<List<Integer>> dropped = new CopyOnWriteArrayList<>();
         IllegalStateException boom = new IllegalStateException();
-        assertThrows(IllegalStateException.class, () -> Flow.<Integer>generate(o -> {
-            o.emit(1);
-            o.emit(2);
-            throw boom;
-        }).grouped(3).onUndelivered(dropped::add).toList());
+        assertThrows(
+                IllegalStateException.class,
+                () -> Flow.<Integer>generate(o -> {
+                            o.emit(1);
+                            o.emit(2);
+                            throw boom;
+                        })
+                        .grouped(3)
+                        .onUndelivered(dropped::add)
+                        .toList());
         assertEquals(List.of(List.of(1, 2)), dropped);
     }
 
@@ -602,24 +692,30 @@ class FlowTest {
     void aPublisherSourceRequestsOnlyWhatItsPrefetchAllowsAndCancelsOnAnEarlyStop() throws Exception {
         AtomicLong requested = new AtomicLong();
         AtomicBoolean cancelled = new AtomicBoolean();
-        java.util.concurrent.Flow.Publisher<Integer> endless = sub -> sub.onSubscribe(new java.util.concurrent.Flow.Subscription() {
-            int next;
+        java.util.concurrent.Flow.Publisher<Integer> endless =
+                sub -> sub.onSubscribe(new java.util.concurrent.Flow.Subscription() {
+                    int next;
 
-            @Override
-            public void request(long n) {
-                requested.addAndGet(n);
-                for (long i = 0; i < n && !cancelled.get(); i++) {
-                    sub.onNext(next++);
-                }
-            }
+                    @Override
+                    public void request(long n) {
+                        requested.addAndGet(n);
+                        for (long i = 0; i < n && !cancelled.get(); i++) {
+                            sub.onNext(next++);
+                        }
+                    }
 
-            @Override
-            public void cancel() {
-                cancelled.set(true);
-            }
-        });
+                    @Override
+                    public void cancel() {
+                        cancelled.set(true);
+                    }
+                });
         List<Integer> dropped = new CopyOnWriteArrayList<>();
-        assertEquals(range(10), Flow.fromPublisher(endless, 4).onUndelivered(dropped::add).take(10).toList());
+        assertEquals(
+                range(10),
+                Flow.fromPublisher(endless, 4)
+                        .onUndelivered(dropped::add)
+                        .take(10)
+                        .toList());
         assertTrue(cancelled.get());
         assertTrue(requested.get() <= 10 + 4, "requested " + requested.get());
         assertEquals(requested.get() - 10, dropped.size(), "what came but was not taken went to the hook");
@@ -628,23 +724,27 @@ class FlowTest {
     @Test
     void aPublisherSourceFailsWithTheErrorItSignalsAfterTheElementsBeforeIt() throws Exception {
         IOException boom = new IOException("upstream");
-        java.util.concurrent.Flow.Publisher<Integer> failing = sub -> sub.onSubscribe(new java.util.concurrent.Flow.Subscription() {
-            boolean done;
+        java.util.concurrent.Flow.Publisher<Integer> failing =
+                sub -> sub.onSubscribe(new java.util.concurrent.Flow.Subscription() {
+                    boolean done;
 
-            @Override
-            public void request(long n) {
-                if (!done) {
-                    done = true;
-                    sub.onNext(1);
-                    sub.onError(boom);
-                }
-            }
+                    @Override
+                    public void request(long n) {
+                        if (!done) {
+                            done = true;
+                            sub.onNext(1);
+                            sub.onError(boom);
+                        }
+                    }
 
-            @Override
-            public void cancel() {}
-        });
+                    @Override
+                    public void cancel() {}
+                });
         List<Integer> seen = new ArrayList<>();
-        assertSame(boom, assertThrows(IOException.class, () -> Flow.fromPublisher(failing, 4).forEach(seen::add)));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class, () -> Flow.fromPublisher(failing, 4).forEach(seen::add)));
         assertEquals(List.of(1), seen);
     }
 
@@ -693,13 +793,25 @@ class FlowTest {
 
     @Test
     void aFunctionReturningNullFailsTheFlowNamingIt() {
-        assertMessage(NullPointerException.class, "the mapper of map", () -> Flow.of(1).map(x -> null).toList());
-        assertMessage(NullPointerException.class, "the mapper of mapPar", () -> Flow.of(1).mapPar(2, x -> null).toList());
-        assertMessage(NullPointerException.class, "the source", () -> Flow.fromIterable(java.util.Arrays.asList(1, null)).toList());
+        assertMessage(
+                NullPointerException.class,
+                "the mapper of map",
+                () -> Flow.of(1).map(x -> null).toList());
+        assertMessage(
+                NullPointerException.class,
+                "the mapper of mapPar",
+                () -> Flow.of(1).mapPar(2, x -> null).toList());
+        assertMessage(
+                NullPointerException.class,
+                "the source",
+                () -> Flow.fromIterable(java.util.Arrays.asList(1, null)).toList());
     }
 
-    private static void assertMessage(Class<? extends Throwable> type, String part, org.junit.jupiter.api.function.Executable call) {
+    private static void assertMessage(
+            Class<? extends Throwable> type, String part, org.junit.jupiter.api.function.Executable call) {
         Throwable e = assertThrows(type, call);
-        assertTrue(e.getMessage() != null && e.getMessage().contains(part), "message should name " + part + ": " + e.getMessage());
+        assertTrue(
+                e.getMessage() != null && e.getMessage().contains(part),
+                "message should name " + part + ": " + e.getMessage());
     }
 }

@@ -181,8 +181,7 @@ class InterruptTest {
     }
 
     @Test
-    void anInterruptFromOutsideWhileTheRootWaitsIsGivenBackEvenIfTheScopeWasAlreadyCancelled()
-            throws Exception {
+    void anInterruptFromOutsideWhileTheRootWaitsIsGivenBackEvenIfTheScopeWasAlreadyCancelled() throws Exception {
         CountDownLatch forkInShield = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         AtomicReference<Boolean> interruptedAfter = new AtomicReference<>();
@@ -206,8 +205,9 @@ class InterruptTest {
         });
         forkInShield.await();
         // The owner is parked in the scope's end, waiting for its task (not still in the latch).
-        while (root.getState() != Thread.State.WAITING || java.util.Arrays.stream(root.getStackTrace())
-                .noneMatch(f -> f.getClassName().equals(ScopeImpl.class.getName()))) {
+        while (root.getState() != Thread.State.WAITING
+                || java.util.Arrays.stream(root.getStackTrace())
+                        .noneMatch(f -> f.getClassName().equals(ScopeImpl.class.getName()))) {
             Thread.onSpinWait();
         }
         root.interrupt();
@@ -218,11 +218,15 @@ class InterruptTest {
 
     @Test
     void aNestedScopeCancelledByItselfThroughAJdkWaitIsNotMistakenForAnOutsideInterrupt() throws Exception {
-        Outcome<Object> o = Weft.run(ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.COLLECT),
-                root -> root.fork("T", () -> Weft.run(inner -> {
-            inner.fork(() -> inner.cancel("inner is done"));
-            return blockForever(); // the JDK's InterruptedException ends the body
-        })).awaitOutcome());
+        Outcome<Object> o = Weft.run(
+                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.COLLECT),
+                root -> root.fork(
+                                "T",
+                                () -> Weft.run(inner -> {
+                                    inner.fork(() -> inner.cancel("inner is done"));
+                                    return blockForever(); // the JDK's InterruptedException ends the body
+                                }))
+                        .awaitOutcome());
         var f = assertInstanceOf(Outcome.Failure.class, o, "the task let its scope's cancellation escape");
         var ce = assertInstanceOf(CancelledException.class, f.cause());
         assertEquals(new CancelReason.Requested("inner is done"), ce.reason());

@@ -2,10 +2,10 @@ package dev.weft;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.weft.poll.Poll;
@@ -288,8 +288,12 @@ class PollableTest {
             @Override
             public void withdraw(Waker waker) {}
         };
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Weft.run(s ->
-                Select.<String>biased().on(ch.receiving(), v -> v).on(throwing, v -> v).await()));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(s -> Select.<String>biased()
+                        .on(ch.receiving(), v -> v)
+                        .on(throwing, v -> v)
+                        .await()));
         assertSame(broken, e, "the pollable's exception, as thrown");
         // The receive clause was registered first; had it stayed registered, a rendezvous
         // send would find it and hand it an element nobody will ever collect.
@@ -306,9 +310,11 @@ class PollableTest {
     void aWakeUpDeliveredWhileAnotherAlternativeWaitsForALockIsNotLost() {
         for (boolean inTask : new boolean[] {true, false}) {
             java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
-            java.util.concurrent.atomic.AtomicReference<Waker> registered = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Waker> registered =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
-            java.util.concurrent.atomic.AtomicReference<Thread> waiter = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Thread> waiter =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             Pollable<String> first = new Pollable<>() {
                 @Override
                 public Poll<String> poll(Waker waker) {
@@ -343,9 +349,13 @@ class PollableTest {
                 lock.unlock();
             });
             assertDoesNotThrow(() -> held.await());
-            String got = assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> inTask
-                    ? Weft.run(s -> s.fork(() -> Weft.awaitAny(List.of(first, locking))).join())
-                    : Weft.awaitAny(List.of(first, locking)), "the wake-up was lost (inTask=" + inTask + ")");
+            String got = assertTimeoutPreemptively(
+                    java.time.Duration.ofSeconds(30),
+                    () -> inTask
+                            ? Weft.run(s -> s.fork(() -> Weft.awaitAny(List.of(first, locking)))
+                                    .join())
+                            : Weft.awaitAny(List.of(first, locking)),
+                    "the wake-up was lost (inTask=" + inTask + ")");
             assertEquals("woken", got);
             assertDoesNotThrow(() -> h.join());
         }

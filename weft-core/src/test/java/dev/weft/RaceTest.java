@@ -34,10 +34,13 @@ class RaceTest {
                 losersUnwound.incrementAndGet();
             }
         };
-        String v = Weft.race(loser, () -> {
-            losersRunning.await();
-            return "fast";
-        }, loser);
+        String v = Weft.race(
+                loser,
+                () -> {
+                    losersRunning.await();
+                    return "fast";
+                },
+                loser);
         assertEquals("fast", v);
         assertEquals(2, losersUnwound.get(), "losers finished before race returned");
     }
@@ -45,16 +48,18 @@ class RaceTest {
     @Test
     void failuresDoNotWinWhileAnotherEntrantCanStillSucceed() throws Exception {
         CountDownLatch failed = new CountDownLatch(1);
-        String v = Weft.race(() -> {
-            try {
-                throw new IOException("down");
-            } finally {
-                failed.countDown();
-            }
-        }, () -> {
-            failed.await();
-            return "slow but fine";
-        });
+        String v = Weft.race(
+                () -> {
+                    try {
+                        throw new IOException("down");
+                    } finally {
+                        failed.countDown();
+                    }
+                },
+                () -> {
+                    failed.await();
+                    return "slow but fine";
+                });
         assertEquals("slow but fine", v);
     }
 
@@ -62,11 +67,15 @@ class RaceTest {
     void whenAllFailTheFirstIsThrownWithTheOthersSuppressed() {
         IOException a = new IOException("a");
         IllegalStateException b = new IllegalStateException("b");
-        var thrown = assertThrows(IOException.class, () -> Weft.race(() -> {
-            throw a;
-        }, () -> {
-            throw b;
-        }));
+        var thrown = assertThrows(
+                IOException.class,
+                () -> Weft.race(
+                        () -> {
+                            throw a;
+                        },
+                        () -> {
+                            throw b;
+                        }));
         assertSame(a, thrown);
         assertTrue(List.of(thrown.getSuppressed()).contains(b));
     }

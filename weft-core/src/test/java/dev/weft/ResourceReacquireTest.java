@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
@@ -38,7 +37,14 @@ import org.junit.jupiter.api.io.TempDir;
 class ResourceReacquireTest {
 
     /** How one iteration's scope ends. */
-    enum Ending { SUCCESS, BODY_FAILS, TASK_FAILS, CANCELLED, TIMED_OUT, PARENT_CANCELLED }
+    enum Ending {
+        SUCCESS,
+        BODY_FAILS,
+        TASK_FAILS,
+        CANCELLED,
+        TIMED_OUT,
+        PARENT_CANCELLED
+    }
 
     private static final Ending[] ENDINGS = Ending.values();
 
@@ -55,7 +61,8 @@ class ResourceReacquireTest {
             for (int i = 0; i < iterations; i++) {
                 Ending ending = ENDINGS[rnd.nextInt(ENDINGS.length)];
                 endScope(ending, scope -> {
-                    FileChannel ch = scope.own(FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+                    FileChannel ch =
+                            scope.own(FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE));
                     FileLock lock = scope.own(ch.lock());
                     assertTrue(lock.isValid() && !lock.isShared());
                     assertThrows(OverlappingFileLockException.class, () -> ch.tryLock(), "held while the scope runs");
@@ -63,10 +70,14 @@ class ResourceReacquireTest {
                 // The very next statement: the lock must be free.
                 try (FileChannel again = FileChannel.open(file, StandardOpenOption.WRITE)) {
                     FileLock l = again.tryLock();
-                    assertNotNull(l, Seeds.msg(seed, "lock still held by another process after " + ending + " at " + i));
+                    assertNotNull(
+                            l, Seeds.msg(seed, "lock still held by another process after " + ending + " at " + i));
                     l.release();
                 } catch (OverlappingFileLockException e) {
-                    fail(Seeds.msg(seed, "lock not released after " + ending + " at iteration " + i).get(), e);
+                    fail(
+                            Seeds.msg(seed, "lock not released after " + ending + " at iteration " + i)
+                                    .get(),
+                            e);
                 }
             }
         });
@@ -76,7 +87,8 @@ class ResourceReacquireTest {
     void anExclusiveSqliteDatabaseReopensOnTheNextStatement() {
         int iterations = 500;
         Seeds.forEach("sqlite reacquire", Seeds.scaled(1), seed -> {
-            String url = "jdbc:sqlite:" + dir.resolve("jobs-" + Long.toHexString(seed) + ".db"); // a fresh file per case
+            String url =
+                    "jdbc:sqlite:" + dir.resolve("jobs-" + Long.toHexString(seed) + ".db"); // a fresh file per case
             SplittableRandom rnd = Seeds.random(seed);
             try (Connection c = open(url)) {
                 c.createStatement().executeUpdate("create table if not exists runs(i integer)");
@@ -93,19 +105,27 @@ class ResourceReacquireTest {
                     }
                     if (probe) {
                         try (Connection other = open(url)) {
-                            assertThrows(SQLException.class, () -> other.createStatement().executeQuery("select count(*) from runs").next(),
+                            assertThrows(
+                                    SQLException.class,
+                                    () -> other.createStatement()
+                                            .executeQuery("select count(*) from runs")
+                                            .next(),
                                     "exclusive: a second connection cannot read while the first is open");
                         }
                     }
                 });
                 committed++;
                 // The very next statement: a new exclusive connection gets the database at once.
-                try (Connection again = open(url); Statement st = again.createStatement();
+                try (Connection again = open(url);
+                        Statement st = again.createStatement();
                         ResultSet rs = st.executeQuery("select count(*) from runs")) {
                     rs.next();
                     assertEquals(committed, rs.getInt(1), Seeds.msg(seed, "after " + ending + " at iteration " + i));
                 } catch (SQLException e) {
-                    fail(Seeds.msg(seed, "database still locked after " + ending + " at iteration " + i).get(), e);
+                    fail(
+                            Seeds.msg(seed, "database still locked after " + ending + " at iteration " + i)
+                                    .get(),
+                            e);
                 }
             }
         });
@@ -134,7 +154,9 @@ class ResourceReacquireTest {
      */
     private static void endScope(Ending ending, Acquire acquire) throws Exception {
         IOException failure = new IOException("planned failure");
-        ScopeOptions opts = ending == Ending.TIMED_OUT ? ScopeOptions.DEFAULTS.withTimeout(Duration.ofMillis(1)) : ScopeOptions.DEFAULTS;
+        ScopeOptions opts = ending == Ending.TIMED_OUT
+                ? ScopeOptions.DEFAULTS.withTimeout(Duration.ofMillis(1))
+                : ScopeOptions.DEFAULTS;
         ScopeBody<Void> body = scope -> {
             acquire.into(scope);
             CountDownLatch started = new CountDownLatch(1);
@@ -150,7 +172,7 @@ class ResourceReacquireTest {
             });
             started.await();
             switch (ending) {
-                case SUCCESS -> { }
+                case SUCCESS -> {}
                 case BODY_FAILS -> throw failure;
                 case TASK_FAILS, TIMED_OUT -> Weft.sleep(Duration.ofHours(1));
                 case CANCELLED -> {
@@ -163,27 +185,31 @@ class ResourceReacquireTest {
         };
         switch (ending) {
             case SUCCESS -> Weft.run(opts, body);
-            case BODY_FAILS, TASK_FAILS -> assertEquals(failure, assertThrows(IOException.class, () -> Weft.run(opts, body)));
+            case BODY_FAILS, TASK_FAILS ->
+                assertEquals(failure, assertThrows(IOException.class, () -> Weft.run(opts, body)));
             case CANCELLED -> assertThrows(CancelledException.class, () -> Weft.run(opts, body));
             case TIMED_OUT -> assertThrows(DeadlineExceededException.class, () -> Weft.run(opts, body));
-            case PARENT_CANCELLED -> assertThrows(CancelledException.class, () -> Weft.run(outer -> {
-                CountDownLatch acquired = new CountDownLatch(1);
-                outer.fork("canceller", () -> {
-                    acquired.await();
-                    outer.cancel("parent cancelled");
-                    return null;
-                });
-                return Weft.run(inner -> {
-                    acquire.into(inner);
-                    inner.fork("worker", () -> {
-                        Weft.sleep(Duration.ofHours(1));
-                        return null;
-                    });
-                    acquired.countDown();
-                    Weft.sleep(Duration.ofHours(1));
-                    return null;
-                });
-            }));
+            case PARENT_CANCELLED ->
+                assertThrows(
+                        CancelledException.class,
+                        () -> Weft.run(outer -> {
+                            CountDownLatch acquired = new CountDownLatch(1);
+                            outer.fork("canceller", () -> {
+                                acquired.await();
+                                outer.cancel("parent cancelled");
+                                return null;
+                            });
+                            return Weft.run(inner -> {
+                                acquire.into(inner);
+                                inner.fork("worker", () -> {
+                                    Weft.sleep(Duration.ofHours(1));
+                                    return null;
+                                });
+                                acquired.countDown();
+                                Weft.sleep(Duration.ofHours(1));
+                                return null;
+                            });
+                        }));
         }
     }
 }

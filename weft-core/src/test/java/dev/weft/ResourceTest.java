@@ -117,30 +117,35 @@ class ResourceTest {
         List<String> log = new CopyOnWriteArrayList<>();
         IOException bodyFailure = new IOException("body failed");
         IllegalStateException closeFailure = new IllegalStateException("close failed");
-        IOException thrown = assertThrows(IOException.class, () -> Weft.run(scope -> {
-            scope.own(new Res("a", log));
-            Res b = scope.own(new Res("b", log));
-            b.failWith = closeFailure;
-            scope.own(new Res("c", log));
-            throw bodyFailure;
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(scope -> {
+                    scope.own(new Res("a", log));
+                    Res b = scope.own(new Res("b", log));
+                    b.failWith = closeFailure;
+                    scope.own(new Res("c", log));
+                    throw bodyFailure;
+                }));
         assertSame(bodyFailure, thrown);
         assertEquals(List.of("c", "b", "a"), log, "a failing release does not stop the others");
-        assertTrue(Arrays.asList(thrown.getSuppressed()).contains(closeFailure), Arrays.toString(thrown.getSuppressed()));
+        assertTrue(
+                Arrays.asList(thrown.getSuppressed()).contains(closeFailure), Arrays.toString(thrown.getSuppressed()));
     }
 
     @Test
     void releasesWhenATaskFails() {
         List<String> log = new CopyOnWriteArrayList<>();
         IllegalStateException boom = new IllegalStateException("task failed");
-        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            scope.own(new Res("a", log));
-            scope.fork(() -> {
-                throw boom;
-            });
-            Weft.sleep(Duration.ofHours(1)); // cancelled by the failure
-            return null;
-        }));
+        IllegalStateException thrown = assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(scope -> {
+                    scope.own(new Res("a", log));
+                    scope.fork(() -> {
+                        throw boom;
+                    });
+                    Weft.sleep(Duration.ofHours(1)); // cancelled by the failure
+                    return null;
+                }));
         assertSame(boom, thrown);
         assertEquals(List.of("a"), log);
     }
@@ -150,12 +155,14 @@ class ResourceTest {
         List<String> log = new CopyOnWriteArrayList<>();
         IOException second = new IOException("r2 failed");
         IOException first = new IOException("r1 failed");
-        IOException thrown = assertThrows(IOException.class, () -> Weft.run(scope -> {
-            scope.own(new Res("r1", log)).failWith = first;
-            scope.own(new Res("r2", log)).failWith = second;
-            scope.own(new Res("r3", log));
-            return "value";
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(scope -> {
+                    scope.own(new Res("r1", log)).failWith = first;
+                    scope.own(new Res("r2", log)).failWith = second;
+                    scope.own(new Res("r3", log));
+                    return "value";
+                }));
         assertSame(second, thrown, "r2 is released before r1, so its failure comes first");
         assertTrue(Arrays.asList(thrown.getSuppressed()).contains(first));
         assertEquals(List.of("r3", "r2", "r1"), log);
@@ -165,22 +172,24 @@ class ResourceTest {
     void releasesUnderCancellationShielded() throws Exception {
         List<String> log = new CopyOnWriteArrayList<>();
         AtomicReference<Boolean> cancelledInRelease = new AtomicReference<>();
-        CancelledException thrown = assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            scope.own(() -> {
-                // Shielded: the scope is cancelled, yet checkpoints and waits work.
-                cancelledInRelease.set(Weft.isCancelled());
-                Weft.checkpoint();
-                Weft.sleep(Duration.ofMillis(1));
-                log.add("released");
-            });
-            scope.fork(() -> {
-                Weft.sleep(Duration.ofHours(1));
-                return null;
-            });
-            scope.cancel("test cancels");
-            Weft.sleep(Duration.ofHours(1));
-            return null;
-        }));
+        CancelledException thrown = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    scope.own(() -> {
+                        // Shielded: the scope is cancelled, yet checkpoints and waits work.
+                        cancelledInRelease.set(Weft.isCancelled());
+                        Weft.checkpoint();
+                        Weft.sleep(Duration.ofMillis(1));
+                        log.add("released");
+                    });
+                    scope.fork(() -> {
+                        Weft.sleep(Duration.ofHours(1));
+                        return null;
+                    });
+                    scope.cancel("test cancels");
+                    Weft.sleep(Duration.ofHours(1));
+                    return null;
+                }));
         assertInstanceOf(CancelReason.Requested.class, thrown.reason());
         assertEquals(List.of("released"), log);
         assertFalse(cancelledInRelease.get(), "a release runs in a shielded scope of its own, not cancelled");
@@ -191,45 +200,49 @@ class ResourceTest {
         List<String> log = new CopyOnWriteArrayList<>();
         CountDownLatch releasing = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
-        assertThrows(CancelledException.class, () -> Weft.run(outer -> {
-            outer.fork("canceller", () -> {
-                releasing.await();
-                outer.cancel("shut down while releasing");
-                return Weft.shield(() -> {
-                    // Not needed for the check and harmless when slow: cancel() propagates on this
-                    // thread, so a wrongly sent interrupt has already landed when it returns, and
-                    // letGo.await() throws if interrupted at any moment before the countDown below.
-                    // The sleep only leaves room for one some other path might send later.
-                    Thread.sleep(50);
-                    letGo.countDown();
+        assertThrows(
+                CancelledException.class,
+                () -> Weft.run(outer -> {
+                    outer.fork("canceller", () -> {
+                        releasing.await();
+                        outer.cancel("shut down while releasing");
+                        return Weft.shield(() -> {
+                            // Not needed for the check and harmless when slow: cancel() propagates on this
+                            // thread, so a wrongly sent interrupt has already landed when it returns, and
+                            // letGo.await() throws if interrupted at any moment before the countDown below.
+                            // The sleep only leaves room for one some other path might send later.
+                            Thread.sleep(50);
+                            letGo.countDown();
+                            return null;
+                        });
+                    });
+                    Weft.run(inner -> {
+                        inner.own(() -> {
+                            releasing.countDown();
+                            letGo.await(); // interruptible: would throw if the cancellation reached it
+                            log.add("released");
+                        });
+                        return null;
+                    });
+                    Weft.sleep(Duration.ofHours(1));
                     return null;
-                });
-            });
-            Weft.run(inner -> {
-                inner.own(() -> {
-                    releasing.countDown();
-                    letGo.await(); // interruptible: would throw if the cancellation reached it
-                    log.add("released");
-                });
-                return null;
-            });
-            Weft.sleep(Duration.ofHours(1));
-            return null;
-        }));
+                }));
         assertEquals(List.of("released"), log);
     }
 
     @Test
     void aFailedReleaseOfACancelledScopeIsThrownNotLostInTheCancellation() {
         IOException closeFailure = new IOException("flush on close failed");
-        IOException thrown = assertThrows(IOException.class, () -> Weft.run(scope -> {
-            scope.own(() -> {
-                throw closeFailure;
-            });
-            scope.cancel("stop");
-            Weft.checkpoint();
-            return null;
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(scope -> {
+                    scope.own(() -> {
+                        throw closeFailure;
+                    });
+                    scope.cancel("stop");
+                    Weft.checkpoint();
+                    return null;
+                }));
         assertSame(closeFailure, thrown);
         assertTrue(Arrays.stream(thrown.getSuppressed()).anyMatch(CancelledException.class::isInstance));
     }
@@ -275,7 +288,8 @@ class ResourceTest {
             NullPointerException npe = assertThrows(NullPointerException.class, () -> scope.own(a, null));
             assertTrue(npe.getMessage().contains("grace"));
             Res b = new Res("zero grace", log);
-            IllegalArgumentException iae = assertThrows(IllegalArgumentException.class, () -> scope.own(b, Duration.ZERO));
+            IllegalArgumentException iae =
+                    assertThrows(IllegalArgumentException.class, () -> scope.own(b, Duration.ZERO));
             assertTrue(iae.getMessage().contains("grace must be positive"));
             Res c = new Res("negative grace", log);
             assertThrows(IllegalArgumentException.class, () -> scope.own(c, Duration.ofSeconds(-1)));
@@ -342,26 +356,38 @@ class ResourceTest {
         LOG.clear();
         VirtualClock clock = new VirtualClock();
         List<String> log = new CopyOnWriteArrayList<>();
-        DeadlineExceededException e = assertThrows(DeadlineExceededException.class,
+        DeadlineExceededException e = assertThrows(
+                DeadlineExceededException.class,
                 () -> Weft.run(ScopeOptions.named("db").withClock(clock), scope -> {
                     scope.own(new Res("next", log));
-                    scope.own(() -> {
-                        log.add("stuck release starts");
-                        Weft.sleep(Duration.ofHours(1)); // stuck: cancelled at the grace deadline
-                        log.add("never");
-                    }, Duration.ofSeconds(5));
+                    scope.own(
+                            () -> {
+                                log.add("stuck release starts");
+                                Weft.sleep(Duration.ofHours(1)); // stuck: cancelled at the grace deadline
+                                log.add("never");
+                            },
+                            Duration.ofSeconds(5));
                     return "value";
                 }));
         assertEquals(List.of("stuck release starts", "next"), log, "the overrun does not stop the next release");
         assertEquals(Duration.ofSeconds(5).toNanos(), clock.nanoTime(), "cancelled exactly at its grace deadline");
         assertTrue(e.getMessage().contains("release #2 of scope 'db'"), e.getMessage());
-        BlockedAt blocked = (BlockedAt) Arrays.stream(e.getSuppressed()).filter(BlockedAt.class::isInstance)
-                .findFirst().orElseThrow(() -> new AssertionError("no blocked-at report", e));
+        BlockedAt blocked = (BlockedAt) Arrays.stream(e.getSuppressed())
+                .filter(BlockedAt.class::isInstance)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no blocked-at report", e));
         assertTrue(blocked.getMessage().contains("PT5S"), blocked.getMessage());
-        assertTrue(Arrays.stream(blocked.getStackTrace()).anyMatch(f -> f.getMethodName().equals("sleep")
-                && f.getClassName().equals(Weft.class.getName())), "blocked in Weft.sleep: " + Arrays.toString(blocked.getStackTrace()));
-        assertTrue(LOG.messages().stream().anyMatch(m -> m.contains("release #2 of scope 'db'")
-                && m.contains("overran its grace period of PT5S") && m.contains("Weft.sleep")), LOG.messages().toString());
+        assertTrue(
+                Arrays.stream(blocked.getStackTrace())
+                        .anyMatch(f -> f.getMethodName().equals("sleep")
+                                && f.getClassName().equals(Weft.class.getName())),
+                "blocked in Weft.sleep: " + Arrays.toString(blocked.getStackTrace()));
+        assertTrue(
+                LOG.messages().stream()
+                        .anyMatch(m -> m.contains("release #2 of scope 'db'")
+                                && m.contains("overran its grace period of PT5S")
+                                && m.contains("Weft.sleep")),
+                LOG.messages().toString());
     }
 
     @Test
@@ -370,25 +396,35 @@ class ResourceTest {
         CountDownLatch never = new CountDownLatch(1);
         AtomicBoolean interrupted = new AtomicBoolean();
         IllegalStateException bodyFailure = new IllegalStateException("body");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            scope.own(() -> {
-                try {
-                    never.await();
-                } catch (InterruptedException ie) {
-                    interrupted.set(true);
-                    throw ie;
-                }
-            }, Duration.ofMillis(100));
-            throw bodyFailure;
-        }));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(scope -> {
+                    scope.own(
+                            () -> {
+                                try {
+                                    never.await();
+                                } catch (InterruptedException ie) {
+                                    interrupted.set(true);
+                                    throw ie;
+                                }
+                            },
+                            Duration.ofMillis(100));
+                    throw bodyFailure;
+                }));
         assertSame(bodyFailure, e);
         assertTrue(interrupted.get());
         DeadlineExceededException overrun = Arrays.stream(e.getSuppressed())
-                .filter(DeadlineExceededException.class::isInstance).map(DeadlineExceededException.class::cast)
-                .findFirst().orElseThrow(() -> new AssertionError("overrun not reported", e));
-        BlockedAt blocked = (BlockedAt) Arrays.stream(overrun.getSuppressed()).filter(BlockedAt.class::isInstance)
-                .findFirst().orElseThrow();
-        assertTrue(Arrays.stream(blocked.getStackTrace()).anyMatch(f -> f.getClassName().equals(CountDownLatch.class.getName())),
+                .filter(DeadlineExceededException.class::isInstance)
+                .map(DeadlineExceededException.class::cast)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("overrun not reported", e));
+        BlockedAt blocked = (BlockedAt) Arrays.stream(overrun.getSuppressed())
+                .filter(BlockedAt.class::isInstance)
+                .findFirst()
+                .orElseThrow();
+        assertTrue(
+                Arrays.stream(blocked.getStackTrace())
+                        .anyMatch(f -> f.getClassName().equals(CountDownLatch.class.getName())),
                 Arrays.toString(blocked.getStackTrace()));
     }
 

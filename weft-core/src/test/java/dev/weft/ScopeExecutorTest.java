@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -37,7 +36,6 @@ import org.junit.jupiter.api.Timeout;
 /** The ExecutorService view of a scope, against the ExecutorService contract. */
 @Timeout(60) // only to catch hangs
 class ScopeExecutorTest {
-
 
     private static Duration now(VirtualClock clock) {
         return Duration.ofNanos(clock.nanoTime());
@@ -65,7 +63,10 @@ class ScopeExecutorTest {
                 try {
                     // Still running when the body has returned: wait until the scope's owner waits
                     // for its tasks (polling only to wait; the class's timeout catches a hang).
-                    while (!(dev.weft.diag.Diagnostics.snapshot(scope).find("svc").orElseThrow().blockedOn()
+                    while (!(dev.weft.diag.Diagnostics.snapshot(scope)
+                                    .find("svc")
+                                    .orElseThrow()
+                                    .blockedOn()
                             instanceof dev.weft.diag.BlockedOn.Tasks)) {
                         Thread.sleep(1);
                     }
@@ -95,7 +96,9 @@ class ScopeExecutorTest {
                 assertEquals("r", ex.submit(() -> {}, "r").get());
                 assertEquals(null, ex.submit(() -> {}).get());
                 // CompletableFuture's own async methods take it as their executor
-                assertEquals("async", CompletableFuture.supplyAsync(() -> "async", ex).join());
+                assertEquals(
+                        "async",
+                        CompletableFuture.supplyAsync(() -> "async", ex).join());
             }
             return null;
         });
@@ -120,15 +123,17 @@ class ScopeExecutorTest {
     @Test
     void aFailureOfABareExecuteFailsItsTaskAndSoTheFailFastScope() {
         IllegalStateException boom = new IllegalStateException("boom");
-        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
-                ex.execute(() -> {
-                    throw boom;
-                });
-            }
-            Weft.sleep(Duration.ofDays(1)); // cancelled by the failure
-            return null;
-        }));
+        IllegalStateException thrown = assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(scope -> {
+                    try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
+                        ex.execute(() -> {
+                            throw boom;
+                        });
+                    }
+                    Weft.sleep(Duration.ofDays(1)); // cancelled by the failure
+                    return null;
+                }));
         assertSame(boom, thrown);
     }
 
@@ -137,7 +142,8 @@ class ScopeExecutorTest {
         String r = Weft.run(scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 CompletableFuture<Future<String>> submitted = CompletableFuture.supplyAsync(
-                        () -> ex.submit(() -> TaskLocalTestAccess.inTask()), command -> Thread.ofPlatform().start(command));
+                        () -> ex.submit(() -> TaskLocalTestAccess.inTask()),
+                        command -> Thread.ofPlatform().start(command));
                 return submitted.join().get();
             }
         });
@@ -288,22 +294,24 @@ class ScopeExecutorTest {
     void aCancelledScopeNeverRunsQueuedWorkAndCancelsItsFutures() throws Exception {
         AtomicInteger ran = new AtomicInteger();
         List<Future<Integer>> fs = new ArrayList<>();
-        assertThrows(CancelledException.class, () -> Weft.run(scope -> {
-            ScopeExecutor ex = ScopeExecutor.open(scope, 1);
-            CountDownLatch started = new CountDownLatch(1);
-            fs.add(ex.submit(() -> {
-                started.countDown();
-                Weft.sleep(Duration.ofDays(1));
-                return 0;
-            }));
-            for (int i = 0; i < 5; i++) {
-                fs.add(ex.submit(ran::incrementAndGet));
-            }
-            started.await();
-            scope.cancel("stop everything");
-            Weft.checkpoint();
-            return null;
-        }));
+        assertThrows(
+                CancelledException.class,
+                () -> Weft.run(scope -> {
+                    ScopeExecutor ex = ScopeExecutor.open(scope, 1);
+                    CountDownLatch started = new CountDownLatch(1);
+                    fs.add(ex.submit(() -> {
+                        started.countDown();
+                        Weft.sleep(Duration.ofDays(1));
+                        return 0;
+                    }));
+                    for (int i = 0; i < 5; i++) {
+                        fs.add(ex.submit(ran::incrementAndGet));
+                    }
+                    started.await();
+                    scope.cancel("stop everything");
+                    Weft.checkpoint();
+                    return null;
+                }));
         assertEquals(0, ran.get());
         for (Future<Integer> f : fs) {
             assertTrue(f.isCancelled());
@@ -361,14 +369,19 @@ class ScopeExecutorTest {
         IOException boom = new IOException("boom");
         TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
-                List<Future<String>> fs = ex.invokeAll(List.of(after(Duration.ofSeconds(2), "a"), () -> {
-                    throw boom;
-                }, after(Duration.ofSeconds(1), "c")));
+                List<Future<String>> fs = ex.invokeAll(List.of(
+                        after(Duration.ofSeconds(2), "a"),
+                        () -> {
+                            throw boom;
+                        },
+                        after(Duration.ofSeconds(1), "c")));
                 assertEquals(Duration.ofSeconds(2), now(clock));
                 assertEquals(3, fs.size());
                 assertTrue(fs.stream().allMatch(Future::isDone));
                 assertEquals("a", fs.get(0).get());
-                assertSame(boom, assertThrows(ExecutionException.class, fs.get(1)::get).getCause());
+                assertSame(
+                        boom,
+                        assertThrows(ExecutionException.class, fs.get(1)::get).getCause());
                 assertEquals("c", fs.get(2).get());
             }
             return null;
@@ -381,7 +394,9 @@ class ScopeExecutorTest {
         TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 List<Future<String>> fs = ex.invokeAll(
-                        List.of(after(Duration.ofSeconds(1), "fast"), after(Duration.ofSeconds(5), "slow")), 2, TimeUnit.SECONDS);
+                        List.of(after(Duration.ofSeconds(1), "fast"), after(Duration.ofSeconds(5), "slow")),
+                        2,
+                        TimeUnit.SECONDS);
                 assertEquals(Duration.ofSeconds(2), now(clock));
                 assertEquals("fast", fs.get(0).get());
                 assertTrue(fs.get(1).isCancelled());
@@ -397,13 +412,16 @@ class ScopeExecutorTest {
         AtomicBoolean slowFinished = new AtomicBoolean();
         TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
-                String r = ex.invokeAny(List.of(() -> {
-                    throw new IOException("fails first");
-                }, after(Duration.ofSeconds(2), "second"), () -> {
-                    Weft.sleep(Duration.ofSeconds(9));
-                    slowFinished.set(true);
-                    return "slow";
-                }));
+                String r = ex.invokeAny(List.of(
+                        () -> {
+                            throw new IOException("fails first");
+                        },
+                        after(Duration.ofSeconds(2), "second"),
+                        () -> {
+                            Weft.sleep(Duration.ofSeconds(9));
+                            slowFinished.set(true);
+                            return "slow";
+                        }));
                 assertEquals("second", r);
                 assertEquals(Duration.ofSeconds(2), now(clock));
             }
@@ -419,13 +437,21 @@ class ScopeExecutorTest {
         IOException second = new IOException("2");
         Weft.run(scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
-                ExecutionException e = assertThrows(ExecutionException.class, () -> ex.invokeAny(List.<Callable<String>>of(() -> {
-                    throw first;
-                }, () -> {
-                    throw second;
-                })));
+                ExecutionException e = assertThrows(
+                        ExecutionException.class,
+                        () -> ex.invokeAny(List.<Callable<String>>of(
+                                () -> {
+                                    throw first;
+                                },
+                                () -> {
+                                    throw second;
+                                })));
                 assertSame(first, e.getCause());
-                assertEquals(List.of(second), Arrays.stream(first.getSuppressed()).filter(s -> s == second).toList());
+                assertEquals(
+                        List.of(second),
+                        Arrays.stream(first.getSuppressed())
+                                .filter(s -> s == second)
+                                .toList());
             }
             return null;
         });
@@ -436,7 +462,8 @@ class ScopeExecutorTest {
         VirtualClock clock = new VirtualClock();
         TimeTest.virtual(clock, scope -> {
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
-                assertThrows(TimeoutException.class,
+                assertThrows(
+                        TimeoutException.class,
                         () -> ex.invokeAny(List.of(after(Duration.ofMinutes(1), "late")), 3, TimeUnit.SECONDS));
                 assertEquals(Duration.ofSeconds(3), now(clock));
             }
@@ -450,12 +477,14 @@ class ScopeExecutorTest {
         Outcome<Object> o = Weft.run(ScopeOptions.named("s").withPolicy(FailurePolicy.COLLECT), scope -> {
             ScopeExecutor ex = ScopeExecutor.open(scope);
             CountDownLatch started = new CountDownLatch(1);
-            Task<Object> caller = scope.fork("caller", () -> ex.invokeAll(List.of(() -> {
-                started.countDown();
-                Weft.sleep(Duration.ofDays(1));
-                finished.set(true);
-                return null;
-            })));
+            Task<Object> caller = scope.fork(
+                    "caller",
+                    () -> ex.invokeAll(List.of(() -> {
+                        started.countDown();
+                        Weft.sleep(Duration.ofDays(1));
+                        finished.set(true);
+                        return null;
+                    })));
             started.await();
             caller.cancel("stop");
             Outcome<Object> out = caller.awaitOutcome();
@@ -471,9 +500,12 @@ class ScopeExecutorTest {
 
     @Test
     void badInputIsRejectedWithTheArgumentsName() throws Exception {
-        assertTrue(assertThrows(NullPointerException.class, () -> ScopeExecutor.open(null)).getMessage().contains("scope"));
+        assertTrue(assertThrows(NullPointerException.class, () -> ScopeExecutor.open(null))
+                .getMessage()
+                .contains("scope"));
         Weft.run(scope -> {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ScopeExecutor.open(scope, 0));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> ScopeExecutor.open(scope, 0));
             assertTrue(e.getMessage().contains("maxConcurrency"), e.getMessage());
             try (ScopeExecutor ex = ScopeExecutor.open(scope)) {
                 assertThrows(NullPointerException.class, () -> ex.execute(null));
@@ -482,7 +514,9 @@ class ScopeExecutorTest {
                 List<Callable<Object>> withNull = new ArrayList<>();
                 withNull.add(() -> 1);
                 withNull.add(null);
-                assertTrue(assertThrows(NullPointerException.class, () -> ex.invokeAll(withNull)).getMessage().contains("tasks[1]"));
+                assertTrue(assertThrows(NullPointerException.class, () -> ex.invokeAll(withNull))
+                        .getMessage()
+                        .contains("tasks[1]"));
                 assertThrows(IllegalArgumentException.class, () -> ex.invokeAny(List.of()));
                 assertThrows(NullPointerException.class, () -> ex.awaitTermination(1, null));
             }
@@ -493,13 +527,15 @@ class ScopeExecutorTest {
             Weft.run(scope -> {
                 s[0] = scope;
                 CompletableFuture<Object> f = new CompletableFuture<>();
-                Thread.ofPlatform().start(() -> {
-                    try {
-                        f.complete(ScopeExecutor.open(s[0]));
-                    } catch (Throwable t) {
-                        f.completeExceptionally(t);
-                    }
-                }).join();
+                Thread.ofPlatform()
+                        .start(() -> {
+                            try {
+                                f.complete(ScopeExecutor.open(s[0]));
+                            } catch (Throwable t) {
+                                f.completeExceptionally(t);
+                            }
+                        })
+                        .join();
                 return Futures.await(f);
             });
         });

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -59,20 +59,32 @@ class ScopeStressTest {
 
     /** What a non-trigger fork does. */
     enum Fork {
-        BLOCK, SWALLOW_THEN_BLOCK, SWALLOW_REPEATEDLY, JOIN_PREVIOUS, QUICK
+        BLOCK,
+        SWALLOW_THEN_BLOCK,
+        SWALLOW_REPEATEDLY,
+        JOIN_PREVIOUS,
+        QUICK
     }
 
     /** When the trigger acts. */
     enum Timing {
-        AT_ONCE, AFTER_YIELDS, AFTER_ALL_FORKED
+        AT_ONCE,
+        AFTER_YIELDS,
+        AFTER_ALL_FORKED
     }
 
     /** How the scope's body ends. */
     enum BodyEnd {
-        RETURN, AWAIT_NEVER, LATCH, JOIN_TRIGGER, AWAIT_ALL, JOIN_ALL
+        RETURN,
+        AWAIT_NEVER,
+        LATCH,
+        JOIN_TRIGGER,
+        AWAIT_ALL,
+        JOIN_ALL
     }
 
-    private static final int CELLS = (MAX_FORKS + 1) * (MAX_FORKS + 1) * Threads.values().length * Cause.values().length;
+    private static final int CELLS =
+            (MAX_FORKS + 1) * (MAX_FORKS + 1) * Threads.values().length * Cause.values().length;
 
     @Test
     void everyForkEndsBeforeTheScopeReturns() {
@@ -105,7 +117,7 @@ class ScopeStressTest {
         final int after;
         final Threads threads;
         final Cause cause;
-        final int n;                   // forks in all; the trigger has index `before`
+        final int n; // forks in all; the trigger has index `before`
         final Fork[] kinds;
         final Blockers[][] ways;
         final Timing timing;
@@ -131,19 +143,25 @@ class ScopeStressTest {
             this.ways = new Blockers[n][];
             for (int i = 0; i < n; i++) {
                 int k = rnd.nextInt(20);
-                kinds[i] = k < 7 ? Fork.BLOCK : k < 11 ? Fork.SWALLOW_THEN_BLOCK : k < 14 ? Fork.SWALLOW_REPEATEDLY
-                        : k < 18 ? Fork.JOIN_PREVIOUS : Fork.QUICK;
-                ways[i] = kinds[i] == Fork.SWALLOW_THEN_BLOCK ? Blockers.anySwallowPair(rnd)
+                kinds[i] = k < 7
+                        ? Fork.BLOCK
+                        : k < 11
+                                ? Fork.SWALLOW_THEN_BLOCK
+                                : k < 14 ? Fork.SWALLOW_REPEATEDLY : k < 18 ? Fork.JOIN_PREVIOUS : Fork.QUICK;
+                ways[i] = kinds[i] == Fork.SWALLOW_THEN_BLOCK
+                        ? Blockers.anySwallowPair(rnd)
                         : new Blockers[] {Blockers.any(rnd)};
             }
-            this.timing = cause == Cause.CANCEL_TASKS ? Timing.AFTER_ALL_FORKED
+            this.timing = cause == Cause.CANCEL_TASKS
+                    ? Timing.AFTER_ALL_FORKED
                     : Timing.values()[rnd.nextInt(Timing.values().length)];
             BodyEnd[] ends = cause == Cause.CANCEL_TASKS
                     ? new BodyEnd[] {BodyEnd.RETURN, BodyEnd.AWAIT_ALL, BodyEnd.JOIN_ALL}
                     : new BodyEnd[] {BodyEnd.RETURN, BodyEnd.AWAIT_NEVER, BodyEnd.LATCH, BodyEnd.JOIN_TRIGGER};
             this.bodyEnd = ends[rnd.nextInt(ends.length)];
             this.triggerStopsItself = rnd.nextBoolean();
-            this.failure = rnd.nextBoolean() ? new Boom("trigger failed, seed " + seed)
+            this.failure = rnd.nextBoolean()
+                    ? new Boom("trigger failed, seed " + seed)
                     : new IllegalStateException("trigger failed, seed " + seed);
             this.cancelMessage = "stop, seed " + seed;
             this.started = new AtomicIntegerArray(n);
@@ -161,7 +179,8 @@ class ScopeStressTest {
         private String describeForks() {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < n; i++) {
-                sb.append(i == before ? "TRIGGER" : kinds[i] + java.util.Arrays.toString(ways[i])).append(' ');
+                sb.append(i == before ? "TRIGGER" : kinds[i] + java.util.Arrays.toString(ways[i]))
+                        .append(' ');
             }
             return sb.toString().trim();
         }
@@ -185,7 +204,8 @@ class ScopeStressTest {
             Task<String> previous = null;
             try {
                 for (int i = 0; i < n; i++) {
-                    Task<String> t = i == before ? s.fork("trigger", this::trigger) : s.fork("f" + i, fork(i, previous));
+                    Task<String> t =
+                            i == before ? s.fork("trigger", this::trigger) : s.fork("f" + i, fork(i, previous));
                     tasks.add(t);
                     if (i == before) {
                         trigger = t;
@@ -268,7 +288,7 @@ class ScopeStressTest {
                     case AT_ONCE -> {}
                     case AFTER_YIELDS -> {
                         for (int i = rnd(8); i > 0; i--) {
-                            Thread.yield();   // a few: the trigger races the forking body
+                            Thread.yield(); // a few: the trigger races the forking body
                         }
                     }
                     case AFTER_ALL_FORKED -> allForked.await();
@@ -289,7 +309,7 @@ class ScopeStressTest {
                     }
                 }
                 if (triggerStopsItself) {
-                    Weft.checkpoint();   // throws: the trigger's scope or task is cancelled
+                    Weft.checkpoint(); // throws: the trigger's scope or task is cancelled
                     throw new AssertionError("checkpoint did not throw after cancellation");
                 }
                 return "trigger value";
@@ -311,9 +331,13 @@ class ScopeStressTest {
             assertFalse(interrupted, Seeds.msg(seed, "the caller's interrupt status was left set: " + where));
             assertEquals(n, tasks.size(), Seeds.msg(seed, "the body forked every task: " + where));
             for (int i = 0; i < n; i++) {
-                assertEquals(1, started.get(i),
+                assertEquals(
+                        1,
+                        started.get(i),
                         Seeds.msg(seed, "fork " + i + " never ran its body (every forked task does): " + where));
-                assertEquals(1, finished.get(i),
+                assertEquals(
+                        1,
+                        finished.get(i),
                         Seeds.msg(seed, "fork " + i + " outlived its scope, or its finally never ran: " + where));
                 Task<String> t = tasks.get(i);
                 assertTrue(t.isDone(), Seeds.msg(seed, "task " + t + " not done after its scope returned: " + where));
@@ -331,15 +355,23 @@ class ScopeStressTest {
         private void checkFailure(Throwable thrown, Task<String> trigger, String where) {
             assertSame(failure, thrown, Seeds.msg(seed, "run must throw the trigger's failure itself: " + where));
             Throwable[] suppressed = thrown.getSuppressed();
-            assertEquals(1, suppressed.length,
-                    Seeds.msg(seed, "only the join site is suppressed (cancelled forks are not failures), got "
-                            + java.util.Arrays.toString(suppressed) + ": " + where));
+            assertEquals(
+                    1,
+                    suppressed.length,
+                    Seeds.msg(
+                            seed,
+                            "only the join site is suppressed (cancelled forks are not failures), got "
+                                    + java.util.Arrays.toString(suppressed) + ": " + where));
             assertInstanceOf(JoinSite.class, suppressed[0], Seeds.msg(seed, "join site: " + where));
             assertEquals(Task.State.FAILED, trigger.state(), Seeds.msg(seed, "trigger state: " + where));
-            assertSame(failure, ((Outcome.Failure<String>) trigger.outcome()).cause(),
+            assertSame(
+                    failure,
+                    ((Outcome.Failure<String>) trigger.outcome()).cause(),
                     Seeds.msg(seed, "trigger outcome: " + where));
             CancelReason scopeReason = scope.cancelReason().orElse(null);
-            CancelReason.TaskFailed tf = assertInstanceOf(CancelReason.TaskFailed.class, scopeReason,
+            CancelReason.TaskFailed tf = assertInstanceOf(
+                    CancelReason.TaskFailed.class,
+                    scopeReason,
                     Seeds.msg(seed, "the failure cancels the scope: " + where));
             assertSame(failure, tf.cause(), Seeds.msg(seed, "the scope's reason names the failure: " + where));
             checkOthers(trigger, scopeReason, where);
@@ -347,35 +379,50 @@ class ScopeStressTest {
 
         private void checkScopeCancel(Object value, Throwable thrown, Task<String> trigger, String where) {
             CancelReason scopeReason = scope.cancelReason().orElse(null);
-            assertEquals(new CancelReason.Requested(cancelMessage), scopeReason, Seeds.msg(seed, "scope reason: " + where));
+            assertEquals(
+                    new CancelReason.Requested(cancelMessage), scopeReason, Seeds.msg(seed, "scope reason: " + where));
             Task.State triggerState = trigger.state();
-            assertEquals(triggerStopsItself ? Task.State.CANCELLED : Task.State.SUCCEEDED, triggerState,
+            assertEquals(
+                    triggerStopsItself ? Task.State.CANCELLED : Task.State.SUCCEEDED,
+                    triggerState,
                     Seeds.msg(seed, "trigger state: " + where));
             switch (bodyEnd) {
-                case RETURN -> assertEquals("body value", value,
-                        Seeds.msg(seed, "a body that returned gives its value, thrown " + thrown + ": " + where));
+                case RETURN ->
+                    assertEquals(
+                            "body value",
+                            value,
+                            Seeds.msg(seed, "a body that returned gives its value, thrown " + thrown + ": " + where));
                 case AWAIT_NEVER -> {
-                    CancelledException ce = assertInstanceOf(CancelledException.class, thrown,
+                    CancelledException ce = assertInstanceOf(
+                            CancelledException.class,
+                            thrown,
                             Seeds.msg(seed, "a body blocked in Weft ends with CancelledException: " + where));
                     assertSame(scopeReason, ce.reason(), Seeds.msg(seed, "with the scope's reason: " + where));
                 }
                 case LATCH -> {
-                    CancelledException ce = assertInstanceOf(CancelledException.class, thrown,
+                    CancelledException ce = assertInstanceOf(
+                            CancelledException.class,
+                            thrown,
                             Seeds.msg(seed, "a body unwinding through a JDK wait reports the cancellation: " + where));
                     assertSame(scopeReason, ce.reason(), Seeds.msg(seed, "with the scope's reason: " + where));
-                    assertInstanceOf(InterruptedException.class, ce.getSuppressed()[0],
+                    assertInstanceOf(
+                            InterruptedException.class,
+                            ce.getSuppressed()[0],
                             Seeds.msg(seed, "and the JDK's InterruptedException attached: " + where));
                 }
                 case JOIN_TRIGGER -> {
                     // join is a checkpoint, even of a task that has finished
-                    CancelledException ce = assertInstanceOf(CancelledException.class, thrown,
+                    CancelledException ce = assertInstanceOf(
+                            CancelledException.class,
+                            thrown,
                             Seeds.msg(seed, "a body in join ends with CancelledException: " + where));
                     assertSame(scopeReason, ce.reason(), Seeds.msg(seed, "with the scope's reason: " + where));
                 }
                 default -> fail("unexpected body end " + bodyEnd);
             }
             if (thrown != null) {
-                assertTrue(Arrays.stream(thrown.getSuppressed()).allMatch(x -> x instanceof InterruptedException),
+                assertTrue(
+                        Arrays.stream(thrown.getSuppressed()).allMatch(x -> x instanceof InterruptedException),
                         Seeds.msg(seed, "a cancelled scope reports no failures: " + where));
             }
             checkOthers(trigger, scopeReason, where);
@@ -386,8 +433,10 @@ class ScopeStressTest {
             assertFalse(scope.isCancelled(), Seeds.msg(seed, "cancelling tasks does not cancel their scope: " + where));
             if (triggerStopsItself) {
                 assertEquals(Task.State.CANCELLED, trigger.state(), Seeds.msg(seed, "trigger state: " + where));
-                assertEquals(new CancelReason.Requested(cancelMessage + " (itself)"),
-                        ((Outcome.Cancelled<String>) trigger.outcome()).reason(), Seeds.msg(seed, where));
+                assertEquals(
+                        new CancelReason.Requested(cancelMessage + " (itself)"),
+                        ((Outcome.Cancelled<String>) trigger.outcome()).reason(),
+                        Seeds.msg(seed, where));
             } else {
                 assertEquals(Task.State.SUCCEEDED, trigger.state(), Seeds.msg(seed, "trigger state: " + where));
             }
@@ -401,7 +450,9 @@ class ScopeStressTest {
                 }
                 CancelReason expected = new CancelReason.Requested(cancelMessage + " #" + i);
                 assertEquals(Task.State.CANCELLED, t.state(), Seeds.msg(seed, "state of " + t + ": " + where));
-                assertEquals(expected, ((Outcome.Cancelled<String>) t.outcome()).reason(),
+                assertEquals(
+                        expected,
+                        ((Outcome.Cancelled<String>) t.outcome()).reason(),
                         Seeds.msg(seed, "reason of " + t + ": " + where));
                 checkJoinThrowsReason(t, where);
             }
@@ -409,8 +460,8 @@ class ScopeStressTest {
 
         private void assertReturnedBodyValue(Object value, Throwable thrown, String where) {
             if (thrown != null) {
-                throw new AssertionError("[seed " + seed + "] cancelling tasks must not make the scope throw: "
-                        + where, thrown);
+                throw new AssertionError(
+                        "[seed " + seed + "] cancelling tasks must not make the scope throw: " + where, thrown);
             }
             assertEquals("body value", value, Seeds.msg(seed, where));
         }
@@ -422,9 +473,13 @@ class ScopeStressTest {
                 if (t == trigger || (kinds[i] == Fork.QUICK && t.state() == Task.State.SUCCEEDED)) {
                     continue;
                 }
-                assertEquals(Task.State.CANCELLED, t.state(), Seeds.msg(seed, "state of " + t + " is "
-                        + t.outcome() + ": " + where));
-                assertSame(scopeReason, ((Outcome.Cancelled<String>) t.outcome()).reason(),
+                assertEquals(
+                        Task.State.CANCELLED,
+                        t.state(),
+                        Seeds.msg(seed, "state of " + t + " is " + t.outcome() + ": " + where));
+                assertSame(
+                        scopeReason,
+                        ((Outcome.Cancelled<String>) t.outcome()).reason(),
                         Seeds.msg(seed, "reasons propagate unchanged, " + t + ": " + where));
                 checkJoinThrowsReason(t, where);
             }
@@ -438,7 +493,8 @@ class ScopeStressTest {
             } catch (CancelledException e) {
                 assertSame(reason, e.reason(), Seeds.msg(seed, "join names the task's reason: " + where));
             } catch (Exception e) {
-                throw new AssertionError("[seed " + seed + "] join of cancelled " + t + " threw " + e + ": " + where, e);
+                throw new AssertionError(
+                        "[seed " + seed + "] join of cancelled " + t + " threw " + e + ": " + where, e);
             }
         }
     }

@@ -80,19 +80,27 @@ class ScopeTest {
 
     @Test
     void injectedThreadFactoryIsUsedAndInheritedByNestedScopes() throws Exception {
-        var opts = ScopeOptions.named("platform").withThreadFactory(Thread.ofPlatform().factory());
-        boolean nestedVirtual = Weft.run(opts, scope -> scope.fork(() ->
-                Weft.run(inner -> inner.fork(() -> Thread.currentThread().isVirtual()).join())).join());
+        var opts = ScopeOptions.named("platform")
+                .withThreadFactory(Thread.ofPlatform().factory());
+        boolean nestedVirtual = Weft.run(
+                opts,
+                scope -> scope.fork(() -> Weft.run(
+                                inner -> inner.fork(() -> Thread.currentThread().isVirtual())
+                                        .join()))
+                        .join());
         assertFalse(nestedVirtual);
     }
 
     @Test
     void rootScopeRunsFromAPlatformThreadAndInsideATask() throws Exception {
         try (var exec = Executors.newSingleThreadExecutor()) {
-            Future<Integer> f = exec.submit(() -> Weft.run(scope -> scope.fork(() -> 7).join()));
+            Future<Integer> f =
+                    exec.submit(() -> Weft.run(scope -> scope.fork(() -> 7).join()));
             assertEquals(7, f.get());
         }
-        int nested = Weft.run(outer -> outer.fork(() -> Weft.run(inner -> inner.fork(() -> 5).join() + 1)).join());
+        int nested = Weft.run(outer -> outer.fork(
+                        () -> Weft.run(inner -> inner.fork(() -> 5).join() + 1))
+                .join());
         assertEquals(6, nested);
     }
 
@@ -127,13 +135,15 @@ class ScopeTest {
     void failFastThrowsTheFirstFailureUnchangedAndCancelsSiblings() throws Exception {
         IOException boom = new IOException("boom");
         AtomicReference<Task<Object>> sibling = new AtomicReference<>();
-        IOException thrown = assertThrows(IOException.class, () -> Weft.run(scope -> {
-            sibling.set(scope.fork("sibling", ScopeTest::blockForever));
-            scope.fork("failing", () -> {
-                throw boom;
-            });
-            return blockForever();
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(scope -> {
+                    sibling.set(scope.fork("sibling", ScopeTest::blockForever));
+                    scope.fork("failing", () -> {
+                        throw boom;
+                    });
+                    return blockForever();
+                }));
         assertSame(boom, thrown);
         Outcome<Object> o = sibling.get().outcome();
         var cancelled = assertInstanceOf(Outcome.Cancelled.class, o);
@@ -144,20 +154,29 @@ class ScopeTest {
 
     @Test
     void theRethrownFailureShowsWhereTheScopeWasJoined() throws Exception {
-        IOException thrown = assertThrows(IOException.class, () -> Weft.run(scope -> {
-            scope.fork(() -> {
-                throw new IOException("thrown in the fork");
-            });
-            return null;
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> Weft.run(scope -> {
+                    scope.fork(() -> {
+                        throw new IOException("thrown in the fork");
+                    });
+                    return null;
+                }));
         JoinSite site = (JoinSite) Arrays.stream(thrown.getSuppressed())
-                .filter(s -> s instanceof JoinSite).findFirst().orElseThrow();
-        assertTrue(Arrays.stream(site.getStackTrace())
-                .anyMatch(e -> e.getMethodName().contains("theRethrownFailureShowsWhereTheScopeWasJoined")),
+                .filter(s -> s instanceof JoinSite)
+                .findFirst()
+                .orElseThrow();
+        assertTrue(
+                Arrays.stream(site.getStackTrace())
+                        .anyMatch(e -> e.getMethodName().contains("theRethrownFailureShowsWhereTheScopeWasJoined")),
                 "join site stack should include the caller");
-        assertTrue(Arrays.stream(thrown.getStackTrace()).noneMatch(e -> e.getMethodName()
-                .equals("theRethrownFailureShowsWhereTheScopeWasJoined")), "original stack is the fork's");
-        assertTrue(Arrays.stream(thrown.getStackTrace()).anyMatch(e -> e.getMethodName().startsWith("lambda$")),
+        assertTrue(
+                Arrays.stream(thrown.getStackTrace())
+                        .noneMatch(e -> e.getMethodName().equals("theRethrownFailureShowsWhereTheScopeWasJoined")),
+                "original stack is the fork's");
+        assertTrue(
+                Arrays.stream(thrown.getStackTrace())
+                        .anyMatch(e -> e.getMethodName().startsWith("lambda$")),
                 "original stack shows the fork's lambda");
     }
 
@@ -177,15 +196,17 @@ class ScopeTest {
         CountDownLatch firstThrown = new CountDownLatch(1);
         IllegalStateException first = new IllegalStateException("first");
         IllegalArgumentException second = new IllegalArgumentException("second");
-        var thrown = assertThrows(IllegalStateException.class, () -> Weft.run(scope -> {
-            // cancellation arrives; fail with something else
-            scope.fork(() -> blockThenThrowFromFinally(firstThrown, second));
-            scope.fork(() -> {
-                firstThrown.countDown();
-                throw first;
-            });
-            return null;
-        }));
+        var thrown = assertThrows(
+                IllegalStateException.class,
+                () -> Weft.run(scope -> {
+                    // cancellation arrives; fail with something else
+                    scope.fork(() -> blockThenThrowFromFinally(firstThrown, second));
+                    scope.fork(() -> {
+                        firstThrown.countDown();
+                        throw first;
+                    });
+                    return null;
+                }));
         assertSame(first, thrown);
         assertTrue(Arrays.asList(thrown.getSuppressed()).contains(second));
     }
@@ -194,20 +215,22 @@ class ScopeTest {
     void failureIsRecordedBeforeSiblingsSeeTheCancellation() throws Exception {
         RuntimeException boom = new RuntimeException("boom");
         AtomicReference<CancelReason> seen = new AtomicReference<>();
-        assertThrows(RuntimeException.class, () -> Weft.run(scope -> {
-            scope.fork(() -> {
-                try {
-                    return blockForever();
-                } catch (InterruptedException e) {
-                    seen.set(scope.cancelReason().orElseThrow());
-                    throw e;
-                }
-            });
-            scope.fork(() -> {
-                throw boom;
-            });
-            return null;
-        }));
+        assertThrows(
+                RuntimeException.class,
+                () -> Weft.run(scope -> {
+                    scope.fork(() -> {
+                        try {
+                            return blockForever();
+                        } catch (InterruptedException e) {
+                            seen.set(scope.cancelReason().orElseThrow());
+                            throw e;
+                        }
+                    });
+                    scope.fork(() -> {
+                        throw boom;
+                    });
+                    return null;
+                }));
         assertSame(boom, ((CancelReason.TaskFailed) seen.get()).cause());
     }
 
@@ -215,20 +238,30 @@ class ScopeTest {
     void aBodyFailureCancelsTheForksAndIsThrown() throws Exception {
         AtomicReference<Task<Object>> fork = new AtomicReference<>();
         IOException boom = new IOException("body");
-        assertSame(boom, assertThrows(IOException.class, () -> Weft.run(scope -> {
-            fork.set(scope.fork(ScopeTest::blockForever));
-            throw boom;
-        })));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> Weft.run(scope -> {
+                            fork.set(scope.fork(ScopeTest::blockForever));
+                            throw boom;
+                        })));
         assertEquals(Task.State.CANCELLED, fork.get().state());
     }
 
     @Test
     void joiningAFailedTaskRethrowsTheSameException() throws Exception {
         IOException boom = new IOException("x");
-        assertSame(boom, assertThrows(IOException.class, () -> Weft.run(ScopeOptions.DEFAULTS
-                .withPolicy(FailurePolicy.COLLECT), scope -> scope.fork(() -> {
-                    throw boom;
-                }).join())));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> Weft.run(
+                                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.COLLECT),
+                                scope -> scope.fork(() -> {
+                                            throw boom;
+                                        })
+                                        .join())));
     }
 
     // ---- supervised and collect -----------------------------------------------------------
@@ -238,8 +271,9 @@ class ScopeTest {
         CountDownLatch failed = new CountDownLatch(1);
         AtomicBoolean siblingCompleted = new AtomicBoolean();
         RuntimeException boom = new RuntimeException("boom");
-        var thrown = assertThrows(RuntimeException.class, () -> Weft.run(
-                ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
+        var thrown = assertThrows(
+                RuntimeException.class,
+                () -> Weft.run(ScopeOptions.DEFAULTS.withPolicy(FailurePolicy.SUPERVISED), scope -> {
                     scope.fork(() -> {
                         failed.await();
                         siblingCompleted.set(true);
@@ -324,7 +358,8 @@ class ScopeTest {
 
     @Test
     void aTaskForkedIntoACancelledScopeRunsItsBodyAndItsFirstCheckpointThrows() throws Exception {
-        for (var factory : List.of(Thread.ofVirtual().factory(), Thread.ofPlatform().factory())) {
+        for (var factory :
+                List.of(Thread.ofVirtual().factory(), Thread.ofPlatform().factory())) {
             AtomicBoolean ran = new AtomicBoolean();
             AtomicBoolean passedCheckpoint = new AtomicBoolean();
             AtomicBoolean finallyRan = new AtomicBoolean();
@@ -351,12 +386,14 @@ class ScopeTest {
                     return null;
                 });
                 Task<String> ignores = scope.fork(() -> "returned anyway");
-                return Weft.shield(() -> { // the body is cancelled too: wait shielded
-                    assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("closing")), t.awaitOutcome());
-                    assertInstanceOf(Outcome.Cancelled.class, sleeper.awaitOutcome());
-                    assertEquals(new Outcome.Success<>("returned anyway"), ignores.awaitOutcome());
-                    return null;
-                });
+                return Weft.shield(
+                        () -> { // the body is cancelled too: wait shielded
+                            assertEquals(
+                                    new Outcome.Cancelled<>(new CancelReason.Requested("closing")), t.awaitOutcome());
+                            assertInstanceOf(Outcome.Cancelled.class, sleeper.awaitOutcome());
+                            assertEquals(new Outcome.Success<>("returned anyway"), ignores.awaitOutcome());
+                            return null;
+                        });
             });
             assertTrue(ran.get(), "the body ran");
             assertFalse(passedCheckpoint.get(), "its first checkpoint threw");
@@ -368,23 +405,28 @@ class ScopeTest {
     @Test
     void forkThenCancelRunsEveryBodyAndEveryFinally() throws Exception {
         int n = 2_000 * Seeds.FACTOR;
-        for (var factory : List.of(Thread.ofVirtual().factory(), Thread.ofPlatform().factory())) {
+        for (var factory :
+                List.of(Thread.ofVirtual().factory(), Thread.ofPlatform().factory())) {
             AtomicInteger bodies = new AtomicInteger();
             AtomicInteger finallies = new AtomicInteger();
-            Weft.run(ScopeOptions.named("fork-then-cancel").withPolicy(FailurePolicy.COLLECT).withThreadFactory(factory), scope -> {
-                for (int i = 0; i < n; i++) {
-                    Task<Object> t = scope.fork(() -> {
-                        bodies.incrementAndGet();
-                        try {
-                            return blockForever();
-                        } finally {
-                            finallies.incrementAndGet();
+            Weft.run(
+                    ScopeOptions.named("fork-then-cancel")
+                            .withPolicy(FailurePolicy.COLLECT)
+                            .withThreadFactory(factory),
+                    scope -> {
+                        for (int i = 0; i < n; i++) {
+                            Task<Object> t = scope.fork(() -> {
+                                bodies.incrementAndGet();
+                                try {
+                                    return blockForever();
+                                } finally {
+                                    finallies.incrementAndGet();
+                                }
+                            });
+                            t.cancel("right behind its fork");
                         }
+                        return null;
                     });
-                    t.cancel("right behind its fork");
-                }
-                return null;
-            });
             assertEquals(n, bodies.get(), "every forked task ran its body");
             assertEquals(n, finallies.get(), "every body's finally ran");
         }
@@ -489,13 +531,17 @@ class ScopeTest {
             CountDownLatch published = new CountDownLatch(1);
             Task<Object> t = scope.fork(() -> {
                 published.await();
-                var e = assertThrows(IllegalStateException.class, () -> self.get().join());
+                var e = assertThrows(
+                        IllegalStateException.class, () -> self.get().join());
                 assertTrue(e.getMessage().contains("itself"), e.getMessage());
                 Weft.run(inner -> inner.fork(() -> {
-                    var e2 = assertThrows(IllegalStateException.class, () -> self.get().awaitOutcome());
-                    assertTrue(e2.getMessage().contains("inside a scope it opened"), e2.getMessage());
-                    return null;
-                }).join());
+                            var e2 = assertThrows(
+                                    IllegalStateException.class,
+                                    () -> self.get().awaitOutcome());
+                            assertTrue(e2.getMessage().contains("inside a scope it opened"), e2.getMessage());
+                            return null;
+                        })
+                        .join());
                 return "ok";
             });
             self.set(t);
@@ -523,11 +569,13 @@ class ScopeTest {
         var opts = ScopeOptions.DEFAULTS.withThreadFactory(r -> {
             throw refused;
         });
-        var thrown = assertThrows(RuntimeException.class, () -> Weft.run(opts, scope -> {
-            var e = assertThrows(RuntimeException.class, () -> scope.fork(() -> 1));
-            assertSame(refused, e);
-            return null;
-        }));
+        var thrown = assertThrows(
+                RuntimeException.class,
+                () -> Weft.run(opts, scope -> {
+                    var e = assertThrows(RuntimeException.class, () -> scope.fork(() -> 1));
+                    assertSame(refused, e);
+                    return null;
+                }));
         assertSame(refused, thrown);
     }
 
@@ -551,10 +599,15 @@ class ScopeTest {
     @Test
     void aFailureInANestedScopePropagatesAsThrown() {
         IOException boom = new IOException("deep");
-        assertSame(boom, assertThrows(IOException.class, () -> Weft.run(outer -> outer.fork(() ->
-                Weft.run(inner -> inner.fork(() -> {
-                    throw boom;
-                }).join())).join())));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> Weft.run(outer -> outer.fork(() -> Weft.run(inner -> inner.fork(() -> {
+                                            throw boom;
+                                        })
+                                        .join()))
+                                .join())));
         assertNotNull(boom.getSuppressed());
     }
 }

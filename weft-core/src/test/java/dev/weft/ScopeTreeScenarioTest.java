@@ -77,11 +77,22 @@ class ScopeTreeScenarioTest {
     // ---- the generated tree -----------------------------------------------------------------
 
     enum Body {
-        RETURN, THROW, AWAIT_ALL, BLOCK, SHIELDED_BLOCK
+        RETURN,
+        THROW,
+        AWAIT_ALL,
+        BLOCK,
+        SHIELDED_BLOCK
     }
 
     enum Leaf {
-        VALUE, THROW, BLOCK, SWALLOW_BLOCK, CANCEL_OWN_SCOPE, CANCEL_SIBLING, SHIELDED_CLEANUP, NESTED;
+        VALUE,
+        THROW,
+        BLOCK,
+        SWALLOW_BLOCK,
+        CANCEL_OWN_SCOPE,
+        CANCEL_SIBLING,
+        SHIELDED_CLEANUP,
+        NESTED;
 
         boolean blocks() {
             return this == BLOCK || this == SWALLOW_BLOCK || this == SHIELDED_CLEANUP;
@@ -90,7 +101,8 @@ class ScopeTreeScenarioTest {
 
     /** How a shielded clean-up blocks briefly: on a latch opened by a task of a scope it opens, or by another thread. */
     enum Cleanup {
-        NESTED_SCOPE, OTHER_THREAD
+        NESTED_SCOPE,
+        OTHER_THREAD
     }
 
     /** A generated failure; each is a distinct instance, so identity names its origin. */
@@ -105,7 +117,7 @@ class ScopeTreeScenarioTest {
     static final class ScopeSpec {
         final int id;
         final int depth;
-        final ForkSpec owner;          // the fork whose body runs this scope; null at the root
+        final ForkSpec owner; // the fork whose body runs this scope; null at the root
         final ScopeSpec parent;
         FailurePolicy policy;
         Body body;
@@ -120,7 +132,7 @@ class ScopeTreeScenarioTest {
         volatile boolean bodyFailureThrown;
         volatile boolean bodyCleanupDone;
         volatile boolean closed;
-        volatile boolean cancelledAtReturn;   // isCancelled() as the scope returned
+        volatile boolean cancelledAtReturn; // isCancelled() as the scope returned
         volatile boolean runReturned;
         volatile Object runValue;
         volatile Throwable runThrew;
@@ -154,7 +166,12 @@ class ScopeTreeScenarioTest {
         }
 
         void describe(StringBuilder sb, int indent) {
-            sb.append("  ".repeat(indent)).append(name()).append(' ').append(policy).append(" body=").append(body);
+            sb.append("  ".repeat(indent))
+                    .append(name())
+                    .append(' ')
+                    .append(policy)
+                    .append(" body=")
+                    .append(body);
             if (body == Body.BLOCK || body == Body.SHIELDED_BLOCK) {
                 sb.append(java.util.Arrays.toString(bodyWays));
             }
@@ -189,7 +206,7 @@ class ScopeTreeScenarioTest {
         final AtomicBoolean finished = new AtomicBoolean();
         final AtomicBoolean threw = new AtomicBoolean();
         final AtomicBoolean cleanupDone = new AtomicBoolean();
-        volatile boolean outcomeRead;      // the body read this task's outcome
+        volatile boolean outcomeRead; // the body read this task's outcome
 
         ForkSpec(int id, int index, ScopeSpec scope) {
             this.id = id;
@@ -211,10 +228,14 @@ class ScopeTreeScenarioTest {
 
         @Override
         public String toString() {
-            return name() + (daemon ? " daemon " : " ") + leaf
+            return name()
+                    + (daemon ? " daemon " : " ")
+                    + leaf
                     + (ways != null ? java.util.Arrays.toString(ways) : "")
                     + (target >= 0 ? "->" + scope.forks.get(target).name() : "")
-                    + (leaf == Leaf.CANCEL_OWN_SCOPE ? (checkpointAfterCancel ? " then checkpoint" : " then return") : "")
+                    + (leaf == Leaf.CANCEL_OWN_SCOPE
+                            ? (checkpointAfterCancel ? " then checkpoint" : " then return")
+                            : "")
                     + (cleanup != null ? " " + cleanup : "");
         }
     }
@@ -236,7 +257,8 @@ class ScopeTreeScenarioTest {
             this.seed = seed;
             this.rnd = Seeds.random(seed);
             this.virtual = rnd.nextBoolean();
-            this.factory = virtual ? Thread.ofVirtual().factory() : Thread.ofPlatform().factory();
+            this.factory =
+                    virtual ? Thread.ofVirtual().factory() : Thread.ofPlatform().factory();
             this.root = generate(1, null, null);
             repair(root, false);
             Seeds.describeCase(this);
@@ -254,8 +276,9 @@ class ScopeTreeScenarioTest {
             scopes.add(s);
             s.policy = FailurePolicy.values()[rnd.nextInt(3)];
             int b = rnd.nextInt(100);
-            s.body = b < 30 ? Body.RETURN : b < 40 ? Body.THROW : b < 65 ? Body.AWAIT_ALL : b < 85 ? Body.BLOCK
-                    : Body.SHIELDED_BLOCK;
+            s.body = b < 30
+                    ? Body.RETURN
+                    : b < 40 ? Body.THROW : b < 65 ? Body.AWAIT_ALL : b < 85 ? Body.BLOCK : Body.SHIELDED_BLOCK;
             s.bodyWays = rnd.nextInt(3) == 0 ? Blockers.anySwallowPair(rnd) : new Blockers[] {Blockers.any(rnd)};
             s.bodyCleanup = Cleanup.values()[rnd.nextInt(2)];
             s.bodyFailure = new Boom("body of " + s.name());
@@ -266,9 +289,19 @@ class ScopeTreeScenarioTest {
                 s.forks.add(f);
                 f.daemon = rnd.nextInt(5) == 0;
                 int k = rnd.nextInt(depth < 3 ? 118 : 100);
-                f.leaf = k < 15 ? Leaf.VALUE : k < 27 ? Leaf.THROW : k < 42 ? Leaf.BLOCK : k < 52 ? Leaf.SWALLOW_BLOCK
-                        : k < 60 ? Leaf.CANCEL_OWN_SCOPE : k < 70 ? Leaf.CANCEL_SIBLING : k < 100 ? Leaf.SHIELDED_CLEANUP
-                        : Leaf.NESTED;
+                f.leaf = k < 15
+                        ? Leaf.VALUE
+                        : k < 27
+                                ? Leaf.THROW
+                                : k < 42
+                                        ? Leaf.BLOCK
+                                        : k < 52
+                                                ? Leaf.SWALLOW_BLOCK
+                                                : k < 60
+                                                        ? Leaf.CANCEL_OWN_SCOPE
+                                                        : k < 70
+                                                                ? Leaf.CANCEL_SIBLING
+                                                                : k < 100 ? Leaf.SHIELDED_CLEANUP : Leaf.NESTED;
                 f.ways = rnd.nextInt(3) == 0 ? Blockers.anySwallowPair(rnd) : new Blockers[] {Blockers.any(rnd)};
                 if (f.leaf == Leaf.SWALLOW_BLOCK && f.ways.length == 1) {
                     f.ways = Blockers.anySwallowPair(rnd);
@@ -310,8 +343,9 @@ class ScopeTreeScenarioTest {
         private void repair(ScopeSpec s, boolean cancelledFromAbove) {
             boolean sure = cancelledFromAbove || s.body == Body.THROW;
             for (ForkSpec f : s.forks) {
-                if (!f.daemon && (f.leaf == Leaf.CANCEL_OWN_SCOPE
-                        || (f.leaf == Leaf.THROW && s.policy == FailurePolicy.FAIL_FAST))) {
+                if (!f.daemon
+                        && (f.leaf == Leaf.CANCEL_OWN_SCOPE
+                                || (f.leaf == Leaf.THROW && s.policy == FailurePolicy.FAIL_FAST))) {
                     sure = true;
                 }
             }
@@ -350,7 +384,7 @@ class ScopeTreeScenarioTest {
             } catch (Throwable e) {
                 // recorded in root.runThrew
             }
-            Thread.interrupted();   // a root cancelled by our own code leaves no interrupt, but be safe
+            Thread.interrupted(); // a root cancelled by our own code leaves no interrupt, but be safe
             check();
         }
 
@@ -483,14 +517,15 @@ class ScopeTreeScenarioTest {
                 CountDownLatch latch = new CountDownLatch(1);
                 try {
                     switch (kind) {
-                        case NESTED_SCOPE -> Weft.run(ScopeOptions.named("cleanup of " + who), cs -> {
-                            cs.fork(() -> {
-                                latch.countDown();
+                        case NESTED_SCOPE ->
+                            Weft.run(ScopeOptions.named("cleanup of " + who), cs -> {
+                                cs.fork(() -> {
+                                    latch.countDown();
+                                    return null;
+                                });
+                                latch.await();
                                 return null;
                             });
-                            latch.await();
-                            return null;
-                        });
                         case OTHER_THREAD -> {
                             releaser.schedule(latch::countDown, 200, TimeUnit.MICROSECONDS);
                             latch.await();
@@ -524,8 +559,9 @@ class ScopeTreeScenarioTest {
             }
             checkNothingLost(problems);
             if (!problems.isEmpty()) {
-                throw new AssertionError("[seed " + seed + "] " + problems.size() + " problem(s):\n  "
-                        + String.join("\n  ", problems) + "\ntree: " + this + "\nroot threw: " + describe(root.runThrew));
+                throw new AssertionError(
+                        "[seed " + seed + "] " + problems.size() + " problem(s):\n  " + String.join("\n  ", problems)
+                                + "\ntree: " + this + "\nroot threw: " + describe(root.runThrew));
             }
         }
 
@@ -645,7 +681,8 @@ class ScopeTreeScenarioTest {
             if (r instanceof CancelReason.TaskFailed(String who, Throwable cause) && containsSame(reported, cause)) {
                 return;
             }
-            problems.add(s.name() + " cancelled with " + r + ", which is neither an ancestor's reason nor its own doing");
+            problems.add(
+                    s.name() + " cancelled with " + r + ", which is neither an ancestor's reason nor its own doing");
         }
 
         /** The model of one fork's end state. */
@@ -725,9 +762,9 @@ class ScopeTreeScenarioTest {
             Throwable x = nested.runThrew;
             boolean taskCancelled = cancelledOrAbove(f);
             boolean failedWithX = outcome instanceof Outcome.Failure<Object>(Throwable c) && c == x;
-            boolean ok = !Node.isCancellation(x) ? failedWithX
-                    : taskCancelled ? failedWithX || outcome instanceof Outcome.Cancelled<Object>
-                    : failedWithX;
+            boolean ok = !Node.isCancellation(x)
+                    ? failedWithX
+                    : taskCancelled ? failedWithX || outcome instanceof Outcome.Cancelled<Object> : failedWithX;
             if (!ok) {
                 problems.add(f.name() + " ran " + nested.name() + ", which threw " + x + " (task cancelled: "
                         + taskCancelled + "), but is " + outcome);
@@ -757,7 +794,8 @@ class ScopeTreeScenarioTest {
                 }
             }
             problems.add(f.name() + " cancelled with " + reason + ", not the reason of its scope ("
-                    + s.scope.cancelReason().orElse(null) + ") or of a node above it, nor a sibling's or the scope's end");
+                    + s.scope.cancelReason().orElse(null)
+                    + ") or of a node above it, nor a sibling's or the scope's end");
         }
 
         /** Whether the task of {@code f}, or a node above it, is cancelled (now). */
@@ -805,7 +843,8 @@ class ScopeTreeScenarioTest {
             for (ScopeSpec s : scopes) {
                 if (s.bodyFailureThrown) {
                     boolean propagates = absorber(s) == null;
-                    anyPropagates |= checkReach(s.bodyFailure, "the body of " + s.name(), propagates, reachable, problems);
+                    anyPropagates |=
+                            checkReach(s.bodyFailure, "the body of " + s.name(), propagates, reachable, problems);
                     if (!propagates) {
                         checkReadOrLogged(s.bodyFailure, "the body of " + s.name(), absorber(s), logged, problems);
                     }
@@ -829,8 +868,8 @@ class ScopeTreeScenarioTest {
             }
         }
 
-        private static boolean checkReach(Throwable g, String origin, boolean propagates, Set<Throwable> reachable,
-                List<String> problems) {
+        private static boolean checkReach(
+                Throwable g, String origin, boolean propagates, Set<Throwable> reachable, List<String> problems) {
             boolean reached = reachable.contains(g);
             if (propagates && !reached) {
                 problems.add("lost: the failure of " + origin + " propagates through fail-fast or supervised scopes"
@@ -858,8 +897,8 @@ class ScopeTreeScenarioTest {
          * A failure absorbed by a collecting scope through fork {@code via}: the scope's body
          * read that fork's outcome, or Weft logged it (or a failure carrying it).
          */
-        private static void checkReadOrLogged(Throwable g, String origin, ForkSpec via, Set<Throwable> logged,
-                List<String> problems) {
+        private static void checkReadOrLogged(
+                Throwable g, String origin, ForkSpec via, Set<Throwable> logged, List<String> problems) {
             if (!via.outcomeRead && !logged.contains(g)) {
                 problems.add("lost: the failure of " + origin + " was absorbed by collecting scope "
                         + via.scope.name() + " through " + via.name() + ", whose outcome its body never read,"

@@ -165,12 +165,18 @@ public final class Seeds {
     private static void runOne(String what, long seed, SeededCase check) {
         current = null;
         try {
-            assertTimeoutPreemptively(HANG_BOUND, () -> {
-                check.run(seed);
-                return null;
-            }, () -> "hung: " + describe(what, seed) + "\nscenario: " + current + "\nlive Weft tree:" + liveTree());
+            assertTimeoutPreemptively(
+                    HANG_BOUND,
+                    () -> {
+                        check.run(seed);
+                        return null;
+                    },
+                    () -> "hung: " + describe(what, seed) + "\nscenario: " + current + "\nlive Weft tree:"
+                            + liveTree());
         } catch (Throwable e) {
-            if (e instanceof AssertionError a && a.getMessage() != null && a.getMessage().startsWith("hung: ")) {
+            if (e instanceof AssertionError a
+                    && a.getMessage() != null
+                    && a.getMessage().startsWith("hung: ")) {
                 throw a;
             }
             throw new AssertionError(describe(what, seed) + ": " + e, e);

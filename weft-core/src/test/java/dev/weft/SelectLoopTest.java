@@ -71,7 +71,8 @@ class SelectLoopTest {
                                 processed.add(item);
                                 processedCount.incrementAndGet();
                                 return true;
-                            }).await()) {
+                            })
+                            .await()) {
                         // keep going
                     }
                     leftByDone.incrementAndGet();
@@ -109,7 +110,10 @@ class SelectLoopTest {
             });
             Timer deadline = Weft.clock().timerAfter(Duration.ofMillis(5_500));
             while (true) {
-                Object r = Select.biased().on(deadline, v -> stop).on(ticks.receiving(), v -> v).await();
+                Object r = Select.biased()
+                        .on(deadline, v -> stop)
+                        .on(ticks.receiving(), v -> v)
+                        .await();
                 if (r == stop) {
                     break;
                 }
@@ -175,7 +179,10 @@ class SelectLoopTest {
         ch.send(1);
         ch.send(2);
         for (int i = 0; i < 100; i++) {
-            int v = Select.<Integer>fair().on(ch.receiving(), x -> x).on(ch.receiving(), x -> x).await();
+            int v = Select.<Integer>fair()
+                    .on(ch.receiving(), x -> x)
+                    .on(ch.receiving(), x -> x)
+                    .await();
             assertEquals(1, v);
             assertEquals(1, ch.size(), "one clause committed");
             assertEquals(2, ch.receive(), "the other clause took nothing");
@@ -225,8 +232,11 @@ class SelectLoopTest {
         Seeds.forEach("select loop with timer", Seeds.scaled(6), seed -> {
             SplittableRandom rnd = Seeds.random(seed);
             int per = rnd.nextInt(500, 1_000);
-            List<Channel<Integer>> chs = List.of(Channel.rendezvous(), Channel.buffered(rnd.nextInt(1, 8)),
-                    Channel.buffered(5_000), Channel.unbounded());
+            List<Channel<Integer>> chs = List.of(
+                    Channel.rendezvous(),
+                    Channel.buffered(rnd.nextInt(1, 8)),
+                    Channel.buffered(5_000),
+                    Channel.unbounded());
             int total = per * chs.size();
             int handOver = rnd.nextInt(1, total);
             Seeds.describeCase(per + " per source, hand over after " + handOver);
@@ -276,17 +286,23 @@ class SelectLoopTest {
                 first.cancel("replaced");
                 first.awaitOutcome();
                 s.fork("consumer-2", () -> {
-                    loop.run();
-                    return null;
-                }).join();
+                            loop.run();
+                            return null;
+                        })
+                        .join();
                 return null;
             });
             assertEquals(total, got.size(), Seeds.msg(seed, "count (" + ticks[0] + " ticks)"));
             assertEquals(total, new HashSet<>(got).size(), Seeds.msg(seed, "each exactly once"));
             for (int c = 0; c < chs.size(); c++) {
                 int base = c * 1_000_000;
-                List<Integer> mine = got.stream().filter(v -> v / 1_000_000 == base / 1_000_000).toList();
-                assertEquals(IntStream.range(0, per).map(i -> base + i).boxed().toList(), mine, Seeds.msg(seed, "source " + c + " in order"));
+                List<Integer> mine = got.stream()
+                        .filter(v -> v / 1_000_000 == base / 1_000_000)
+                        .toList();
+                assertEquals(
+                        IntStream.range(0, per).map(i -> base + i).boxed().toList(),
+                        mine,
+                        Seeds.msg(seed, "source " + c + " in order"));
             }
         });
     }

@@ -59,14 +59,17 @@ class SelectOnClosedChannelTest {
         Channel<Integer> other = Channel.rendezvous();
         Promise<String> nil = never();
         virtualCollect(s -> {
-            Task<String> sel = s.fork("select", () -> Select.<String>fair()
-                    .on(a.receiving(), v -> "a " + v)
-                    .on(other.receiving(), v -> "other " + v)
-                    .on(nil, v -> "nil")
-                    .await());
+            Task<String> sel = s.fork(
+                    "select",
+                    () -> Select.<String>fair()
+                            .on(a.receiving(), v -> "a " + v)
+                            .on(other.receiving(), v -> "other " + v)
+                            .on(nil, v -> "nil")
+                            .await());
             settle();
             assertTrue(a.close());
-            Throwable failure = assertInstanceOf(Outcome.Failure.class, sel.awaitOutcome()).cause();
+            Throwable failure =
+                    assertInstanceOf(Outcome.Failure.class, sel.awaitOutcome()).cause();
             ChannelClosedException e = assertInstanceOf(ChannelClosedException.class, failure);
             assertNull(e.getCause(), "closed, not failed");
             assertSame(a, e.channel(), "the exception names the channel that closed");
@@ -87,18 +90,24 @@ class SelectOnClosedChannelTest {
         Channel<Integer> closed = Channel.buffered(1);
         closed.close();
         AtomicBoolean defaultRan = new AtomicBoolean();
-        assertThrows(ChannelClosedException.class, () -> Select.<String>fair()
-                .on(closed.sending(1), v -> "sent")
-                .orElse(() -> {
-                    defaultRan.set(true);
-                    return "default";
-                }).await());
-        assertThrows(ChannelClosedException.class, () -> Select.<String>fair()
-                .on(closed.receiving(), v -> "received")
-                .orElse(() -> {
-                    defaultRan.set(true);
-                    return "default";
-                }).await());
+        assertThrows(
+                ChannelClosedException.class,
+                () -> Select.<String>fair()
+                        .on(closed.sending(1), v -> "sent")
+                        .orElse(() -> {
+                            defaultRan.set(true);
+                            return "default";
+                        })
+                        .await());
+        assertThrows(
+                ChannelClosedException.class,
+                () -> Select.<String>fair()
+                        .on(closed.receiving(), v -> "received")
+                        .orElse(() -> {
+                            defaultRan.set(true);
+                            return "default";
+                        })
+                        .await());
         assertFalse(defaultRan.get());
     }
 
@@ -114,10 +123,12 @@ class SelectOnClosedChannelTest {
         Channel<Object> done = Channel.rendezvous();
         done.close();
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
-            assertThrows(ChannelClosedException.class, () -> Select.<String>fair()
-                    .on(done.receiving(), v -> "done")
-                    .onTimeout(Duration.ofSeconds(1), () -> "timeout")
-                    .await());
+            assertThrows(
+                    ChannelClosedException.class,
+                    () -> Select.<String>fair()
+                            .on(done.receiving(), v -> "done")
+                            .onTimeout(Duration.ofSeconds(1), () -> "timeout")
+                            .await());
             assertEquals(0, clock.nanoTime(), "select threw at once");
 
             Object v = Weft.awaitAny(List.of(done.receiving(), Weft.clock().timerAfter(Duration.ofSeconds(1))));
@@ -190,13 +201,17 @@ class SelectOnClosedChannelTest {
         full.send(1);
         Channel<Integer> rv = Channel.rendezvous();
         virtualCollect(s -> {
-            Task<String> sel = s.fork("select", () -> Select.<String>fair()
-                    .on(full.sending(2), v -> "sent")
-                    .on(rv.receiving(), v -> "received")
-                    .await());
+            Task<String> sel = s.fork(
+                    "select",
+                    () -> Select.<String>fair()
+                            .on(full.sending(2), v -> "sent")
+                            .on(rv.receiving(), v -> "received")
+                            .await());
             settle();
             assertTrue(full.close());
-            assertInstanceOf(ChannelClosedException.class, assertInstanceOf(Outcome.Failure.class, sel.awaitOutcome()).cause());
+            assertInstanceOf(
+                    ChannelClosedException.class,
+                    assertInstanceOf(Outcome.Failure.class, sel.awaitOutcome()).cause());
             return null;
         });
         assertEquals(Optional.of(1), full.tryReceive(), "what was buffered stays receivable");
@@ -227,7 +242,10 @@ class SelectOnClosedChannelTest {
         for (int i = 0; i < rounds; i++) {
             int before = ready.size();
             try {
-                Select.<Integer>fair().on(closed.receiving(), v -> -1).on(ready.receiving(), v -> v).await();
+                Select.<Integer>fair()
+                        .on(closed.receiving(), v -> -1)
+                        .on(ready.receiving(), v -> v)
+                        .await();
                 received++;
                 assertEquals(before - 1, ready.size());
             } catch (ChannelClosedException e) {
@@ -235,7 +253,9 @@ class SelectOnClosedChannelTest {
                 assertEquals(before, ready.size(), "a select that threw took nothing");
             }
         }
-        assertTrue(thrown > 0 && received > 0, "fair: both outcomes occur (" + thrown + " thrown, " + received + " received)");
+        assertTrue(
+                thrown > 0 && received > 0,
+                "fair: both outcomes occur (" + thrown + " thrown, " + received + " received)");
         assertEquals(rounds - received, ready.size());
         int v = Weft.awaitAny(List.of(closed.receiving(), ready.receiving()));
         assertEquals(received, v, "awaitAny skipped the closed channel and took the next element");
@@ -277,7 +297,8 @@ class SelectOnClosedChannelTest {
                 for (int c = 0; c < sources; c++) {
                     out.add(new ArrayList<>());
                 }
-                List<Integer> open = new ArrayList<>(IntStream.range(0, sources).boxed().toList());
+                List<Integer> open =
+                        new ArrayList<>(IntStream.range(0, sources).boxed().toList());
                 while (!open.isEmpty()) {
                     Select<Integer> sel = Select.fair();
                     for (int c : open) {
@@ -294,7 +315,10 @@ class SelectOnClosedChannelTest {
             });
             for (int c = 0; c < sources; c++) {
                 int base = c * 1_000_000;
-                assertEquals(IntStream.range(0, per).map(i -> base + i).boxed().toList(), got.get(c), Seeds.msg(seed, "source " + c));
+                assertEquals(
+                        IntStream.range(0, per).map(i -> base + i).boxed().toList(),
+                        got.get(c),
+                        Seeds.msg(seed, "source " + c));
             }
         });
     }

@@ -57,10 +57,10 @@ class SelectTest {
      */
     private static final int[][] FAIRNESS_FIXED = {
         {2, 0, 1},
-        {3, 0, 1},     // a random start: 2:1
-        {4, 2, 3},     // clauses c3, c4, c1, c2 with c1 and c2 ready; a random start: 3:1
-        {4, 0, 1, 2},  // a random start: 2:1:1; a random start and direction: 3:2:3
-        {8, 0, 1, 5},  // a random start: 3:1:4
+        {3, 0, 1}, // a random start: 2:1
+        {4, 2, 3}, // clauses c3, c4, c1, c2 with c1 and c2 ready; a random start: 3:1
+        {4, 0, 1, 2}, // a random start: 2:1:1; a random start and direction: 3:2:3
+        {8, 0, 1, 5}, // a random start: 3:1:4
         {8, 0, 1, 2, 3, 4, 5, 6, 7},
         {70, 0, 1, 69}, // past 64 clauses (the shuffle's other representation); a random start: 1:1:68
     };
@@ -94,7 +94,10 @@ class SelectTest {
                     positions.add(i);
                 }
                 Collections.shuffle(positions, new Random(rnd.nextLong()));
-                ready = positions.subList(0, 2 + rnd.nextInt(n - 1)).stream().mapToInt(Integer::intValue).sorted().toArray();
+                ready = positions.subList(0, 2 + rnd.nextInt(n - 1)).stream()
+                        .mapToInt(Integer::intValue)
+                        .sorted()
+                        .toArray();
             }
             String what = n + " clauses, ready " + Arrays.toString(ready);
             checkFairSplit(seed, what, n, ready);
@@ -130,12 +133,16 @@ class SelectTest {
                     select.orElse(() -> -2);
                 }
                 int w = select.await();
-                assertTrue(w >= 0 && isReady[w] && channels.get(w).size() == 0,
+                assertTrue(
+                        w >= 0 && isReady[w] && channels.get(w).size() == 0,
                         Seeds.msg(seed, what + ": took clause " + w));
                 wins[w]++;
                 assertTrue(channels.get(w).trySend(w), "refill the channel that was taken from");
                 for (int i = 0; i < n; i++) {
-                    assertEquals(isReady[i] ? 1 : 0, channels.get(i).size(), Seeds.msg(seed, what + ": a losing clause took nothing"));
+                    assertEquals(
+                            isReady[i] ? 1 : 0,
+                            channels.get(i).size(),
+                            Seeds.msg(seed, what + ": a losing clause took nothing"));
                 }
             }
             return null;
@@ -147,8 +154,12 @@ class SelectTest {
         }
         double critical = CHI_SQUARE_1E6[ready.length - 1];
         int[] readyWins = Arrays.stream(ready).map(r -> wins[r]).toArray();
-        assertTrue(chiSquare < critical, Seeds.msg(seed, what + ": wins " + Arrays.toString(readyWins)
-                + " are not a uniform split: chi-square " + chiSquare + " >= " + critical));
+        assertTrue(
+                chiSquare < critical,
+                Seeds.msg(
+                        seed,
+                        what + ": wins " + Arrays.toString(readyWins) + " are not a uniform split: chi-square "
+                                + chiSquare + " >= " + critical));
     }
 
     @Test
@@ -161,13 +172,21 @@ class SelectTest {
         }
         Weft.run(s -> {
             for (int i = 0; i < 1000; i++) {
-                String w = Select.<String>biased().on(first.receiving(), v -> "first " + v).on(second.receiving(), v -> "second").await();
+                String w = Select.<String>biased()
+                        .on(first.receiving(), v -> "first " + v)
+                        .on(second.receiving(), v -> "second")
+                        .await();
                 assertEquals("first " + i, w);
             }
             assertEquals(0, first.size());
             assertEquals(1000, second.size(), "the second clause never took anything");
             // with the first not ready, the second is taken
-            assertEquals("second 0", Select.<String>biased().on(first.receiving(), v -> "first").on(second.receiving(), v -> "second " + v).await());
+            assertEquals(
+                    "second 0",
+                    Select.<String>biased()
+                            .on(first.receiving(), v -> "first")
+                            .on(second.receiving(), v -> "second " + v)
+                            .await());
             return null;
         });
     }
@@ -177,7 +196,10 @@ class SelectTest {
         VirtualClock clock = new VirtualClock();
         Channel<Integer> ch = Channel.rendezvous();
         Weft.run(ScopeOptions.named("test").withClock(clock), s -> {
-            String r = Select.<String>fair().on(ch.receiving(), v -> "got " + v).onTimeout(Duration.ofSeconds(30), () -> "timeout").await();
+            String r = Select.<String>fair()
+                    .on(ch.receiving(), v -> "got " + v)
+                    .onTimeout(Duration.ofSeconds(30), () -> "timeout")
+                    .await();
             assertEquals("timeout", r);
             assertEquals(Duration.ofSeconds(30).toNanos(), clock.nanoTime());
             assertFalse(ch.trySend(1), "the receive clause left no registration behind");
@@ -196,7 +218,10 @@ class SelectTest {
                 ch.send(4);
                 return null;
             });
-            return Select.<String>fair().on(ch.receiving(), v -> "got " + v).onTimeout(Duration.ofSeconds(30), () -> "timeout").await();
+            return Select.<String>fair()
+                    .on(ch.receiving(), v -> "got " + v)
+                    .onTimeout(Duration.ofSeconds(30), () -> "timeout")
+                    .await();
         });
         assertEquals("got 4", r);
         assertEquals(Duration.ofSeconds(10).toNanos(), clock.nanoTime());
@@ -206,7 +231,12 @@ class SelectTest {
     @Test
     void aZeroTimeoutIsReadyAtOnce() throws Exception {
         Channel<Integer> ch = Channel.buffered(1);
-        assertEquals("timeout", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got").onTimeout(Duration.ZERO, () -> "timeout").await()));
+        assertEquals(
+                "timeout",
+                virtual(s -> Select.<String>fair()
+                        .on(ch.receiving(), v -> "got")
+                        .onTimeout(Duration.ZERO, () -> "timeout")
+                        .await()));
         assertTrue(ch.trySend(1));
         assertEquals(1, ch.size());
     }
@@ -216,7 +246,11 @@ class SelectTest {
         Channel<Integer> in = Channel.rendezvous();
         Channel<Integer> out = Channel.rendezvous();
         for (int i = 0; i < 100; i++) {
-            String r = Select.<String>fair().on(in.receiving(), v -> "got").on(out.sending(i), v -> "sent").orElse(() -> "nothing").await();
+            String r = Select.<String>fair()
+                    .on(in.receiving(), v -> "got")
+                    .on(out.sending(i), v -> "sent")
+                    .orElse(() -> "nothing")
+                    .await();
             assertEquals("nothing", r);
         }
         assertFalse(in.trySend(1), "no receive clause is still registered");
@@ -232,7 +266,10 @@ class SelectTest {
             Channel<Integer> b = Channel.buffered(4);
             Channel<Integer> target = which == 0 ? a : b;
             String got = virtual(s -> {
-                Task<String> sel = s.fork(() -> Select.<String>fair().on(a.receiving(), v -> "a" + v).on(b.receiving(), v -> "b" + v).await());
+                Task<String> sel = s.fork(() -> Select.<String>fair()
+                        .on(a.receiving(), v -> "a" + v)
+                        .on(b.receiving(), v -> "b" + v)
+                        .await());
                 Weft.sleep(Duration.ofMillis(1)); // the select is parked
                 target.send(7);
                 return sel.join();
@@ -247,7 +284,13 @@ class SelectTest {
         Channel<Integer> a = Channel.buffered(2);
         Channel<Integer> b = Channel.buffered(2);
         for (int i = 0; i < 100; i++) {
-            assertEquals("nothing", Select.<String>fair().on(a.receiving(), v -> "a").on(b.receiving(), v -> "b").orElse(() -> "nothing").await());
+            assertEquals(
+                    "nothing",
+                    Select.<String>fair()
+                            .on(a.receiving(), v -> "a")
+                            .on(b.receiving(), v -> "b")
+                            .orElse(() -> "nothing")
+                            .await());
         }
         assertTrue(a.trySend(1));
         assertTrue(b.trySend(2));
@@ -259,7 +302,12 @@ class SelectTest {
     void theDefaultClauseIsNotUsedWhenAClauseIsReady() throws Exception {
         Channel<Integer> in = Channel.buffered(1);
         in.trySend(3);
-        assertEquals("got 3", Select.<String>fair().on(in.receiving(), v -> "got " + v).orElse(() -> "nothing").await());
+        assertEquals(
+                "got 3",
+                Select.<String>fair()
+                        .on(in.receiving(), v -> "got " + v)
+                        .orElse(() -> "nothing")
+                        .await());
         assertEquals("only", Select.<String>fair().orElse(() -> "only").await());
     }
 
@@ -267,17 +315,25 @@ class SelectTest {
     @SuppressWarnings("VoidUsed") // that a send clause hands its handler null is what is checked
     void sendClausesSend() throws Exception {
         Channel<Integer> buffered = Channel.buffered(1);
-        assertEquals("sent", Select.<String>fair().on(buffered.sending(1), v -> {
-            assertNull(v);
-            return "sent";
-        }).await());
+        assertEquals(
+                "sent",
+                Select.<String>fair()
+                        .on(buffered.sending(1), v -> {
+                            assertNull(v);
+                            return "sent";
+                        })
+                        .await());
         assertEquals(Optional.of(1), buffered.tryReceive());
 
         Channel<Integer> rendezvous = Channel.rendezvous();
         int got = virtual(s -> {
             Task<Integer> r = s.fork(rendezvous::receive);
             settle();
-            assertEquals("handed over", Select.<String>fair().on(rendezvous.sending(2), v -> "handed over").await());
+            assertEquals(
+                    "handed over",
+                    Select.<String>fair()
+                            .on(rendezvous.sending(2), v -> "handed over")
+                            .await());
             return r.join();
         });
         assertEquals(2, got);
@@ -288,7 +344,10 @@ class SelectTest {
         Channel<Integer> a = Channel.rendezvous();
         Channel<Integer> b = Channel.rendezvous();
         virtual(s -> {
-            Task<String> sel = s.fork(() -> Select.<String>fair().on(a.sending(1), v -> "a").on(b.sending(2), v -> "b").await());
+            Task<String> sel = s.fork(() -> Select.<String>fair()
+                    .on(a.sending(1), v -> "a")
+                    .on(b.sending(2), v -> "b")
+                    .await());
             settle();
             assertEquals(Optional.of(2), b.tryReceive());
             assertEquals("b", sel.join());
@@ -305,7 +364,10 @@ class SelectTest {
                 Channel<Integer> b = Channel.buffered(1);
                 a.trySend(1);
                 b.trySend(2);
-                int v = Select.<Integer>fair().on(a.receiving(), x -> x).on(b.receiving(), x -> x).await();
+                int v = Select.<Integer>fair()
+                        .on(a.receiving(), x -> x)
+                        .on(b.receiving(), x -> x)
+                        .await();
                 assertEquals(1, a.size() + b.size(), "exactly one element taken");
                 assertEquals(v == 1 ? Optional.of(2) : Optional.of(1), (v == 1 ? b : a).tryReceive());
             }
@@ -319,7 +381,10 @@ class SelectTest {
             for (int i = 0; i < 1000; i++) {
                 Channel<Integer> a = Channel.buffered(1);
                 Channel<Integer> b = Channel.unbounded();
-                String w = Select.<String>fair().on(a.sending(1), x -> "a").on(b.sending(2), x -> "b").await();
+                String w = Select.<String>fair()
+                        .on(a.sending(1), x -> "a")
+                        .on(b.sending(2), x -> "b")
+                        .await();
                 assertEquals(1, a.size() + b.size(), "exactly one element sent");
                 assertEquals(w.equals("a") ? 1 : 0, a.size());
             }
@@ -335,7 +400,10 @@ class SelectTest {
                 Channel<Integer> in = Channel.buffered(1);
                 Channel<Integer> out = Channel.buffered(1);
                 in.trySend(1);
-                String w = Select.<String>fair().on(in.receiving(), x -> "received").on(out.sending(2), x -> "sent").await();
+                String w = Select.<String>fair()
+                        .on(in.receiving(), x -> "received")
+                        .on(out.sending(2), x -> "sent")
+                        .await();
                 if (w.equals("received")) {
                     assertEquals(0, in.size());
                     assertEquals(0, out.size(), "the send clause lost: nothing sent");
@@ -348,7 +416,8 @@ class SelectTest {
             }
             return null;
         });
-        assertTrue(outcomes[0] > 0 && outcomes[1] > 0, "a fair select picks either: " + outcomes[0] + "/" + outcomes[1]);
+        assertTrue(
+                outcomes[0] > 0 && outcomes[1] > 0, "a fair select picks either: " + outcomes[0] + "/" + outcomes[1]);
     }
 
     @Test
@@ -356,7 +425,11 @@ class SelectTest {
         // Its own send and receive on one rendezvous channel must not pair up: with no
         // partner, the default runs, and nothing is left registered.
         Channel<Integer> ch = Channel.rendezvous();
-        String r = Select.<String>fair().on(ch.sending(1), x -> "sent").on(ch.receiving(), x -> "received " + x).orElse(() -> "none").await();
+        String r = Select.<String>fair()
+                .on(ch.sending(1), x -> "sent")
+                .on(ch.receiving(), x -> "received " + x)
+                .orElse(() -> "none")
+                .await();
         assertEquals("none", r);
         assertFalse(ch.trySend(2));
         assertEquals(Optional.empty(), ch.tryReceive());
@@ -390,16 +463,24 @@ class SelectTest {
         closed.close();
         Channel<Integer> ready = Channel.buffered(1);
         ready.trySend(1);
-        ChannelClosedException e = assertThrows(ChannelClosedException.class,
-                () -> Select.<String>biased().on(closed.receiving(), v -> "closed").on(ready.receiving(), v -> "ready").await());
+        ChannelClosedException e = assertThrows(
+                ChannelClosedException.class,
+                () -> Select.<String>biased()
+                        .on(closed.receiving(), v -> "closed")
+                        .on(ready.receiving(), v -> "ready")
+                        .await());
         assertNull(e.getCause());
         assertEquals(1, ready.size(), "the other clause took nothing");
 
         IOException cause = new IOException("x");
         Channel<Integer> failed = Channel.unbounded();
         failed.fail(cause);
-        ChannelClosedException f = assertThrows(ChannelClosedException.class,
-                () -> Select.<String>biased().on(failed.sending(1), v -> "sent").on(ready.receiving(), v -> "ready").await());
+        ChannelClosedException f = assertThrows(
+                ChannelClosedException.class,
+                () -> Select.<String>biased()
+                        .on(failed.sending(1), v -> "sent")
+                        .on(ready.receiving(), v -> "ready")
+                        .await());
         assertSame(cause, f.getCause());
         assertEquals(1, ready.size());
     }
@@ -432,8 +513,11 @@ class SelectTest {
         IOException cause = new IOException("x");
         Channel<Integer> failed = Channel.unbounded();
         failed.fail(cause);
-        ChannelClosedException f = assertThrows(ChannelClosedException.class,
-                () -> Select.<String>biased().on(failed.receivingOrEmpty(), v -> "end").await());
+        ChannelClosedException f = assertThrows(
+                ChannelClosedException.class,
+                () -> Select.<String>biased()
+                        .on(failed.receivingOrEmpty(), v -> "end")
+                        .await());
         assertSame(cause, f.getCause(), "a failure is not an end");
     }
 
@@ -456,11 +540,17 @@ class SelectTest {
                     }
                     return ch.receive();
                 });
-                String won = Select.<String>biased().on(ch.sending(1), v -> "sent").on(closed.receivingOrEmpty(), v -> "end").await();
+                String won = Select.<String>biased()
+                        .on(ch.sending(1), v -> "sent")
+                        .on(closed.receivingOrEmpty(), v -> "end")
+                        .await();
                 ch.close();
                 r.awaitOutcome();
                 boolean received = r.outcome() instanceof Outcome.Success<Integer>;
-                assertEquals(won.equals("sent"), received, Seeds.msg(seed, "exactly one clause took effect: " + won + ", " + r.outcome()));
+                assertEquals(
+                        won.equals("sent"),
+                        received,
+                        Seeds.msg(seed, "exactly one clause took effect: " + won + ", " + r.outcome()));
                 return null;
             });
         });
@@ -469,13 +559,28 @@ class SelectTest {
     @Test
     void aZeroTimeoutCountsAsReadyAtTheFirstLookSoItWinsOverTheDefault() throws Exception {
         Channel<Integer> ch = Channel.buffered(1);
-        assertEquals("timeout", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got")
-                .onTimeout(Duration.ZERO, () -> "timeout").orElse(() -> "default").await()));
-        assertEquals("default", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got")
-                .onTimeout(Duration.ofNanos(1), () -> "timeout").orElse(() -> "default").await()));
+        assertEquals(
+                "timeout",
+                virtual(s -> Select.<String>fair()
+                        .on(ch.receiving(), v -> "got")
+                        .onTimeout(Duration.ZERO, () -> "timeout")
+                        .orElse(() -> "default")
+                        .await()));
+        assertEquals(
+                "default",
+                virtual(s -> Select.<String>fair()
+                        .on(ch.receiving(), v -> "got")
+                        .onTimeout(Duration.ofNanos(1), () -> "timeout")
+                        .orElse(() -> "default")
+                        .await()));
         assertTrue(ch.trySend(1));
-        assertEquals("got", virtual(s -> Select.<String>fair().on(ch.receiving(), v -> "got")
-                .onTimeout(Duration.ZERO, () -> "timeout").orElse(() -> "default").await()));
+        assertEquals(
+                "got",
+                virtual(s -> Select.<String>fair()
+                        .on(ch.receiving(), v -> "got")
+                        .onTimeout(Duration.ZERO, () -> "timeout")
+                        .orElse(() -> "default")
+                        .await()));
     }
 
     @Test
@@ -483,9 +588,15 @@ class SelectTest {
         Channel<Integer> ch = Channel.buffered(1);
         ch.trySend(1);
         IOException boom = new IOException("handler");
-        assertSame(boom, assertThrows(IOException.class, () -> Select.<String>fair().on(ch.receiving(), v -> {
-            throw boom;
-        }).await()));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> Select.<String>fair()
+                                .on(ch.receiving(), v -> {
+                                    throw boom;
+                                })
+                                .await()));
         assertEquals(0, ch.size(), "the clause committed before its handler ran");
     }
 
@@ -494,7 +605,10 @@ class SelectTest {
         Promise<String> p = new Promise<>();
         Channel<Integer> ch = Channel.rendezvous();
         String r = virtual(s -> {
-            Task<String> sel = s.fork(() -> Select.<String>fair().on(p, v -> "promise " + v).on(ch.receiving(), v -> "channel").await());
+            Task<String> sel = s.fork(() -> Select.<String>fair()
+                    .on(p, v -> "promise " + v)
+                    .on(ch.receiving(), v -> "channel")
+                    .await());
             settle();
             p.complete("done");
             return sel.join();
@@ -506,16 +620,26 @@ class SelectTest {
     @Test
     void badSelectsAreRejectedClearly() {
         Channel<Integer> ch = Channel.rendezvous();
-        var empty = assertThrows(IllegalStateException.class, () -> Select.<String>fair().await());
+        var empty = assertThrows(
+                IllegalStateException.class, () -> Select.<String>fair().await());
         assertTrue(empty.getMessage().contains("at least one clause"), empty.getMessage());
         assertThrows(NullPointerException.class, () -> Select.<String>fair().on(null, v -> "x"));
         assertThrows(NullPointerException.class, () -> Select.<String>fair().on(ch.receiving(), null));
         var op = ch.receiving();
-        assertThrows(IllegalArgumentException.class, () -> Select.<String>fair().on(op, v -> "x").on(op, v -> "y"));
-        assertThrows(IllegalArgumentException.class, () -> Select.<String>fair().onTimeout(Duration.ofSeconds(-1), () -> "x"));
-        assertThrows(IllegalArgumentException.class,
-                () -> Select.<String>fair().onTimeout(Duration.ofSeconds(1), () -> "x").onTimeout(Duration.ofSeconds(2), () -> "y"));
-        assertThrows(IllegalArgumentException.class, () -> Select.<String>fair().orElse(() -> "x").orElse(() -> "y"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Select.<String>fair().on(op, v -> "x").on(op, v -> "y"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Select.<String>fair().onTimeout(Duration.ofSeconds(-1), () -> "x"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Select.<String>fair()
+                        .onTimeout(Duration.ofSeconds(1), () -> "x")
+                        .onTimeout(Duration.ofSeconds(2), () -> "y"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Select.<String>fair().orElse(() -> "x").orElse(() -> "y"));
         assertThrows(NullPointerException.class, () -> Select.<String>fair().orElse(null));
         assertFalse(ch.trySend(1), "no rejected select registered anything");
     }
@@ -524,8 +648,14 @@ class SelectTest {
     void aSelectUnderAnExpiredDeadlineThrowsTheTimeout() throws Exception {
         Channel<Integer> ch = Channel.buffered(1);
         virtual(s -> {
-            assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(1),
-                    t -> Select.<String>fair().on(ch.receiving(), v -> "got").onTimeout(Duration.ofSeconds(5), () -> "own timeout").await()));
+            assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(
+                            Duration.ofSeconds(1),
+                            t -> Select.<String>fair()
+                                    .on(ch.receiving(), v -> "got")
+                                    .onTimeout(Duration.ofSeconds(5), () -> "own timeout")
+                                    .await()));
             assertTrue(ch.trySend(1));
             assertEquals(1, ch.receive(), "the select took nothing");
             return null;
@@ -546,7 +676,8 @@ class SelectTest {
             int producers = rnd.nextInt(1, 4);
             int consumers = rnd.nextInt(1, 4);
             int perProducer = rnd.nextInt(100, 400);
-            Seeds.describeCase("capacity " + capacity + ", " + producers + " producers x " + perProducer + ", " + consumers + " consumers");
+            Seeds.describeCase("capacity " + capacity + ", " + producers + " producers x " + perProducer + ", "
+                    + consumers + " consumers");
             Channel<Integer> ch = Channel.buffered(capacity);
             Promise<Integer> never = new Promise<>();
             List<Integer> got = Collections.synchronizedList(new ArrayList<>());
@@ -604,8 +735,12 @@ class SelectTest {
      */
     @Test
     void aSelectOverAChannelAndAUserPollableDoesNotDeadlockWithTrySendUnderThePollablesLock() throws Exception {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), GateDeadlockProbe.class.getName())
+        String java = ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Process p = new ProcessBuilder(
+                        java, "-cp", System.getProperty("java.class.path"), GateDeadlockProbe.class.getName())
                 .redirectErrorStream(true)
                 .start();
         boolean finished = p.waitFor(30, TimeUnit.SECONDS); // only to catch the hang
@@ -663,7 +798,10 @@ class SelectTest {
             Thread a = Thread.ofPlatform().daemon().name("select").start(() -> {
                 try {
                     // biased: the receive clause registers first, then the gate
-                    selected.set(Select.<String>biased().on(ch.receiving(), v -> "channel " + v).on(gate, v -> v).await());
+                    selected.set(Select.<String>biased()
+                            .on(ch.receiving(), v -> "channel " + v)
+                            .on(gate, v -> v)
+                            .await());
                 } catch (Throwable e) {
                     selected.set(e);
                 }
@@ -703,7 +841,8 @@ class SelectTest {
             Object r = selected.get();
             boolean ok = ("gate open".equals(r) && Boolean.FALSE.equals(sent.get()))
                     || ("channel opened".equals(r) && Boolean.TRUE.equals(sent.get()));
-            System.out.println((ok ? "probe ok: " : "probe INCONSISTENT: ") + "selected " + r + ", trySend " + sent.get());
+            System.out.println(
+                    (ok ? "probe ok: " : "probe INCONSISTENT: ") + "selected " + r + ", trySend " + sent.get());
             System.out.flush();
             Runtime.getRuntime().halt(ok ? 0 : 1);
         }

@@ -69,7 +69,9 @@ class SwallowedInterruptTest {
             return Weft.shield(t::awaitOutcome);
         });
         assertEquals(0, swallowed.getCount(), what + ": the first interrupt was swallowed");
-        assertTrue(Node.isInterruptUnwind(secondEnded.get()), what + ": the second call ended by an interrupt, got " + secondEnded.get());
+        assertTrue(
+                Node.isInterruptUnwind(secondEnded.get()),
+                what + ": the second call ended by an interrupt, got " + secondEnded.get());
         assertEquals(new Outcome.Cancelled<>(new CancelReason.Requested("stop")), outcome, what);
     }
 
@@ -97,24 +99,30 @@ class SwallowedInterruptTest {
                     new Object[] {"Thread.sleep", (JdkWait) () -> Thread.sleep(Duration.ofDays(1))},
                     new Object[] {"BlockingQueue.take", (JdkWait) () -> new LinkedBlockingQueue<>().take()},
                     new Object[] {"Lock.lockInterruptibly", (JdkWait) held::lockInterruptibly},
-                    new Object[] {"Condition.await", (JdkWait) () -> {
-                        own.lock();
-                        try {
-                            var never = own.newCondition();
-                            while (true) {
-                                never.await(); // nobody signals it; a spurious wake-up waits again
-                            }
-                        } finally {
-                            own.unlock();
-                        }
-                    }},
-                    new Object[] {"Object.wait", (JdkWait) () -> {
-                        synchronized (monitor) {
-                            while (true) {
-                                monitor.wait(); // nobody notifies it; a spurious wake-up waits again
+                    new Object[] {
+                        "Condition.await",
+                        (JdkWait) () -> {
+                            own.lock();
+                            try {
+                                var never = own.newCondition();
+                                while (true) {
+                                    never.await(); // nobody signals it; a spurious wake-up waits again
+                                }
+                            } finally {
+                                own.unlock();
                             }
                         }
-                    }},
+                    },
+                    new Object[] {
+                        "Object.wait",
+                        (JdkWait) () -> {
+                            synchronized (monitor) {
+                                while (true) {
+                                    monitor.wait(); // nobody notifies it; a spurious wake-up waits again
+                                }
+                            }
+                        }
+                    },
                     new Object[] {"Future.get", (JdkWait) () -> new CompletableFuture<>().get()},
                     new Object[] {"CountDownLatch.await", (JdkWait) () -> new CountDownLatch(1).await()},
                     new Object[] {"Semaphore.acquire", (JdkWait) () -> new Semaphore(0).acquire()},
@@ -134,8 +142,8 @@ class SwallowedInterruptTest {
     @Test
     void aSocketReadOnAVirtualThreadAfterASwallowedInterruptIsInterruptedAgain() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
-             Socket accepted = server.accept()) {
+                Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                Socket accepted = server.accept()) {
             InputStream in = client.getInputStream();
             swallowThenBlock("a socket read", VIRTUAL, () -> in.read()); // the peer never writes
             accepted.getOutputStream(); // kept open until here
@@ -145,30 +153,34 @@ class SwallowedInterruptTest {
     @Test
     void aTimeoutAroundASwallowedInterruptStillEnds() {
         LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
-        assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofMillis(150), scope -> {
-            try {
-                Thread.sleep(30_000);
-            } catch (InterruptedException e) {
-                // swallowed
-            }
-            return queue.take();
-        }));
+        assertThrows(
+                DeadlineExceededException.class,
+                () -> Weft.timeout(Duration.ofMillis(150), scope -> {
+                    try {
+                        Thread.sleep(30_000);
+                    } catch (InterruptedException e) {
+                        // swallowed
+                    }
+                    return queue.take();
+                }));
     }
 
     @Test
     void aRootScopeBodyThatSwallowsItsInterruptIsInterruptedAgain() {
         // The body runs on the caller's (platform) thread: the owner is re-interrupted too.
         AtomicInteger swallowed = new AtomicInteger();
-        CancelledException e = assertThrows(CancelledException.class, () -> Weft.run(ScopeOptions.named("root"), scope -> {
-            scope.fork(() -> scope.cancel("from a task"));
-            try {
-                new CountDownLatch(1).await();
-            } catch (InterruptedException swallowedOnce) {
-                swallowed.incrementAndGet();
-            }
-            new LinkedBlockingQueue<>().take();
-            return null;
-        }));
+        CancelledException e = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(ScopeOptions.named("root"), scope -> {
+                    scope.fork(() -> scope.cancel("from a task"));
+                    try {
+                        new CountDownLatch(1).await();
+                    } catch (InterruptedException swallowedOnce) {
+                        swallowed.incrementAndGet();
+                    }
+                    new LinkedBlockingQueue<>().take();
+                    return null;
+                }));
         assertEquals(new CancelReason.Requested("from a task"), e.reason());
         assertEquals(1, swallowed.get());
     }
@@ -251,24 +263,28 @@ class SwallowedInterruptTest {
     void aReleaseThatOverranItsGraceIsInterruptedOnceNotAgain() throws Exception {
         AtomicInteger interrupts = new AtomicInteger();
         AtomicInteger naps = new AtomicInteger();
-        Exception failure = assertThrows(Exception.class, () -> Weft.run(scope -> {
-            scope.own(() -> {
-                try {
-                    Thread.sleep(Duration.ofDays(1)); // overruns the grace: interrupted once
-                } catch (InterruptedException e) {
-                    interrupts.incrementAndGet();
-                }
-                for (int i = 0; i < 20; i++) { // never interrupted again
-                    try {
-                        Thread.sleep(10);
-                        naps.incrementAndGet();
-                    } catch (InterruptedException e) {
-                        interrupts.incrementAndGet();
-                    }
-                }
-            }, Duration.ofMillis(50));
-            return null;
-        }));
+        Exception failure = assertThrows(
+                Exception.class,
+                () -> Weft.run(scope -> {
+                    scope.own(
+                            () -> {
+                                try {
+                                    Thread.sleep(Duration.ofDays(1)); // overruns the grace: interrupted once
+                                } catch (InterruptedException e) {
+                                    interrupts.incrementAndGet();
+                                }
+                                for (int i = 0; i < 20; i++) { // never interrupted again
+                                    try {
+                                        Thread.sleep(10);
+                                        naps.incrementAndGet();
+                                    } catch (InterruptedException e) {
+                                        interrupts.incrementAndGet();
+                                    }
+                                }
+                            },
+                            Duration.ofMillis(50));
+                    return null;
+                }));
         assertInstanceOf(DeadlineExceededException.class, failure, "the overrun is reported");
         assertEquals(1, interrupts.get(), "interrupts of the release");
         assertEquals(20, naps.get());

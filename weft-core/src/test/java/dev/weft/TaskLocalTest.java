@@ -28,8 +28,11 @@ class TaskLocalTest {
     void aValueSetInAScopeIsSeenByItsForksAndTheirNestedForks() throws Exception {
         String seen = Weft.run(scope -> {
             REQUEST.set("r-1");
-            return scope.fork(() -> Weft.run(inner -> inner.fork(() -> Weft.run(deeper ->
-                    deeper.fork(() -> REQUEST.get().orElse("none")).join())).join())).join();
+            return scope.fork(() -> Weft.run(inner -> inner.fork(() -> Weft.run(
+                                    deeper -> deeper.fork(() -> REQUEST.get().orElse("none"))
+                                            .join()))
+                            .join()))
+                    .join();
         });
         assertEquals("r-1", seen);
     }
@@ -39,10 +42,12 @@ class TaskLocalTest {
         List<String> seen = Weft.run(scope -> {
             REQUEST.set("r-flow");
             return dev.weft.flow.Flow.generate((dev.weft.flow.Flow.Emitter<String> out) -> {
-                for (int i = 0; i < 4; i++) {
-                    out.emit(REQUEST.get().orElse("none"));
-                }
-            }).mapPar(2, v -> v + "/" + REQUEST.get().orElse("none")).toList();
+                        for (int i = 0; i < 4; i++) {
+                            out.emit(REQUEST.get().orElse("none"));
+                        }
+                    })
+                    .mapPar(2, v -> v + "/" + REQUEST.get().orElse("none"))
+                    .toList();
         });
         assertEquals(List.of("r-flow/r-flow", "r-flow/r-flow", "r-flow/r-flow", "r-flow/r-flow"), seen);
     }
@@ -70,7 +75,9 @@ class TaskLocalTest {
             assertEquals("a", a.join(), "a task's own set is its own");
             assertEquals("parent", b.join(), "a sibling's set and the parent's later set are not seen");
             assertEquals("parent, later", REQUEST.get().orElseThrow(), "a child's set is not seen by the parent");
-            assertEquals("parent, later", scope.fork(() -> REQUEST.get().orElseThrow()).join());
+            assertEquals(
+                    "parent, later",
+                    scope.fork(() -> REQUEST.get().orElseThrow()).join());
             return null;
         });
     }
@@ -83,7 +90,8 @@ class TaskLocalTest {
                 assertEquals(Optional.of("outer"), REQUEST.get());
                 REQUEST.set("inner");
                 DEPTH.set(2);
-                assertEquals("inner", inner.fork(() -> REQUEST.get().orElseThrow()).join());
+                assertEquals(
+                        "inner", inner.fork(() -> REQUEST.get().orElseThrow()).join());
                 return null;
             });
             assertEquals(Optional.of("outer"), REQUEST.get());
@@ -115,7 +123,11 @@ class TaskLocalTest {
     void raceEntrantsAndChannelProducerTasksInheritTheirForkersValues() throws Exception {
         Weft.run(scope -> {
             REQUEST.set("r-7");
-            assertEquals("r-7", Weft.race(() -> REQUEST.get().orElseThrow(), () -> REQUEST.get().orElseThrow()));
+            assertEquals(
+                    "r-7",
+                    Weft.race(
+                            () -> REQUEST.get().orElseThrow(),
+                            () -> REQUEST.get().orElseThrow()));
             Channel<String> ch = Channel.buffered(4);
             scope.fork("producer", () -> {
                 for (int i = 0; i < 3; i++) {
@@ -151,10 +163,13 @@ class TaskLocalTest {
             assertTrue(text.contains("scope 'svc' {request=r-9}"), text);
             assertTrue(text.contains("task 'worker' RUNNING {request=r-9, depth=1}"), text);
             assertEquals(Map.of("request", "r-9"), ((ScopeImpl) scope).locals());
-            var worker = dev.weft.diag.Diagnostics.snapshot(scope).find("worker").orElseThrow();
-            assertEquals(List.of("request", "depth"), List.copyOf(worker.locals().keySet()));
+            var worker =
+                    dev.weft.diag.Diagnostics.snapshot(scope).find("worker").orElseThrow();
+            assertEquals(
+                    List.of("request", "depth"), List.copyOf(worker.locals().keySet()));
             assertEquals("1", worker.locals().get("depth"));
-            assertTrue(dev.weft.diag.Diagnostics.snapshot(scope).toJson()
+            assertTrue(dev.weft.diag.Diagnostics.snapshot(scope)
+                    .toJson()
                     .contains("\"locals\":{\"request\":\"r-9\",\"depth\":\"1\"}"));
             release.countDown();
             return null;
@@ -171,8 +186,12 @@ class TaskLocalTest {
 
     @Test
     void badInputIsRejectedWithTheArgumentsName() throws Exception {
-        assertTrue(assertThrows(NullPointerException.class, () -> TaskLocal.named(null)).getMessage().contains("name"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> TaskLocal.named(" ")).getMessage().contains("name"));
+        assertTrue(assertThrows(NullPointerException.class, () -> TaskLocal.named(null))
+                .getMessage()
+                .contains("name"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TaskLocal.named(" "))
+                .getMessage()
+                .contains("name"));
         Weft.run(scope -> {
             NullPointerException e = assertThrows(NullPointerException.class, () -> REQUEST.set(null));
             assertTrue(e.getMessage().contains("remove()"), e.getMessage());
@@ -194,7 +213,8 @@ class TaskLocalTest {
     }
 
     /** Forks a random subtree; each task checks it starts from {@code expected}, then maybe sets its own. */
-    private static String grow(Scope scope, SplittableRandom rnd, int depth, String expected, AtomicInteger checked) throws Exception {
+    private static String grow(Scope scope, SplittableRandom rnd, int depth, String expected, AtomicInteger checked)
+            throws Exception {
         int kids = depth >= 3 ? 0 : (depth == 0 ? 1 : 0) + rnd.nextInt(4);
         List<Task<Void>> tasks = new ArrayList<>();
         String mine = expected;
@@ -261,10 +281,16 @@ class TaskLocalTest {
         assertFalse(ThreadContextBridge.install(bridge), "installing twice has no effect");
         try {
             Weft.run(scope -> {
-                assertEquals("none", scope.fork(() -> String.valueOf(bridge.local.get()).replace("null", "none")).join());
+                assertEquals(
+                        "none",
+                        scope.fork(() -> String.valueOf(bridge.local.get()).replace("null", "none"))
+                                .join());
                 bridge.local.set("mdc-1");
                 assertEquals("mdc-1", scope.fork(() -> bridge.local.get()).join());
-                assertEquals("mdc-1", scope.fork(() -> scope.fork(() -> bridge.local.get()).join()).join());
+                assertEquals(
+                        "mdc-1",
+                        scope.fork(() -> scope.fork(() -> bridge.local.get()).join())
+                                .join());
                 bridge.local.remove();
                 return null;
             });
@@ -276,7 +302,10 @@ class TaskLocalTest {
         assertFalse(ThreadContextBridge.uninstall(bridge));
         Weft.run(scope -> {
             bridge.local.set("after");
-            assertEquals("none", scope.fork(() -> String.valueOf(bridge.local.get()).replace("null", "none")).join());
+            assertEquals(
+                    "none",
+                    scope.fork(() -> String.valueOf(bridge.local.get()).replace("null", "none"))
+                            .join());
             bridge.local.remove();
             return null;
         });
@@ -335,7 +364,8 @@ class TaskLocalTest {
         };
         ThreadContextBridge.install(bad);
         try {
-            Outcome<Integer> o = Weft.run(ScopeOptions.named("s").withPolicy(FailurePolicy.COLLECT),
+            Outcome<Integer> o = Weft.run(
+                    ScopeOptions.named("s").withPolicy(FailurePolicy.COLLECT),
                     scope -> scope.fork(() -> bodies.incrementAndGet()).awaitOutcome());
             assertSame(boom, assertInstanceOf(Outcome.Failure.class, o).cause());
             assertEquals(0, bodies.get());

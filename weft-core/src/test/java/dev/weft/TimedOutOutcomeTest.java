@@ -45,13 +45,17 @@ class TimedOutOutcomeTest {
             assertEquals(Task.State.CANCELLED, slow.state());
             CancelledException e = assertThrows(CancelledException.class, slow::join);
             assertEquals(t.deadline(), e.reason());
-            CancellationException viaFuture = assertThrows(CancellationException.class,
+            CancellationException viaFuture = assertThrows(
+                    CancellationException.class,
                     () -> Futures.toCompletableFuture(slow).get());
             Throwable cause = viaFuture;
             while (cause != null && !(cause instanceof CancelledException)) {
                 cause = cause.getCause();
             }
-            assertEquals(t.deadline(), assertInstanceOf(CancelledException.class, cause, "the cause chain").reason());
+            assertEquals(
+                    t.deadline(),
+                    assertInstanceOf(CancelledException.class, cause, "the cause chain")
+                            .reason());
             return null;
         });
     }
@@ -60,14 +64,18 @@ class TimedOutOutcomeTest {
     void aDeadlineOfAnEnclosingScopeTimesOutTheTasksBelowIt() throws Exception {
         VirtualClock clock = new VirtualClock();
         Task<?>[] deep = new Task<?>[1];
-        assertThrows(DeadlineExceededException.class, () -> Weft.run(
-                ScopeOptions.named("outer").withClock(clock).withTimeout(Duration.ofSeconds(1)), outer -> {
-                    outer.fork("middle", () -> Weft.run(ScopeOptions.named("inner"), inner -> {
-                        deep[0] = inner.fork("deep", TimedOutOutcomeTest::sleepForever);
-                        return null;
-                    }));
-                    return sleepForever();
-                }));
+        assertThrows(
+                DeadlineExceededException.class,
+                () -> Weft.run(
+                        ScopeOptions.named("outer").withClock(clock).withTimeout(Duration.ofSeconds(1)), outer -> {
+                            outer.fork(
+                                    "middle",
+                                    () -> Weft.run(ScopeOptions.named("inner"), inner -> {
+                                        deep[0] = inner.fork("deep", TimedOutOutcomeTest::sleepForever);
+                                        return null;
+                                    }));
+                            return sleepForever();
+                        }));
         var t = assertInstanceOf(Outcome.TimedOut.class, deep[0].outcome());
         assertEquals("outer", t.deadline().scope());
     }
@@ -89,7 +97,8 @@ class TimedOutOutcomeTest {
         String said = Weft.run(ScopeOptions.named("root").withClock(clock), root -> {
             Task<?>[] fetch = new Task<?>[1];
             try {
-                Weft.timeout(Duration.ofMillis(300), s -> fetch[0] = s.fork("fetch", TimedOutOutcomeTest::sleepForever));
+                Weft.timeout(
+                        Duration.ofMillis(300), s -> fetch[0] = s.fork("fetch", TimedOutOutcomeTest::sleepForever));
             } catch (DeadlineExceededException expected) {
                 // the deadline cut the fetch short
             }
@@ -97,7 +106,8 @@ class TimedOutOutcomeTest {
                 case Outcome.Success<?>(Object v) -> "got " + v;
                 case Outcome.Failure<?>(Throwable e) -> "failed";
                 case Outcome.Cancelled<?>(CancelReason r) -> "cancelled";
-                case Outcome.TimedOut<?>(CancelReason.DeadlineExpired d) -> "timed out after " + d.timeout().toMillis() + " ms";
+                case Outcome.TimedOut<?>(CancelReason.DeadlineExpired d) ->
+                    "timed out after " + d.timeout().toMillis() + " ms";
             };
         });
         assertEquals("timed out after 300 ms", said);

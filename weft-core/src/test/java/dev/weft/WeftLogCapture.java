@@ -22,6 +22,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback {
     /** Held strongly: a JUL logger that nobody references may be collected with its settings. */
     private final Logger logger = Logger.getLogger("dev.weft");
+
     private final ConcurrentLinkedQueue<LogRecord> records = new ConcurrentLinkedQueue<>();
     private final Handler handler = new Handler() {
         @Override

@@ -50,7 +50,8 @@ public final class CancelLatency {
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
         int s = args.length > 2 ? Integer.parseInt(args[2]) : 1_000;
         int warm = Math.min(2, rounds - 1);
-        System.out.printf("CancelLatency: %d rounds (first %d dropped), N = %,d, S = %,d, JDK %s, %d CPUs%n",
+        System.out.printf(
+                "CancelLatency: %d rounds (first %d dropped), N = %,d, S = %,d, JDK %s, %d CPUs%n",
                 rounds, warm, n, s, Runtime.version(), Runtime.getRuntime().availableProcessors());
         String[] ways = {"weft-await", "weft-latch", "raw-latch"};
         double[][] ms = new double[ways.length][rounds - warm];
@@ -71,7 +72,8 @@ public final class CancelLatency {
         for (int w = 0; w < ways.length; w++) {
             double[] v = ms[w].clone();
             Arrays.sort(v);
-            System.out.printf("%-11s cancel -> all returned: median %8.1f ms, range %8.1f - %8.1f ms, %.2fx raw-latch%n",
+            System.out.printf(
+                    "%-11s cancel -> all returned: median %8.1f ms, range %8.1f - %8.1f ms, %.2fx raw-latch%n",
                     ways[w], median(ms[w]), v[0], v[v.length - 1], median(ms[w]) / rawMedian);
         }
         if (s == 0) {
@@ -80,7 +82,8 @@ public final class CancelLatency {
         swallow(Math.max(100, s / 10)); // warm-up
         long[] lat = swallow(s);
         Arrays.sort(lat);
-        System.out.printf("swallow     renewed interrupt after: median %.1f ms, p99 %.1f ms, max %.1f ms (%d tasks)%n",
+        System.out.printf(
+                "swallow     renewed interrupt after: median %.1f ms, p99 %.1f ms, max %.1f ms (%d tasks)%n",
                 lat[lat.length / 2] / 1e6, lat[(int) (lat.length * 0.99)] / 1e6, lat[lat.length - 1] / 1e6, lat.length);
     }
 

@@ -78,7 +78,9 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 2,
+        jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 @OperationsPerInvocation(ChannelBench.BATCH)
@@ -86,11 +88,13 @@ public class ChannelBench {
 
     /** Messages (round trips for ping-pong) per JMH operation. */
     static final int BATCH = 10_000;
+
     static final int MPMC_SIDE = 4;
     static final int MPMC_CAPACITY = 16;
     static final int SELECT_CAPACITY = 16;
 
     private static final Integer[] VALUES = new Integer[1024];
+
     static {
         for (int i = 0; i < VALUES.length; i++) {
             VALUES[i] = i + 1000; // outside the Integer cache, but boxed once, here
@@ -108,7 +112,10 @@ public class ChannelBench {
     }
 
     /** How a crew's parties are started. */
-    enum Launch { WEFT_TASKS, VIRTUAL_THREADS }
+    enum Launch {
+        WEFT_TASKS,
+        VIRTUAL_THREADS
+    }
 
     /**
      * Long-lived parties that each move their share of a batch when told to. One per trial.
@@ -256,7 +263,8 @@ public class ChannelBench {
     private static Crew weftPingPong(Launch launch) {
         Channel<Integer> ping = Channel.rendezvous();
         Channel<Integer> pong = Channel.rendezvous();
-        return pingPong(launch,
+        return pingPong(
+                launch,
                 n -> {
                     long s = 0;
                     for (int i = 0; i < n; i++) {
@@ -276,7 +284,8 @@ public class ChannelBench {
     private static Crew joxPingPong() {
         com.softwaremill.jox.Channel<Integer> ping = com.softwaremill.jox.Channel.newRendezvousChannel();
         com.softwaremill.jox.Channel<Integer> pong = com.softwaremill.jox.Channel.newRendezvousChannel();
-        return pingPong(Launch.VIRTUAL_THREADS,
+        return pingPong(
+                Launch.VIRTUAL_THREADS,
                 n -> {
                     long s = 0;
                     for (int i = 0; i < n; i++) {
@@ -296,7 +305,8 @@ public class ChannelBench {
     private static Crew jdkPingPong() {
         SynchronousQueue<Integer> ping = new SynchronousQueue<>();
         SynchronousQueue<Integer> pong = new SynchronousQueue<>();
-        return pingPong(Launch.VIRTUAL_THREADS,
+        return pingPong(
+                Launch.VIRTUAL_THREADS,
                 n -> {
                     long s = 0;
                     for (int i = 0; i < n; i++) {
@@ -321,7 +331,8 @@ public class ChannelBench {
     private static Crew parkUnparkPingPong() {
         Box ping = new Box();
         Box pong = new Box();
-        return pingPong(Launch.VIRTUAL_THREADS,
+        return pingPong(
+                Launch.VIRTUAL_THREADS,
                 n -> {
                     long s = 0;
                     for (int i = 0; i < n; i++) {
@@ -367,7 +378,10 @@ public class ChannelBench {
 
     private static Crew weftMpmc(Launch launch, int capacity, int producers, int consumers) {
         Channel<Integer> ch = Channel.buffered(capacity);
-        return mpmc(launch, producers, consumers,
+        return mpmc(
+                launch,
+                producers,
+                consumers,
                 n -> {
                     for (int i = 0; i < n; i++) {
                         ch.send(value(i));
@@ -385,7 +399,10 @@ public class ChannelBench {
 
     private static Crew joxMpmc(int capacity, int producers, int consumers) {
         com.softwaremill.jox.Channel<Integer> ch = com.softwaremill.jox.Channel.newBufferedChannel(capacity);
-        return mpmc(Launch.VIRTUAL_THREADS, producers, consumers,
+        return mpmc(
+                Launch.VIRTUAL_THREADS,
+                producers,
+                consumers,
                 n -> {
                     for (int i = 0; i < n; i++) {
                         ch.send(value(i));
@@ -403,7 +420,10 @@ public class ChannelBench {
 
     private static Crew jdkMpmc(int capacity, int producers, int consumers) {
         BlockingQueue<Integer> q = new ArrayBlockingQueue<>(capacity);
-        return mpmc(Launch.VIRTUAL_THREADS, producers, consumers,
+        return mpmc(
+                Launch.VIRTUAL_THREADS,
+                producers,
+                consumers,
                 n -> {
                     for (int i = 0; i < n; i++) {
                         q.put(value(i));

@@ -52,7 +52,8 @@ public final class ColdSleep {
         int samples = args.length > 0 ? Integer.parseInt(args[0]) : 21;
         int sleeps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         long millis = args.length > 2 ? Long.parseLong(args[2]) : 20;
-        System.out.printf("ColdSleep: %d samples per way (a fresh JVM each), the first %d sleeps of %d ms, JDK %s, %d CPUs%n",
+        System.out.printf(
+                "ColdSleep: %d samples per way (a fresh JVM each), the first %d sleeps of %d ms, JDK %s, %d CPUs%n",
                 samples, sleeps, millis, Runtime.version(), Runtime.getRuntime().availableProcessors());
         long[][][] late = new long[WAYS.length][sleeps][samples]; // µs
         for (int s = 0; s < samples; s++) {
@@ -74,14 +75,17 @@ public final class ColdSleep {
             for (int i = 0; i < sleeps; i++) {
                 long[] v = late[w][i].clone();
                 Arrays.sort(v);
-                row.append(String.format(" | %6.2f [%5.2f-%6.2f]  ", median(v) / 1e3, v[0] / 1e3, v[v.length - 1] / 1e3));
+                row.append(
+                        String.format(" | %6.2f [%5.2f-%6.2f]  ", median(v) / 1e3, v[0] / 1e3, v[v.length - 1] / 1e3));
             }
             System.out.println(row);
         }
         for (int w = 0; w < WAYS.length; w += 2) {
             StringBuilder row = new StringBuilder(String.format("%-12s", WAYS[w] + " / " + WAYS[w + 1]));
             for (int i = 0; i < sleeps; i++) {
-                row.append(String.format(" | %6.1fx median", median(late[w][i].clone()) / Math.max(1.0, median(late[w + 1][i].clone()))));
+                row.append(String.format(
+                        " | %6.1fx median",
+                        median(late[w][i].clone()) / Math.max(1.0, median(late[w + 1][i].clone()))));
             }
             System.out.println(row);
         }
@@ -95,8 +99,15 @@ public final class ColdSleep {
 
     private static long[] runChild(String way, int sleeps, long millis) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                ColdSleep.class.getName(), "child", way, String.valueOf(sleeps), String.valueOf(millis)));
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                ColdSleep.class.getName(),
+                "child",
+                way,
+                String.valueOf(sleeps),
+                String.valueOf(millis)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         List<String> lines = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -107,7 +118,9 @@ public final class ColdSleep {
         if (p.waitFor() != 0 || lines.size() != 1) {
             throw new IllegalStateException("child " + way + " failed: " + String.join("\n", lines));
         }
-        return Arrays.stream(lines.get(0).trim().split(" +")).mapToLong(Long::parseLong).toArray();
+        return Arrays.stream(lines.get(0).trim().split(" +"))
+                .mapToLong(Long::parseLong)
+                .toArray();
     }
 
     /** One sample: {@code sleeps} sleeps of {@code millis} ms in {@code way}; prints each one's lateness in µs. */
@@ -131,13 +144,16 @@ public final class ColdSleep {
             }
         };
         switch (way) {
-            case "weft-task" -> Weft.run(scope -> scope.fork(() -> {
-                body.run();
-                return null;
-            }).join());
+            case "weft-task" ->
+                Weft.run(scope -> scope.fork(() -> {
+                            body.run();
+                            return null;
+                        })
+                        .join());
             case "jdk-virtual" -> Thread.ofVirtual().start(body).join();
             case "weft-main", "jdk-main" -> body.run();
-            default -> throw new IllegalArgumentException("unknown way " + way + ": use one of " + Arrays.toString(WAYS));
+            default ->
+                throw new IllegalArgumentException("unknown way " + way + ": use one of " + Arrays.toString(WAYS));
         }
         StringBuilder out = new StringBuilder();
         for (long l : late) {

@@ -49,7 +49,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 2,
+        jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class CpuPoolBench {
@@ -70,7 +72,12 @@ public class CpuPoolBench {
     public void setUp() {
         pool = CpuPool.create("bench-cpu", threads);
         onPool = ScopeOptions.named("bench").withCpuPool(pool);
-        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        executor = new ThreadPoolExecutor(
+                threads,
+                threads,
+                60,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(),
                 r -> Thread.ofPlatform().daemon().name("bench-executor").unstarted(r));
         executor.allowCoreThreadTimeOut(true);
     }

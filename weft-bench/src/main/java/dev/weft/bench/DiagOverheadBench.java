@@ -32,7 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class DiagOverheadBench {
@@ -63,7 +65,7 @@ public class DiagOverheadBench {
                 recording.start();
             }
             case "probe" -> probe = StarvationProbe.start();
-            case "off" -> { }
+            case "off" -> {}
             default -> throw new IllegalArgumentException("diagnostics must be off, jfr or probe: " + diagnostics);
         }
     }

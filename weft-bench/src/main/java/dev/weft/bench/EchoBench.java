@@ -70,7 +70,8 @@ public final class EchoBench {
         if (ns.isEmpty()) {
             ns = List.of(16, 256);
         }
-        System.out.printf("EchoBench: %d-byte messages, %d s measured after 2 s warm-up, %d trial(s), JDK %s, %d CPUs%n",
+        System.out.printf(
+                "EchoBench: %d-byte messages, %d s measured after 2 s warm-up, %d trial(s), JDK %s, %d CPUs%n",
                 MSG, seconds, trials, Runtime.version(), Runtime.getRuntime().availableProcessors());
         String[] names = {"weft", "virtual-thread", "netty"};
         for (int n : ns) {
@@ -81,7 +82,8 @@ public final class EchoBench {
                     try (Server s = start(names[server])) {
                         Result r = load(s.port(), n, seconds);
                         results[server][t] = r;
-                        System.out.printf("N=%-5d %-15s trial %d: %,10.0f req/s  p50 %7.1f us  p99 %7.1f us  p99.9 %8.1f us%n",
+                        System.out.printf(
+                                "N=%-5d %-15s trial %d: %,10.0f req/s  p50 %7.1f us  p99 %7.1f us  p99.9 %8.1f us%n",
                                 n, names[server], t + 1, r.perSecond, r.p50 / 1e3, r.p99 / 1e3, r.p999 / 1e3);
                     }
                 }
@@ -113,7 +115,8 @@ public final class EchoBench {
             minP = Math.min(minP, rp);
             maxP = Math.max(maxP, rp);
         }
-        System.out.printf("N=%-5d %s / %s: throughput %.2fx of the means (per trial %.2f-%.2fx), p99 per trial %.2f-%.2fx%n",
+        System.out.printf(
+                "N=%-5d %s / %s: throughput %.2fx of the means (per trial %.2f-%.2fx), p99 per trial %.2f-%.2fx%n",
                 n, a, b, sumA / sumB, minT, maxT, minP, maxP);
     }
 
@@ -128,7 +131,8 @@ public final class EchoBench {
 
     /** Weft's server: connections are tasks of its scope; the handler echoes what it reads. */
     private static Server weft() throws Exception {
-        TcpServer server = TcpServer.bind(new InetSocketAddress("127.0.0.1", 0), ServerOptions.DEFAULTS.withName("echo"));
+        TcpServer server =
+                TcpServer.bind(new InetSocketAddress("127.0.0.1", 0), ServerOptions.DEFAULTS.withName("echo"));
         Thread serving = Thread.ofPlatform().start(() -> {
             try {
                 server.serve(conn -> {
@@ -203,8 +207,11 @@ public final class EchoBench {
 
     /** Netty's NIO echo server, one event loop per CPU. */
     private static Server netty() throws Exception {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
-        io.netty.channel.Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        EventLoopGroup group =
+                new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), NioIoHandler.newFactory());
+        io.netty.channel.Channel ch = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -228,7 +235,9 @@ public final class EchoBench {
                         });
                     }
                 })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
         return new Server() {
             public int port() {
                 return ((InetSocketAddress) ch.localAddress()).getPort();
@@ -294,7 +303,10 @@ public final class EchoBench {
             }
             total += counts[i];
         }
-        return new Result(total / (double) seconds, percentile(merged, total, 0.50), percentile(merged, total, 0.99),
+        return new Result(
+                total / (double) seconds,
+                percentile(merged, total, 0.50),
+                percentile(merged, total, 0.99),
                 percentile(merged, total, 0.999));
     }
 

@@ -65,7 +65,9 @@ import reactor.core.scheduler.Schedulers;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @OperationsPerInvocation(FlowBench.N)
@@ -89,7 +91,9 @@ public class FlowBench {
 
     @Benchmark
     public long mapParWeftUnordered() throws Exception {
-        return Flow.fromIterable(INPUT).mapParUnordered(CONCURRENCY, FlowBench::work).reduce(0, Integer::sum);
+        return Flow.fromIterable(INPUT)
+                .mapParUnordered(CONCURRENCY, FlowBench::work)
+                .reduce(0, Integer::sum);
     }
 
     @Benchmark
@@ -124,19 +128,27 @@ public class FlowBench {
     public long mapParReactorFlatMap() {
         return Flux.fromIterable(INPUT)
                 .flatMap(x -> Mono.fromCallable(() -> work(x)).subscribeOn(Schedulers.parallel()), CONCURRENCY)
-                .reduce(0L, (a, b) -> a + b).block();
+                .reduce(0L, (a, b) -> a + b)
+                .block();
     }
 
     @Benchmark
     public long mapParReactorParallel() {
-        return Flux.fromIterable(INPUT).parallel(CONCURRENCY).runOn(Schedulers.parallel()).map(FlowBench::work)
-                .sequential().reduce(0L, (a, b) -> a + b).block();
+        return Flux.fromIterable(INPUT)
+                .parallel(CONCURRENCY)
+                .runOn(Schedulers.parallel())
+                .map(FlowBench::work)
+                .sequential()
+                .reduce(0L, (a, b) -> a + b)
+                .block();
     }
 
     @Benchmark
     public long mapParGatherers() {
-        return INPUT.stream().gather(Gatherers.mapConcurrent(CONCURRENCY, FlowBench::work))
-                .mapToLong(Integer::longValue).sum();
+        return INPUT.stream()
+                .gather(Gatherers.mapConcurrent(CONCURRENCY, FlowBench::work))
+                .mapToLong(Integer::longValue)
+                .sum();
     }
 
     // ---- merge -------------------------------------------------------------------------
@@ -168,8 +180,10 @@ public class FlowBench {
 
     @Benchmark
     public long mergeReactor() {
-        return Flux.merge(Flux.fromIterable(HALF_A).subscribeOn(Schedulers.parallel()),
+        return Flux.merge(
+                        Flux.fromIterable(HALF_A).subscribeOn(Schedulers.parallel()),
                         Flux.fromIterable(HALF_B).subscribeOn(Schedulers.parallel()))
-                .reduce(0L, (a, b) -> a + b).block();
+                .reduce(0L, (a, b) -> a + b)
+                .block();
     }
 }

@@ -151,46 +151,84 @@ public final class IdleTaskMemory {
     /** Every pair, by name, in report order. */
     static Map<String, Pair> pairs() {
         Map<String, Pair> all = new LinkedHashMap<>();
-        all.put("latch", new Pair("latch", "CountDownLatch.await", "fork in CountDownLatch.await",
-                LatchSide::new, LatchSide::new));
-        all.put("receive", new Pair("receive", "SynchronousQueue.take", "rendezvous Channel.receive",
-                () -> {
-                    SynchronousQueue<Object> q = new SynchronousQueue<>();
-                    return interrupted(q::take);
-                },
-                () -> {
-                    Channel<Object> ch = Channel.rendezvous();
-                    return cancelled(ch::receive);
-                }));
-        all.put("send", new Pair("send", "SynchronousQueue.put", "rendezvous Channel.send",
-                () -> {
-                    SynchronousQueue<Object> q = new SynchronousQueue<>();
-                    return interrupted(() -> q.put(TOKEN));
-                },
-                () -> {
-                    Channel<Object> ch = Channel.rendezvous();
-                    return cancelled(() -> ch.send(TOKEN));
-                }));
-        all.put("sleep", new Pair("sleep", "Thread.sleep(1 h)", "Weft.sleep(1 h)",
-                () -> interrupted(() -> Thread.sleep(HOUR)),
-                () -> cancelled(() -> Weft.sleep(HOUR))));
-        all.put("join", new Pair("join", "Thread.join of one shared thread", "Task.join of one shared task",
-                RawJoinSide::new, WeftJoinSide::new));
-        all.put("select", new Pair("select", "SynchronousQueue.take", "Select.fair over 2 receiving()",
-                () -> {
-                    SynchronousQueue<Object> q = new SynchronousQueue<>();
-                    return interrupted(q::take);
-                },
-                () -> {
-                    Channel<Object> a = Channel.rendezvous();
-                    Channel<Object> b = Channel.rendezvous();
-                    return cancelled(() -> Select.<Object>fair()
-                            .on(a.receiving(), v -> v)
-                            .on(b.receiving(), v -> v)
-                            .await());
-                }));
-        all.put("promise", new Pair("promise", "CompletableFuture.get", "Promise.await",
-                PromiseRawSide::new, PromiseWeftSide::new));
+        all.put(
+                "latch",
+                new Pair(
+                        "latch",
+                        "CountDownLatch.await",
+                        "fork in CountDownLatch.await",
+                        LatchSide::new,
+                        LatchSide::new));
+        all.put(
+                "receive",
+                new Pair(
+                        "receive",
+                        "SynchronousQueue.take",
+                        "rendezvous Channel.receive",
+                        () -> {
+                            SynchronousQueue<Object> q = new SynchronousQueue<>();
+                            return interrupted(q::take);
+                        },
+                        () -> {
+                            Channel<Object> ch = Channel.rendezvous();
+                            return cancelled(ch::receive);
+                        }));
+        all.put(
+                "send",
+                new Pair(
+                        "send",
+                        "SynchronousQueue.put",
+                        "rendezvous Channel.send",
+                        () -> {
+                            SynchronousQueue<Object> q = new SynchronousQueue<>();
+                            return interrupted(() -> q.put(TOKEN));
+                        },
+                        () -> {
+                            Channel<Object> ch = Channel.rendezvous();
+                            return cancelled(() -> ch.send(TOKEN));
+                        }));
+        all.put(
+                "sleep",
+                new Pair(
+                        "sleep",
+                        "Thread.sleep(1 h)",
+                        "Weft.sleep(1 h)",
+                        () -> interrupted(() -> Thread.sleep(HOUR)),
+                        () -> cancelled(() -> Weft.sleep(HOUR))));
+        all.put(
+                "join",
+                new Pair(
+                        "join",
+                        "Thread.join of one shared thread",
+                        "Task.join of one shared task",
+                        RawJoinSide::new,
+                        WeftJoinSide::new));
+        all.put(
+                "select",
+                new Pair(
+                        "select",
+                        "SynchronousQueue.take",
+                        "Select.fair over 2 receiving()",
+                        () -> {
+                            SynchronousQueue<Object> q = new SynchronousQueue<>();
+                            return interrupted(q::take);
+                        },
+                        () -> {
+                            Channel<Object> a = Channel.rendezvous();
+                            Channel<Object> b = Channel.rendezvous();
+                            return cancelled(() -> Select.<Object>fair()
+                                    .on(a.receiving(), v -> v)
+                                    .on(b.receiving(), v -> v)
+                                    .await());
+                        }));
+        all.put(
+                "promise",
+                new Pair(
+                        "promise",
+                        "CompletableFuture.get",
+                        "Promise.await",
+                        PromiseRawSide::new,
+                        PromiseWeftSide::new));
         return all;
     }
 
@@ -211,16 +249,25 @@ public final class IdleTaskMemory {
             }
             selected.add(p);
         }
-        System.out.printf(Locale.ROOT, "IdleTaskMemory: pairs %s, N=%,d tasks per trial, %d trials per side, JDK %s, %d CPUs, max heap %,d MB, GC %s%n",
-                selected.stream().map(Pair::name).toList(), n, trials, Runtime.version(),
-                Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
-                ManagementFactory.getGarbageCollectorMXBeans().stream().map(b -> b.getName()).toList());
+        System.out.printf(
+                Locale.ROOT,
+                "IdleTaskMemory: pairs %s, N=%,d tasks per trial, %d trials per side, JDK %s, %d CPUs, max heap %,d MB, GC %s%n",
+                selected.stream().map(Pair::name).toList(),
+                n,
+                trials,
+                Runtime.version(),
+                Runtime.getRuntime().availableProcessors(),
+                Runtime.getRuntime().maxMemory() >> 20,
+                ManagementFactory.getGarbageCollectorMXBeans().stream()
+                        .map(b -> b.getName())
+                        .toList());
 
         // Warm-up: one of each side, discarded (class loading, JIT, carrier pool start-up).
         for (Pair p : selected) {
             double r = raw(p.rawSide().get(), n, null);
             double w = weft(p.weftSide().get(), n, null);
-            System.out.printf(Locale.ROOT, "warm-up %-8s raw %7.1f B/task, Weft %7.1f B/task (discarded)%n", p.name(), r, w);
+            System.out.printf(
+                    Locale.ROOT, "warm-up %-8s raw %7.1f B/task, Weft %7.1f B/task (discarded)%n", p.name(), r, w);
         }
         int platformThreads = ManagementFactory.getThreadMXBean().getThreadCount();
 
@@ -240,22 +287,48 @@ public final class IdleTaskMemory {
                     raw[i][t] = raw(p.rawSide().get(), n, label.formatted("raw"));
                 }
                 int threadsNow = ManagementFactory.getThreadMXBean().getThreadCount();
-                System.out.printf(Locale.ROOT, "trial %d %-8s raw %7.1f B/task, Weft %7.1f B/task  (heap before %,.1f MB, platform threads %d)%n",
-                        t + 1, p.name(), raw[i][t], weft[i][t], baseline / 1048576.0, threadsNow);
+                System.out.printf(
+                        Locale.ROOT,
+                        "trial %d %-8s raw %7.1f B/task, Weft %7.1f B/task  (heap before %,.1f MB, platform threads %d)%n",
+                        t + 1,
+                        p.name(),
+                        raw[i][t],
+                        weft[i][t],
+                        baseline / 1048576.0,
+                        threadsNow);
                 if (threadsNow != platformThreads) {
-                    System.out.printf(Locale.ROOT, "  platform thread count %d after the warm-up, %d now%n", platformThreads, threadsNow);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "  platform thread count %d after the warm-up, %d now%n",
+                            platformThreads,
+                            threadsNow);
                 }
             }
         }
 
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-8s | %-34s | %-30s | %s%n", "pair", "raw: median (min-max) B/task", "Weft: median (min-max) B/task", "Weft/raw");
+        System.out.printf(
+                Locale.ROOT,
+                "%-8s | %-34s | %-30s | %s%n",
+                "pair",
+                "raw: median (min-max) B/task",
+                "Weft: median (min-max) B/task",
+                "Weft/raw");
         for (int i = 0; i < selected.size(); i++) {
             Pair p = selected.get(i);
             double rm = median(raw[i]);
             double wm = median(weft[i]);
-            System.out.printf(Locale.ROOT, "%-8s | %7.1f (%7.1f-%7.1f)            | %7.1f (%7.1f-%7.1f)        | %.2f %s%n",
-                    p.name(), rm, min(raw[i]), max(raw[i]), wm, min(weft[i]), max(weft[i]), wm / rm,
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-8s | %7.1f (%7.1f-%7.1f)            | %7.1f (%7.1f-%7.1f)        | %.2f %s%n",
+                    p.name(),
+                    rm,
+                    min(raw[i]),
+                    max(raw[i]),
+                    wm,
+                    min(weft[i]),
+                    max(weft[i]),
+                    wm / rm,
                     wm / rm <= 1.10 ? "(target met)" : "(target <= 1.10 missed)");
         }
         System.out.println();
@@ -546,7 +619,8 @@ public final class IdleTaskMemory {
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         Path file = Path.of(HISTOGRAMS, label + "-" + when + ".txt");
         Files.createDirectories(file.getParent());
-        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(ProcessHandle.current().pid()), "GC.class_histogram")
+        Process p = new ProcessBuilder(
+                        jcmd.toString(), Long.toString(ProcessHandle.current().pid()), "GC.class_histogram")
                 .redirectErrorStream(true)
                 .redirectOutput(file.toFile())
                 .start();

@@ -54,8 +54,11 @@ public final class JobsLatencyBench {
 
     private JobsLatencyBench(URI base, ExecutorService callbacks) {
         this.base = base;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(callbacks)
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .executor(callbacks)
+                .connectTimeout(Duration.ofSeconds(10))
+                .build();
     }
 
     /**
@@ -83,14 +86,16 @@ public final class JobsLatencyBench {
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--busy-jobs" -> busyJobs = positive(args[i], v);
                 case "--phases" -> phases = Arrays.asList(v.split(","));
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; options: --url URL --rate N --seconds N --warmup N --busy-jobs N --phases idle,busy");
+                default ->
+                    throw new IllegalArgumentException("unknown option " + args[i]
+                            + "; options: --url URL --rate N --seconds N --warmup N --busy-jobs N --phases idle,busy");
             }
         }
         if (url == null) {
             throw new IllegalArgumentException("--url is required: the base URL of a running jobs service");
         }
-        try (ExecutorService callbacks = Executors.newFixedThreadPool(4, r -> Thread.ofPlatform().daemon().unstarted(r))) {
+        try (ExecutorService callbacks = Executors.newFixedThreadPool(
+                4, r -> Thread.ofPlatform().daemon().unstarted(r))) {
             new JobsLatencyBench(url, callbacks).run(phases, rate, seconds, warmup, busyJobs);
         }
     }
@@ -108,8 +113,14 @@ public final class JobsLatencyBench {
         while (!state(send("GET", "jobs/" + ref, null)).equals("succeeded")) {
             Thread.sleep(20);
         }
-        System.out.printf(Locale.ROOT, "target: GET %sjobs/%d (a finished job), %d requests/s, %d s warm-up, %d s measured%n",
-                base, ref, rate, warmup, seconds);
+        System.out.printf(
+                Locale.ROOT,
+                "target: GET %sjobs/%d (a finished job), %d requests/s, %d s warm-up, %d s measured%n",
+                base,
+                ref,
+                rate,
+                warmup,
+                seconds);
         for (String phase : phases) {
             switch (phase) {
                 case "idle" -> {
@@ -143,7 +154,8 @@ public final class JobsLatencyBench {
         for (long j : jobs) {
             String view = send("GET", "jobs/" + j, null);
             if (!state(view).equals("running")) {
-                throw new IllegalStateException("busy job " + j + " ended during the measurement: use fewer seconds. " + view);
+                throw new IllegalStateException(
+                        "busy job " + j + " ended during the measurement: use fewer seconds. " + view);
             }
             after += done(view);
         }
@@ -168,8 +180,10 @@ public final class JobsLatencyBench {
         long[] lat = new long[n];
         AtomicInteger errors = new AtomicInteger();
         List<CompletableFuture<?>> inFlight = new ArrayList<>(n);
-        HttpRequest req = HttpRequest.newBuilder(base.resolve("jobs/" + id)).timeout(Duration.ofSeconds(120))
-                .GET().build();
+        HttpRequest req = HttpRequest.newBuilder(base.resolve("jobs/" + id))
+                .timeout(Duration.ofSeconds(120))
+                .GET()
+                .build();
         long period = TimeUnit.SECONDS.toNanos(1) / rate;
         long start = System.nanoTime() + period;
         for (int i = 0; i < n; i++) {
@@ -178,15 +192,16 @@ public final class JobsLatencyBench {
                 LockSupport.parkNanos(wait);
             }
             int k = i;
-            inFlight.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).handle((r, e) -> {
-                if (e != null || r.statusCode() != 200) {
-                    errors.incrementAndGet();
-                    lat[k] = -1;
-                } else {
-                    lat[k] = System.nanoTime() - due;
-                }
-                return null;
-            }));
+            inFlight.add(http.sendAsync(req, HttpResponse.BodyHandlers.ofString())
+                    .handle((r, e) -> {
+                        if (e != null || r.statusCode() != 200) {
+                            errors.incrementAndGet();
+                            lat[k] = -1;
+                        } else {
+                            lat[k] = System.nanoTime() - due;
+                        }
+                        return null;
+                    }));
         }
         CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).join();
         Arrays.sort(lat);
@@ -199,8 +214,17 @@ public final class JobsLatencyBench {
             errors++;
         }
         long[] ok = Arrays.copyOfRange(lat, errors, lat.length);
-        System.out.printf(Locale.ROOT, "%-5s n=%d  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  max=%.2f ms  errors=%d%s%n", phase,
-                ok.length, ms(ok, 0.5), ms(ok, 0.9), ms(ok, 0.99), ms(ok, 1), errors, extra);
+        System.out.printf(
+                Locale.ROOT,
+                "%-5s n=%d  p50=%.2f ms  p90=%.2f ms  p99=%.2f ms  max=%.2f ms  errors=%d%s%n",
+                phase,
+                ok.length,
+                ms(ok, 0.5),
+                ms(ok, 0.9),
+                ms(ok, 0.99),
+                ms(ok, 1),
+                errors,
+                extra);
     }
 
     private static double ms(long[] sorted, double q) {
@@ -211,8 +235,11 @@ public final class JobsLatencyBench {
     }
 
     private String send(String method, String path, String body) throws IOException, InterruptedException {
-        HttpRequest req = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(120))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        HttpRequest req = HttpRequest.newBuilder(base.resolve(path))
+                .timeout(Duration.ofSeconds(120))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .build();
         HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) {

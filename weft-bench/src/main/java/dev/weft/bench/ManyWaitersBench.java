@@ -35,8 +35,12 @@ public final class ManyWaitersBench {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-        System.out.printf(Locale.ROOT, "ManyWaitersBench: N=%,d, %d rounds (the first dropped), JDK %s%n",
-                n, rounds, Runtime.version());
+        System.out.printf(
+                Locale.ROOT,
+                "ManyWaitersBench: N=%,d, %d rounds (the first dropped), JDK %s%n",
+                n,
+                rounds,
+                Runtime.version());
         for (String kind : new String[] {"join", "promise"}) {
             double[] start = new double[rounds];
             double[] cancel = new double[rounds];
@@ -44,11 +48,21 @@ public final class ManyWaitersBench {
                 double[] t = kind.equals("join") ? joiners(n) : awaiters(n);
                 start[r] = t[0];
                 cancel[r] = t[1];
-                System.out.printf(Locale.ROOT, "%-7s round %d: fork and register %,8.1f ms, cancel and withdraw %,8.1f ms%n",
-                        kind, r + 1, t[0], t[1]);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-7s round %d: fork and register %,8.1f ms, cancel and withdraw %,8.1f ms%n",
+                        kind,
+                        r + 1,
+                        t[0],
+                        t[1]);
             }
-            System.out.printf(Locale.ROOT, "%-7s median (range) of rounds 2-%d: fork and register %s ms, cancel and withdraw %s ms%n",
-                    kind, rounds, summary(start), summary(cancel));
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-7s median (range) of rounds 2-%d: fork and register %s ms, cancel and withdraw %s ms%n",
+                    kind,
+                    rounds,
+                    summary(start),
+                    summary(cancel));
         }
     }
 
@@ -100,7 +114,8 @@ public final class ManyWaitersBench {
     private static String summary(double[] all) {
         double[] rest = Arrays.copyOfRange(all, 1, all.length);
         Arrays.sort(rest);
-        double median = rest.length % 2 == 1 ? rest[rest.length / 2] : (rest[rest.length / 2 - 1] + rest[rest.length / 2]) / 2;
+        double median =
+                rest.length % 2 == 1 ? rest[rest.length / 2] : (rest[rest.length / 2 - 1] + rest[rest.length / 2]) / 2;
         return String.format(Locale.ROOT, "%,.1f (%,.1f-%,.1f)", median, rest[0], rest[rest.length - 1]);
     }
 }

@@ -23,7 +23,6 @@ import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -42,7 +41,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @org.openjdk.jmh.annotations.State(org.openjdk.jmh.annotations.Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class SnapshotBench {
@@ -82,7 +83,10 @@ public class SnapshotBench {
             }
         });
         root = started.get();
-        while (Diagnostics.snapshot(root).nodes().stream().filter(NodeSnapshot::parked).count() < n + 1) {
+        while (Diagnostics.snapshot(root).nodes().stream()
+                        .filter(NodeSnapshot::parked)
+                        .count()
+                < n + 1) {
             Thread.sleep(50);
         }
     }

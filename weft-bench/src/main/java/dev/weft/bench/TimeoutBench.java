@@ -54,14 +54,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 2,
+        jvmArgsAppend = {"--enable-preview", "-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 5, time = 1)
 public class TimeoutBench {
 
     private static final Duration TEN_SECONDS = Duration.ofSeconds(10);
     private static final long TEN_SECONDS_NANOS = TEN_SECONDS.toNanos();
-    private static final Runnable NOOP = () -> { };
+    private static final Runnable NOOP = () -> {};
 
     /** Not constant, so the body's value cannot be folded. */
     public int value = 42;
@@ -72,7 +74,8 @@ public class TimeoutBench {
     @Setup(Level.Trial)
     public void setUp() {
         body = scope -> value;
-        stpe = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().name("bench-stpe").daemon().unstarted(r));
+        stpe = new ScheduledThreadPoolExecutor(
+                1, r -> Thread.ofPlatform().name("bench-stpe").daemon().unstarted(r));
         stpe.setRemoveOnCancelPolicy(true);
     }
 
@@ -158,8 +161,8 @@ public class TimeoutBench {
 
     @Benchmark
     public Integer stsTimeout() throws Exception {
-        try (var scope = StructuredTaskScope.open(StructuredTaskScope.Joiner.awaitAllSuccessfulOrThrow(),
-                cf -> cf.withTimeout(TEN_SECONDS))) {
+        try (var scope = StructuredTaskScope.open(
+                StructuredTaskScope.Joiner.awaitAllSuccessfulOrThrow(), cf -> cf.withTimeout(TEN_SECONDS))) {
             scope.join();
             return body.run(null);
         }

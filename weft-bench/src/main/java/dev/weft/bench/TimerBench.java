@@ -64,7 +64,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms8g", "-Xmx8g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms8g", "-Xmx8g"})
 @Warmup(iterations = 3, time = 4)
 @Measurement(iterations = 5, time = 4)
 public class TimerBench {
@@ -87,7 +89,8 @@ public class TimerBench {
     public void setUp() {
         sleep = Duration.ofMillis(sleepMillis);
         sleepNanos = sleep.toNanos();
-        stpe = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().name("bench-stpe").daemon().unstarted(r));
+        stpe = new ScheduledThreadPoolExecutor(
+                1, r -> Thread.ofPlatform().name("bench-stpe").daemon().unstarted(r));
     }
 
     @TearDown(Level.Trial)

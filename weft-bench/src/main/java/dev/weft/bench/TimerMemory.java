@@ -5,8 +5,8 @@ import dev.weft.Weft;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
 import java.lang.management.ManagementFactory;
-import java.lang.ref.Reference;
 import java.lang.management.MemoryMXBean;
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
@@ -70,13 +70,19 @@ public final class TimerMemory {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         int trials = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        System.out.printf("TimerMemory: N=%,d per trial, %d trials per variant, JDK %s, %d CPUs, max heap %,d MB, GC %s%n",
-                n, trials, Runtime.version(), Runtime.getRuntime().availableProcessors(),
+        System.out.printf(
+                "TimerMemory: N=%,d per trial, %d trials per variant, JDK %s, %d CPUs, max heap %,d MB, GC %s%n",
+                n,
+                trials,
+                Runtime.version(),
+                Runtime.getRuntime().availableProcessors(),
                 Runtime.getRuntime().maxMemory() >> 20,
-                ManagementFactory.getGarbageCollectorMXBeans().stream().map(b -> b.getName()).toList());
+                ManagementFactory.getGarbageCollectorMXBeans().stream()
+                        .map(b -> b.getName())
+                        .toList());
 
-        ScheduledThreadPoolExecutor stpe = new ScheduledThreadPoolExecutor(1,
-                r -> Thread.ofPlatform().name("bench-stpe").daemon().unstarted(r));
+        ScheduledThreadPoolExecutor stpe = new ScheduledThreadPoolExecutor(
+                1, r -> Thread.ofPlatform().name("bench-stpe").daemon().unstarted(r));
         stpe.setRemoveOnCancelPolicy(true);
 
         String[] names = {"Thread.sleep", "STPE", "Weft.sleep, raw", "Weft.sleep, scope"};
@@ -102,10 +108,12 @@ public final class TimerMemory {
             System.out.println(line);
         }
         double base = median(perSleep[0]);
-        System.out.println("pending sleep (thread included), bytes per sleep, median (min-max), ratio to Thread.sleep:");
+        System.out.println(
+                "pending sleep (thread included), bytes per sleep, median (min-max), ratio to Thread.sleep:");
         for (int v = 0; v < variants.length; v++) {
-            System.out.printf("  %-18s %8.1f B (%.1f-%.1f)  %.2f%n", names[v], median(perSleep[v]),
-                    min(perSleep[v]), max(perSleep[v]), median(perSleep[v]) / base);
+            System.out.printf(
+                    "  %-18s %8.1f B (%.1f-%.1f)  %.2f%n",
+                    names[v], median(perSleep[v]), min(perSleep[v]), max(perSleep[v]), median(perSleep[v]) / base);
         }
 
         String[] timerNames = {"Weft Timer", "STPE task", "FJP task"};
@@ -122,16 +130,32 @@ public final class TimerMemory {
                 armed[v][t] = r[0];
                 afterCancel[v][t] = r[1];
             }
-            System.out.printf("trial %d: pending timer %s %.1f B, %s %.1f B, %s %.1f B;"
-                            + " after cancel %+.3f, %+.3f, %+.3f MB from baseline%n", t + 1,
-                    timerNames[0], armed[0][t], timerNames[1], armed[1][t], timerNames[2], armed[2][t],
-                    afterCancel[0][t], afterCancel[1][t], afterCancel[2][t]);
+            System.out.printf(
+                    "trial %d: pending timer %s %.1f B, %s %.1f B, %s %.1f B;"
+                            + " after cancel %+.3f, %+.3f, %+.3f MB from baseline%n",
+                    t + 1,
+                    timerNames[0],
+                    armed[0][t],
+                    timerNames[1],
+                    armed[1][t],
+                    timerNames[2],
+                    armed[2][t],
+                    afterCancel[0][t],
+                    afterCancel[1][t],
+                    afterCancel[2][t]);
         }
-        System.out.println("pending timer alone (no thread), bytes per timer, median (min-max); heap after cancelling all, MB from baseline:");
+        System.out.println(
+                "pending timer alone (no thread), bytes per timer, median (min-max); heap after cancelling all, MB from baseline:");
         for (int v = 0; v < 3; v++) {
-            System.out.printf("  %-10s %8.1f B (%.1f-%.1f)  after cancel %+.3f MB (min %+.3f, max %+.3f)%n",
-                    timerNames[v], median(armed[v]), min(armed[v]), max(armed[v]),
-                    median(afterCancel[v]), min(afterCancel[v]), max(afterCancel[v]));
+            System.out.printf(
+                    "  %-10s %8.1f B (%.1f-%.1f)  after cancel %+.3f MB (min %+.3f, max %+.3f)%n",
+                    timerNames[v],
+                    median(armed[v]),
+                    min(armed[v]),
+                    max(armed[v]),
+                    median(afterCancel[v]),
+                    min(afterCancel[v]),
+                    max(afterCancel[v]));
         }
         stpe.shutdownNow();
     }
@@ -254,7 +278,7 @@ public final class TimerMemory {
      */
     static void timers(int v, int n, ScheduledThreadPoolExecutor stpe, double[] out) throws Exception {
         Object[] held = new Object[n];
-        Runnable noop = () -> { };
+        Runnable noop = () -> {};
         long nanos = HOUR.toNanos();
         long before = usedAfterGc();
         Clock clock = Clock.system();

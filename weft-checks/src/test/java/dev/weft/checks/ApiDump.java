@@ -21,7 +21,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -44,7 +43,8 @@ final class ApiDump {
     static String of(Class<?> anchor) throws IOException, ClassNotFoundException {
         Path location;
         try {
-            location = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+            location = Path.of(
+                    anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (java.net.URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -82,8 +82,11 @@ final class ApiDump {
         }
         types.sort((a, b) -> a.getName().compareTo(b.getName()));
         StringBuilder out = new StringBuilder();
-        out.append("# The public API of module ").append(descriptor.name())
-                .append(": exported packages ").append(String.join(", ", exported)).append('\n');
+        out.append("# The public API of module ")
+                .append(descriptor.name())
+                .append(": exported packages ")
+                .append(String.join(", ", exported))
+                .append('\n');
         for (Class<?> c : types) {
             out.append(header(c)).append('\n');
             for (String m : members(c)) {
@@ -148,7 +151,10 @@ final class ApiDump {
         }
         if (c.isSealed()) {
             List<String> permitted = Arrays.stream(c.getPermittedSubclasses())
-                    .filter(ApiDump::isApi).map(Class::getName).sorted().toList();
+                    .filter(ApiDump::isApi)
+                    .map(Class::getName)
+                    .sorted()
+                    .toList();
             words.add(permitted.isEmpty() ? "(no API subtypes)" : "permits " + String.join(", ", permitted));
         }
         return String.join(" ", words);
@@ -158,11 +164,15 @@ final class ApiDump {
         if (params.length == 0) {
             return "";
         }
-        return Arrays.stream(params).map(p -> {
-            List<String> bounds = Arrays.stream(p.getBounds())
-                    .filter(b -> b != Object.class).map(Type::getTypeName).toList();
-            return bounds.isEmpty() ? p.getName() : p.getName() + " extends " + String.join(" & ", bounds);
-        }).collect(Collectors.joining(", ", "<", ">"));
+        return Arrays.stream(params)
+                .map(p -> {
+                    List<String> bounds = Arrays.stream(p.getBounds())
+                            .filter(b -> b != Object.class)
+                            .map(Type::getTypeName)
+                            .toList();
+                    return bounds.isEmpty() ? p.getName() : p.getName() + " extends " + String.join(" & ", bounds);
+                })
+                .collect(Collectors.joining(", ", "<", ">"));
     }
 
     private static String deprecated(AnnotatedElement e) {

@@ -49,7 +49,8 @@ class ApiDumpTest {
         }
         String checkedIn = Files.readString(file, StandardCharsets.UTF_8);
         if (!checkedIn.equals(current)) {
-            List<String> diff = LineDiff.diff(checkedIn.lines().toList(), current.lines().toList());
+            List<String> diff =
+                    LineDiff.diff(checkedIn.lines().toList(), current.lines().toList());
             fail("The public API of " + module + " differs from " + Checks.ROOT.relativize(file)
                     + " ('-' checked in, '+' now):\n" + String.join("\n", diff)
                     + "\n\nIf the change is deliberate, regenerate the dumps and commit them with the change:\n  "

@@ -14,8 +14,9 @@ final class Checks {
     private static Path findRoot() {
         Path root = Path.of("").toAbsolutePath().getParent();
         if (root == null || !Files.exists(root.resolve("README.md")) || !Files.isDirectory(root.resolve("weft-core"))) {
-            throw new IllegalStateException("weft-checks' tests must run with weft-checks as the working directory; ran in "
-                    + Path.of("").toAbsolutePath());
+            throw new IllegalStateException(
+                    "weft-checks' tests must run with weft-checks as the working directory; ran in "
+                            + Path.of("").toAbsolutePath());
         }
         return root;
     }

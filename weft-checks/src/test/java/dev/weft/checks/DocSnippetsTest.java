@@ -73,30 +73,44 @@ class DocSnippetsTest {
         List<Snippet> snippets = new ArrayList<>();
         snippets.addAll(markdownSnippets(Checks.ROOT.resolve("README.md")));
         try (Stream<Path> docs = Files.list(Checks.ROOT.resolve("docs"))) {
-            for (Path doc : docs.filter(p -> p.toString().endsWith(".md")).sorted().toList()) {
+            for (Path doc :
+                    docs.filter(p -> p.toString().endsWith(".md")).sorted().toList()) {
                 snippets.addAll(markdownSnippets(doc));
             }
         }
         for (String module : JAVADOC_MODULES) {
             try (Stream<Path> sources = Files.walk(Checks.ROOT.resolve(module).resolve("src/main/java"))) {
-                for (Path source : sources.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                for (Path source : sources.filter(p -> p.toString().endsWith(".java"))
+                        .sorted()
+                        .toList()) {
                     snippets.addAll(javadocSnippets(source));
                 }
             }
         }
-        long fromMarkdown = snippets.stream().filter(s -> s.origin().endsWith(".md")).count();
+        long fromMarkdown =
+                snippets.stream().filter(s -> s.origin().endsWith(".md")).count();
         long fromJavadoc = snippets.size() - fromMarkdown;
-        assertTrue(fromMarkdown >= 40 && fromJavadoc >= 30,
-                "found only " + fromMarkdown + " markdown and " + fromJavadoc + " javadoc snippets: is the extraction broken?");
+        assertTrue(
+                fromMarkdown >= 40 && fromJavadoc >= 30,
+                "found only " + fromMarkdown + " markdown and " + fromJavadoc
+                        + " javadoc snippets: is the extraction broken?");
 
-        List<String> fragments = snippets.stream().filter(Snippet::fragment).map(s -> s.origin() + ":" + s.line()).toList();
+        List<String> fragments = snippets.stream()
+                .filter(Snippet::fragment)
+                .map(s -> s.origin() + ":" + s.line())
+                .toList();
         System.out.println("DocSnippetsTest: compiling " + (snippets.size() - fragments.size()) + " snippets ("
                 + fromMarkdown + " in markdown, " + fromJavadoc + " in javadoc); marked fragments, not compiled: "
                 + (fragments.isEmpty() ? "none" : fragments));
 
-        List<String> errors = compile(snippets.stream().filter(s -> !s.fragment()).map(DocSnippetsTest::source).toList());
-        assertTrue(errors.isEmpty(), errors.size() + " snippet error(s); each names the page or source file and line:\n"
-                + String.join("\n", errors));
+        List<String> errors = compile(snippets.stream()
+                .filter(s -> !s.fragment())
+                .map(DocSnippetsTest::source)
+                .toList());
+        assertTrue(
+                errors.isEmpty(),
+                errors.size() + " snippet error(s); each names the page or source file and line:\n"
+                        + String.join("\n", errors));
     }
 
     // ---- extraction -------------------------------------------------------------------------------
@@ -150,7 +164,11 @@ class DocSnippetsTest {
             while (!lines.isEmpty() && lines.getLast().isBlank()) {
                 lines.removeLast();
             }
-            int line = (int) text.substring(0, m.end()).chars().filter(c -> c == '\n').count() + 1;
+            int line = (int) text.substring(0, m.end())
+                            .chars()
+                            .filter(c -> c == '\n')
+                            .count()
+                    + 1;
             out.add(new Snippet(origin, line, String.join("\n", lines), false));
         }
         return out;
@@ -160,19 +178,44 @@ class DocSnippetsTest {
 
     /** The imports every snippet gets. Single-type imports settle the names two packages share. */
     static final List<String> PRELUDE = List.of(
-            "java.io.*", "java.net.*", "java.net.http.*", "java.net.http.HttpResponse.BodyHandlers",
-            "java.nio.channels.*", "java.nio.file.*", "java.time.*", "java.util.*", "java.util.concurrent.*",
-            "java.util.concurrent.Flow.Publisher", "java.util.function.*", "java.util.stream.*",
+            "java.io.*",
+            "java.net.*",
+            "java.net.http.*",
+            "java.net.http.HttpResponse.BodyHandlers",
+            "java.nio.channels.*",
+            "java.nio.file.*",
+            "java.time.*",
+            "java.util.*",
+            "java.util.concurrent.*",
+            "java.util.concurrent.Flow.Publisher",
+            "java.util.function.*",
+            "java.util.stream.*",
             "java.awt.image.BufferedImage",
-            "dev.weft.*", "dev.weft.channel.*", "dev.weft.flow.*", "dev.weft.time.*", "dev.weft.poll.*",
-            "dev.weft.io.*", "dev.weft.diag.*", "dev.weft.interop.*", "dev.weft.retry.*",
-            "dev.weft.test.*", "dev.weft.console.*", "dev.weft.slf4j.*",
-            "dev.weft.channel.Channel", "dev.weft.flow.Flow", "dev.weft.time.Clock", "dev.weft.time.Timer",
+            "dev.weft.*",
+            "dev.weft.channel.*",
+            "dev.weft.flow.*",
+            "dev.weft.time.*",
+            "dev.weft.poll.*",
+            "dev.weft.io.*",
+            "dev.weft.diag.*",
+            "dev.weft.interop.*",
+            "dev.weft.retry.*",
+            "dev.weft.test.*",
+            "dev.weft.console.*",
+            "dev.weft.slf4j.*",
+            "dev.weft.channel.Channel",
+            "dev.weft.flow.Flow",
+            "dev.weft.time.Clock",
+            "dev.weft.time.Timer",
             "dev.weft.console.Console",
-            "org.junit.jupiter.api.Test", "org.junit.jupiter.api.extension.ExtendWith", "org.slf4j.MDC",
+            "org.junit.jupiter.api.Test",
+            "org.junit.jupiter.api.extension.ExtendWith",
+            "org.slf4j.MDC",
             "dev.weft.checks.DocStubs.*",
-            "static org.junit.jupiter.api.Assertions.*", "static java.nio.charset.StandardCharsets.UTF_8",
-            "static java.nio.file.StandardOpenOption.*", "static dev.weft.checks.DocStubs.*");
+            "static org.junit.jupiter.api.Assertions.*",
+            "static java.nio.charset.StandardCharsets.UTF_8",
+            "static java.nio.file.StandardOpenOption.*",
+            "static dev.weft.checks.DocStubs.*");
 
     /** A generated compilation unit that remembers which snippet line each of its lines came from. */
     static final class SnippetSource extends SimpleJavaFileObject {
@@ -181,7 +224,8 @@ class DocSnippetsTest {
         final List<Integer> origins; // per generated line (0-based): the snippet's line, or -1
 
         SnippetSource(Snippet snippet, String className, String code, List<Integer> origins) {
-            super(URI.create("string:///" + snippet.packageName().replace('.', '/') + "/" + className + ".java"),
+            super(
+                    URI.create("string:///" + snippet.packageName().replace('.', '/') + "/" + className + ".java"),
                     Kind.SOURCE);
             this.snippet = snippet;
             this.code = code;
@@ -200,17 +244,26 @@ class DocSnippetsTest {
         }
     }
 
-    enum UnitKind { IMPORT, TYPE, MEMBER, STATEMENT }
+    enum UnitKind {
+        IMPORT,
+        TYPE,
+        MEMBER,
+        STATEMENT
+    }
 
     /** A top-level unit of a snippet, and its first line within the snippet (0-based). */
     record Unit(UnitKind kind, String text, int line) {}
 
-    private static final String MODIFIERS = "(?:(?:public|protected|private|static|final|abstract|sealed|non-sealed|strictfp|synchronized|default)\\s+)*";
-    private static final Pattern TYPE = Pattern.compile("^" + MODIFIERS + "(?:class|interface|enum|record|@interface)\\s+\\w+.*", Pattern.DOTALL);
-    private static final Pattern METHOD = Pattern.compile("^" + MODIFIERS
-            + "(?:<[^>]+>\\s+)?[\\w.$]+(?:<[^=;{}()]*>)?(?:\\[\\])*\\s+\\w+\\s*\\([^;{}=]*\\)\\s*(?:throws\\s+[\\w.,\\s]+)?\\{.*",
+    private static final String MODIFIERS =
+            "(?:(?:public|protected|private|static|final|abstract|sealed|non-sealed|strictfp|synchronized|default)\\s+)*";
+    private static final Pattern TYPE =
+            Pattern.compile("^" + MODIFIERS + "(?:class|interface|enum|record|@interface)\\s+\\w+.*", Pattern.DOTALL);
+    private static final Pattern METHOD = Pattern.compile(
+            "^" + MODIFIERS
+                    + "(?:<[^>]+>\\s+)?[\\w.$]+(?:<[^=;{}()]*>)?(?:\\[\\])*\\s+\\w+\\s*\\([^;{}=]*\\)\\s*(?:throws\\s+[\\w.,\\s]+)?\\{.*",
             Pattern.DOTALL);
-    private static final Pattern STATIC_FIELD = Pattern.compile("^" + MODIFIERS.replace(")*", ")*?") + "static\\s.*", Pattern.DOTALL);
+    private static final Pattern STATIC_FIELD =
+            Pattern.compile("^" + MODIFIERS.replace(")*", ")*?") + "static\\s.*", Pattern.DOTALL);
     private static final Set<String> STATEMENT_KEYWORDS = Set.of("return", "new", "throw", "else", "yield", "var");
 
     static SnippetSource source(Snippet snippet) {
@@ -251,7 +304,8 @@ class DocSnippetsTest {
     }
 
     private static void emitUnit(List<String> out, List<Integer> origins, Unit u, Snippet snippet) {
-        String text = u.kind() == UnitKind.TYPE ? u.text().replaceFirst("^(\\s*(?:@[\\w.]+(?:\\([^)]*\\))?\\s*)*)public\\s+", "$1")
+        String text = u.kind() == UnitKind.TYPE
+                ? u.text().replaceFirst("^(\\s*(?:@[\\w.]+(?:\\([^)]*\\))?\\s*)*)public\\s+", "$1")
                 : u.text();
         String[] lines = text.split("\n", -1);
         for (int k = 0; k < lines.length; k++) {
@@ -348,7 +402,8 @@ class DocSnippetsTest {
             start = first;
         }
         String text = code.substring(start, end);
-        int line = (int) code.substring(0, start).chars().filter(ch -> ch == '\n').count();
+        int line =
+                (int) code.substring(0, start).chars().filter(ch -> ch == '\n').count();
         return new Unit(kind(text), text, line);
     }
 
@@ -381,11 +436,21 @@ class DocSnippetsTest {
         DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
         Path out = Path.of("target", "snippet-classes");
         Files.createDirectories(out);
-        String classPath = Files.readString(Path.of("target", "test-classpath.txt")).strip()
-                + java.io.File.pathSeparator + Path.of("target", "test-classes");
-        try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
-            List<String> options = List.of("-proc:none", "-implicit:none", "-Xlint:none", "-nowarn",
-                    "-classpath", classPath, "-d", out.toString());
+        String classPath =
+                Files.readString(Path.of("target", "test-classpath.txt")).strip()
+                        + java.io.File.pathSeparator
+                        + Path.of("target", "test-classes");
+        try (StandardJavaFileManager files =
+                javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
+            List<String> options = List.of(
+                    "-proc:none",
+                    "-implicit:none",
+                    "-Xlint:none",
+                    "-nowarn",
+                    "-classpath",
+                    classPath,
+                    "-d",
+                    out.toString());
             javac.getTask(null, files, diagnostics, options, null, sources).call();
         }
         Map<String, List<String>> byPlace = new TreeMap<>();
@@ -397,8 +462,9 @@ class DocSnippetsTest {
                 int line = s.originLine(d.getLineNumber());
                 String place = s.snippet.origin() + ":" + line;
                 byPlace.computeIfAbsent(place, k -> new ArrayList<>())
-                        .add(place + ": " + d.getMessage(Locale.ROOT).lines().findFirst().orElse("")
-                                + "   (snippet at line " + s.snippet.line() + ")");
+                        .add(place + ": "
+                                + d.getMessage(Locale.ROOT).lines().findFirst().orElse("") + "   (snippet at line "
+                                + s.snippet.line() + ")");
             } else {
                 byPlace.computeIfAbsent("~", k -> new ArrayList<>()).add(d.toString());
             }

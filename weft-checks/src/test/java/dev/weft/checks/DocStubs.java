@@ -217,6 +217,7 @@ public class DocStubs {
     public static final AtomicReference<Config> config = null;
     public static final BufferedImage image = null;
     public static final List<Integer> seen = null;
+
     @SuppressWarnings("StaticAssignmentOfThrowable") // a name for flows.md's failure snippet: null, never an instance
     public static final RuntimeException boom = null;
 

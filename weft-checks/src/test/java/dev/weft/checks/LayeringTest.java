@@ -63,7 +63,8 @@ class LayeringTest {
                     problems.add("documented edge " + from + " -> " + to + " does not point down the layers " + LAYERS);
                 }
                 if (!actual.getOrDefault(from, Set.of()).contains(to)) {
-                    problems.add("documented edge " + from + " -> " + to + " no longer exists: delete it from docs/architecture.md");
+                    problems.add("documented edge " + from + " -> " + to
+                            + " no longer exists: delete it from docs/architecture.md");
                 }
             }
         });
@@ -71,14 +72,17 @@ class LayeringTest {
             for (String to : tos) {
                 if (!allowed.getOrDefault(from, Set.of()).contains(to)) {
                     problems.add("new edge " + from + " -> " + to + ": "
-                            + (layer(from) <= layer(to) ? "it points up or sideways in the layering, so move the code instead"
+                            + (layer(from) <= layer(to)
+                                    ? "it points up or sideways in the layering, so move the code instead"
                                     : "if it is meant, add it to the list in docs/architecture.md"));
                 }
             }
         });
-        assertTrue(problems.isEmpty(), "weft-core's package graph (read from its classes) and the edges that "
-                + "docs/architecture.md allows differ:\n  " + String.join("\n  ", problems)
-                + "\nThe graph now is:\n  " + format(actual));
+        assertTrue(
+                problems.isEmpty(),
+                "weft-core's package graph (read from its classes) and the edges that "
+                        + "docs/architecture.md allows differ:\n  " + String.join("\n  ", problems)
+                        + "\nThe graph now is:\n  " + format(actual));
     }
 
     @Test
@@ -114,7 +118,9 @@ class LayeringTest {
                 continue;
             }
             String[] sides = line.split("->", -1);
-            assertTrue(sides.length == 2, "docs/architecture.md:" + (i + 1) + ": expected 'package -> package, ...', got " + line);
+            assertTrue(
+                    sides.length == 2,
+                    "docs/architecture.md:" + (i + 1) + ": expected 'package -> package, ...', got " + line);
             Set<String> tos = edges.computeIfAbsent(sides[0].strip(), k -> new TreeSet<>());
             for (String to : sides[1].split(",", -1)) {
                 if (!to.isBlank() && !to.strip().equals("(nothing)")) {
@@ -182,7 +188,11 @@ class LayeringTest {
 
     /** The package graph of weft-core's classes: its target/classes directory, or its jar. */
     static Map<String, Set<String>> weftCoreGraph() throws Exception {
-        Path location = Path.of(dev.weft.Weft.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path location = Path.of(dev.weft.Weft.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .toURI());
         if (Files.isDirectory(location)) {
             return packageGraph(location);
         }

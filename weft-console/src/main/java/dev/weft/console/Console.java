@@ -123,12 +123,12 @@ public final class Console implements AutoCloseable {
     private final Handler handler = new ConsoleHandler();
     private final ScheduledExecutorService ticker;
     private final Object lock = new Object();
-    private final Set<Stream> streams = ConcurrentHashMap.newKeySet();   // changed under lock
-    private final Map<String, Integer> perAddress = new HashMap<>();      // guarded by lock
+    private final Set<Stream> streams = ConcurrentHashMap.newKeySet(); // changed under lock
+    private final Map<String, Integer> perAddress = new HashMap<>(); // guarded by lock
     private final Object snapshotLock = new Object();
-    private volatile Update latest;                                       // written under snapshotLock
+    private volatile Update latest; // written under snapshotLock
     private volatile boolean closed;
-    private Server server;             // null for a mounted console; set once before it is shared
+    private Server server; // null for a mounted console; set once before it is shared
     private ServerConnector connector;
 
     private Console(ConsoleOptions options) {
@@ -279,10 +279,12 @@ public final class Console implements AutoCloseable {
      */
     public URI uri() {
         if (connector == null) {
-            throw new IllegalStateException("this console has no server of its own: it is served where its handler is mounted");
+            throw new IllegalStateException(
+                    "this console has no server of its own: it is served where its handler is mounted");
         }
         String host = connector.getHost();
-        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + connector.getLocalPort() + "/");
+        return URI.create(
+                "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + connector.getLocalPort() + "/");
     }
 
     /**
@@ -337,7 +339,8 @@ public final class Console implements AutoCloseable {
             try {
                 server.stop();
             } catch (Exception e) {
-                System.getLogger("dev.weft").log(System.Logger.Level.WARNING, "the console's server did not stop cleanly", e);
+                System.getLogger("dev.weft")
+                        .log(System.Logger.Level.WARNING, "the console's server did not stop cleanly", e);
             }
         }
         try {
@@ -434,7 +437,7 @@ public final class Console implements AutoCloseable {
 
         void offer(Update u) {
             if (!busy.compareAndSet(false, true)) {
-                return;   // still writing an earlier update: this one is skipped
+                return; // still writing an earlier update: this one is skipped
             }
             byte[] bytes = u.event();
             if (u.report() != null && u.report() != lastReport) {
@@ -480,13 +483,17 @@ public final class Console implements AutoCloseable {
                 return new Refusal(503, "the console is closed");
             }
             if (streams.size() >= options.maxStreams()) {
-                return new Refusal(503, "the console already serves " + options.maxStreams()
-                        + " pages, its limit: close another console page, or try again later");
+                return new Refusal(
+                        503,
+                        "the console already serves " + options.maxStreams()
+                                + " pages, its limit: close another console page, or try again later");
             }
             int fromThere = perAddress.getOrDefault(s.address, 0);
             if (fromThere >= options.maxStreamsPerAddress()) {
-                return new Refusal(429, "the console already serves " + options.maxStreamsPerAddress()
-                        + " pages to " + s.address + ", its limit per address: close one of them first");
+                return new Refusal(
+                        429,
+                        "the console already serves " + options.maxStreamsPerAddress() + " pages to " + s.address
+                                + ", its limit per address: close one of them first");
             }
             perAddress.put(s.address, fromThere + 1);
             streams.add(s);
@@ -522,13 +529,24 @@ public final class Console implements AutoCloseable {
             String path = request.getHttpURI().getPath();
             String name = path.substring(path.lastIndexOf('/') + 1);
             switch (name) {
-                case "", "index.html" -> send(response, callback, 200, TYPES.get("index.html"), files.get("index.html"));
+                case "", "index.html" ->
+                    send(response, callback, 200, TYPES.get("index.html"), files.get("index.html"));
                 case "console.js", "console.css" -> send(response, callback, 200, TYPES.get(name), files.get(name));
-                case "snapshot.json" -> send(response, callback, 200, "application/json",
-                        update(options.period().toNanos()).json());
+                case "snapshot.json" ->
+                    send(
+                            response,
+                            callback,
+                            200,
+                            "application/json",
+                            update(options.period().toNanos()).json());
                 case "events" -> stream(request, response, callback, head);
-                default -> error(response, callback, 404, "the console has no page " + name
-                        + "; it serves the page at its root, console.js, console.css, snapshot.json and events");
+                default ->
+                    error(
+                            response,
+                            callback,
+                            404,
+                            "the console has no page " + name
+                                    + "; it serves the page at its root, console.js, console.css, snapshot.json and events");
             }
             return true;
         }
@@ -596,8 +614,8 @@ public final class Console implements AutoCloseable {
     /** The standalone server's own errors (a malformed request line, say) as JSON too. */
     private static final class JsonErrors extends ErrorHandler {
         @Override
-        protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
-                                        Callback callback) {
+        protected void generateResponse(
+                Request request, Response response, int code, String message, Throwable cause, Callback callback) {
             error(response, callback, code, message == null || message.isBlank() ? "HTTP " + code : message);
         }
     }

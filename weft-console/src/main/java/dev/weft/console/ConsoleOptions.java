@@ -42,8 +42,8 @@ public record ConsoleOptions(Duration period, int maxStreams, int maxStreamsPerA
             throw new NullPointerException("period must not be null: use ConsoleOptions.DEFAULTS.period()");
         }
         if (period.compareTo(MIN_PERIOD) < 0) {
-            throw new IllegalArgumentException("period must be at least 50 ms, was " + period
-                    + ": each update takes a snapshot of every task");
+            throw new IllegalArgumentException(
+                    "period must be at least 50 ms, was " + period + ": each update takes a snapshot of every task");
         }
         if (maxStreams < 1) {
             throw new IllegalArgumentException("maxStreams must be at least 1, was " + maxStreams);

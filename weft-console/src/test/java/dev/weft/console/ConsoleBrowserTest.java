@@ -12,8 +12,8 @@ import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
 import dev.weft.diag.StarvationProbe;
 import java.io.File;
-import java.net.URI;
 import java.net.HttpURLConnection;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,11 +53,21 @@ class ConsoleBrowserTest {
         Path profile = Files.createTempDirectory("weft-console-chromium");
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--window-size=1400,900");
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--user-data-dir=" + profile,
+                "--window-size=1400,900");
         ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
+                .usingDriverExecutable(new File(CHROMEDRIVER.toString()))
+                .usingAnyFreePort()
+                .build();
         return new ChromeDriver(service, options);
     }
 
@@ -78,18 +88,22 @@ class ConsoleBrowserTest {
                         return null;
                     });
                     scope.fork("worker", jobs::receive);
-                    toCancel.set(scope.fork("report", () -> Weft.run(ScopeOptions.named("report-scope")
-                            .withTimeout(Duration.ofMinutes(30)), s -> {
-                        s.fork("render", () -> {
-                            Weft.sleep(Duration.ofHours(1));
-                            return null;
-                        });
-                        return null;
-                    })));
-                    stubborn.set(scope.fork("cleanup", () -> Weft.shield(Duration.ofHours(1), () -> {
-                        shielded.complete(true);
-                        return release.await();
-                    })));
+                    toCancel.set(scope.fork(
+                            "report",
+                            () -> Weft.run(
+                                    ScopeOptions.named("report-scope").withTimeout(Duration.ofMinutes(30)), s -> {
+                                        s.fork("render", () -> {
+                                            Weft.sleep(Duration.ofHours(1));
+                                            return null;
+                                        });
+                                        return null;
+                                    })));
+                    stubborn.set(scope.fork(
+                            "cleanup",
+                            () -> Weft.shield(Duration.ofHours(1), () -> {
+                                shielded.complete(true);
+                                return release.await();
+                            })));
                     Promise<Task<?>> toPing = new Promise<>();
                     Promise<Task<?>> toPong = new Promise<>();
                     Task<?> ping = scope.fork("ping", () -> toPing.await().join());
@@ -110,13 +124,16 @@ class ConsoleBrowserTest {
 
         WebDriver driver = null;
         try (Console console = Console.start()) {
-            assertTrue(console.uri().toString().startsWith("http://127.0.0.1:"), console.uri().toString());
+            assertTrue(
+                    console.uri().toString().startsWith("http://127.0.0.1:"),
+                    console.uri().toString());
             driver = browser();
             driver.get(console.uri().toString());
             WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
             wait.ignoring(StaleElementReferenceException.class);
             wait.ignoring(StaleElementReferenceException.class);
-            for (String name : new String[] {"orders", "ticker", "worker", "report", "report-scope", "render", "cleanup"}) {
+            for (String name :
+                    new String[] {"orders", "ticker", "worker", "report", "report-scope", "render", "cleanup"}) {
                 wait.until(ExpectedConditions.presenceOfElementLocated(node(name)));
             }
             // The page re-renders on every update, so each check finds its element afresh.
@@ -127,7 +144,9 @@ class ConsoleBrowserTest {
             wait.until(d -> textOf(d, By.cssSelector(".alert.deadlock")).contains("joins task 'pong'"));
             wait.until(d -> d.findElement(node("ping")).getAttribute("class").contains("deadlocked"));
             Path shot = Path.of("target", "console.png");
-            Files.copy(((ChromeDriver) driver).getScreenshotAs(OutputType.FILE).toPath(), shot,
+            Files.copy(
+                    ((ChromeDriver) driver).getScreenshotAs(OutputType.FILE).toPath(),
+                    shot,
                     StandardCopyOption.REPLACE_EXISTING);
             assertTrue(Files.size(shot) > 1000, "a screenshot was written");
 
@@ -158,7 +177,8 @@ class ConsoleBrowserTest {
 
     @Test
     void thePageKeepsUpdatingWhileTasksHogTheCarriersAndShowsThem() throws Exception {
-        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+        int carriers = Integer.getInteger(
+                "jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
         stopHogs = false;
         WebDriver driver = null;
         try (Console console = Console.start();
@@ -173,10 +193,14 @@ class ConsoleBrowserTest {
                     for (int i = 0; i < carriers; i++) {
                         scope.fork("hog-" + i, ConsoleBrowserTest::hog);
                     }
-                    wait.until(x -> textOf(x, By.cssSelector(".alert.starvation")).contains("task 'hog-0'"));
-                    wait.until(x -> x.findElement(node("hog-0")).getAttribute("class").contains("starving"));
-                    Files.copy(((ChromeDriver) d).getScreenshotAs(OutputType.FILE).toPath(),
-                            Path.of("target", "console-starvation.png"), StandardCopyOption.REPLACE_EXISTING);
+                    wait.until(
+                            x -> textOf(x, By.cssSelector(".alert.starvation")).contains("task 'hog-0'"));
+                    wait.until(x ->
+                            x.findElement(node("hog-0")).getAttribute("class").contains("starving"));
+                    Files.copy(
+                            ((ChromeDriver) d).getScreenshotAs(OutputType.FILE).toPath(),
+                            Path.of("target", "console-starvation.png"),
+                            StandardCopyOption.REPLACE_EXISTING);
                 } finally {
                     stopHogs = true;
                 }
@@ -229,8 +253,9 @@ class ConsoleBrowserTest {
             assertEquals(405, status(base, "POST"));
         }
         assertThrows(IllegalArgumentException.class, () -> Console.start(70000));
-        assertThrows(IllegalArgumentException.class, () -> Console.start(
-                new java.net.InetSocketAddress(0), Duration.ofMillis(1)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Console.start(new java.net.InetSocketAddress(0), Duration.ofMillis(1)));
         assertThrows(NullPointerException.class, () -> Console.start(null, Console.DEFAULT_PERIOD));
     }
 }

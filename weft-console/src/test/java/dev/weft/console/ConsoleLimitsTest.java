@@ -38,7 +38,7 @@ class ConsoleLimitsTest {
             open.add(stream(base, "127.0.0.1", 200));
             String third = refused(base, "127.0.0.1", 429);
             assertTrue(third.contains("its limit per address"), "per-address refusal is JSON with a reason: " + third);
-            open.add(stream(base, "127.0.0.2", 200));   // another address may still come in
+            open.add(stream(base, "127.0.0.2", 200)); // another address may still come in
             String fourth = refused(base, "127.0.0.3", 503);
             assertTrue(fourth.startsWith("{\"error\":\"the console already serves 3 pages"), fourth);
             assertEquals(3, console.streamCount());
@@ -65,9 +65,11 @@ class ConsoleLimitsTest {
             for (int i = 0; i < 7; i++) {
                 Socket s = new Socket();
                 s.setReceiveBufferSize(1024);
-                s.connect(new InetSocketAddress(console.uri().getHost(), console.uri().getPort()));
-                s.getOutputStream().write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                stalled.add(s);   // never read
+                s.connect(new InetSocketAddress(
+                        console.uri().getHost(), console.uri().getPort()));
+                s.getOutputStream()
+                        .write("GET /events HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                stalled.add(s); // never read
             }
             Socket reader = stream(console.uri(), "127.0.0.1", 200);
             InputStream in = reader.getInputStream();
@@ -94,13 +96,15 @@ class ConsoleLimitsTest {
                 Thread.sleep(10);
             }
             assertEquals(0, console.streamCount(), "the closed page is gone");
-            assertFalse(console.holdsAnUpdate(), "with no page open the last snapshot (the whole tree's JSON) is let go");
+            assertFalse(
+                    console.holdsAnUpdate(), "with no page open the last snapshot (the whole tree's JSON) is let go");
         }
     }
 
     @Test
     void itsOwnServerListensOnLoopbackOnlyAndAnswersJson() throws Exception {
-        var e = assertThrows(IllegalArgumentException.class,
+        var e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Console.start(new InetSocketAddress("0.0.0.0", 0), ConsoleOptions.DEFAULTS));
         assertTrue(e.getMessage().contains("loopback only"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ConsoleOptions.DEFAULTS.withMaxStreams(2, 3));
@@ -111,13 +115,18 @@ class ConsoleLimitsTest {
             String answer = exchange(s, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
             assertTrue(answer.startsWith("HTTP/1.1 405"), answer);
             assertTrue(answer.contains("Allow: GET, HEAD"), answer);
-            assertTrue(answer.contains("{\"error\":\"POST is not allowed on the console; allowed: GET, HEAD\"}"), answer);
+            assertTrue(
+                    answer.contains("{\"error\":\"POST is not allowed on the console; allowed: GET, HEAD\"}"), answer);
             answer = exchange(s, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
-            assertTrue(answer.startsWith("HTTP/1.1 404") && answer.contains("{\"error\":\"the console has no page nope"), answer);
+            assertTrue(
+                    answer.startsWith("HTTP/1.1 404") && answer.contains("{\"error\":\"the console has no page nope"),
+                    answer);
             answer = exchange(s, "HEAD /snapshot.json HTTP/1.1\r\nHost: t\r\n\r\n");
             assertTrue(answer.startsWith("HTTP/1.1 200") && answer.contains("application/json"), answer);
             s.close();
-            assertThrows(IllegalStateException.class, () -> Console.create(ConsoleOptions.DEFAULTS).uri(),
+            assertThrows(
+                    IllegalStateException.class,
+                    () -> Console.create(ConsoleOptions.DEFAULTS).uri(),
                     "a console to be mounted has no address of its own");
         }
     }
@@ -158,8 +167,11 @@ class ConsoleLimitsTest {
     private static String exchange(Socket s, String request) throws IOException {
         s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
         String head = head(s.getInputStream());
-        int length = head.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
-                .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
+        int length = head.lines()
+                .filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
+                .map(l -> Integer.parseInt(l.substring(15).trim()))
+                .findFirst()
+                .orElse(0);
         boolean isHead = request.startsWith("HEAD");
         return head + (isHead ? "" : new String(s.getInputStream().readNBytes(length), StandardCharsets.UTF_8));
     }

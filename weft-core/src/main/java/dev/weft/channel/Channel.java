@@ -117,7 +117,8 @@ public final class Channel<T> implements Iterable<T> {
     final ChannelBuffer<T> buffer;
     /** Written under the lock; volatile for the lock-free paths of the ring and the slot. */
     volatile boolean closed;
-    volatile Throwable failure;   // written under the lock; read without it by error paths
+
+    volatile Throwable failure; // written under the lock; read without it by error paths
     /**
      * The waiter whose operation was completed under the lock, to be woken once the lock is
      * released (so that it does not wake up only to queue for the lock). Guarded by the lock.
@@ -503,7 +504,8 @@ public final class Channel<T> implements Iterable<T> {
     public String toString() {
         lock.lock();
         try {
-            return "Channel[" + kindName() + ", size=" + buffer.sizeLocked() + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
+            return "Channel[" + kindName() + ", size=" + buffer.sizeLocked()
+                    + (failure != null ? ", failed" : closed ? ", closed" : "") + "]";
         } finally {
             unlockAndWake();
         }
@@ -518,13 +520,21 @@ public final class Channel<T> implements Iterable<T> {
     }
 
     ChannelClosedException closedForSend() {
-        return new ChannelClosedException((failure != null ? "cannot send: the channel failed: " + failure
-                : "cannot send: the channel is closed") + " (" + this.kindName() + ")", failure, this);
+        return new ChannelClosedException(
+                (failure != null ? "cannot send: the channel failed: " + failure : "cannot send: the channel is closed")
+                        + " (" + this.kindName() + ")",
+                failure,
+                this);
     }
 
     ChannelClosedException closedForReceive() {
-        return new ChannelClosedException((failure != null ? "cannot receive: the channel failed: " + failure
-                : "cannot receive: the channel is closed and drained") + " (" + this.kindName() + ")", failure, this);
+        return new ChannelClosedException(
+                (failure != null
+                                ? "cannot receive: the channel failed: " + failure
+                                : "cannot receive: the channel is closed and drained")
+                        + " (" + this.kindName() + ")",
+                failure,
+                this);
     }
 
     private String kindName() {
@@ -565,8 +575,11 @@ public final class Channel<T> implements Iterable<T> {
                 if (e instanceof VirtualMachineError) {
                     throw e;
                 }
-                LOG.log(System.Logger.Level.WARNING, "the onUndelivered callback of " + this + " threw for an element"
-                        + " it was handed; the element may have leaked", e);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "the onUndelivered callback of " + this + " threw for an element"
+                                + " it was handed; the element may have leaked",
+                        e);
             }
         }
     }
@@ -586,7 +599,8 @@ public final class Channel<T> implements Iterable<T> {
     void unlockAndWake() {
         Waker w = wakeAfterUnlock;
         if (w != null) {
-            wakeAfterUnlock = null; // written only when set: the field may share a cache line with what the fast paths read
+            wakeAfterUnlock =
+                    null; // written only when set: the field may share a cache line with what the fast paths read
         }
         lock.unlock();
         wake(w);

@@ -64,8 +64,7 @@ abstract sealed class ChannelBuffer<T> permits RingBuffer, LockedBuffer {
     abstract Poll<T> pollReceive(ReceiveOp<T> op, Claim c);
 
     /** Under the lock, after a waiting operation left its queue: serve those it stood before. */
-    void afterWithdrawLocked() {
-    }
+    void afterWithdrawLocked() {}
 
     /** Under the lock, as the channel closes (not as it fails: see {@link #failLocked}). */
     abstract void closeLocked();

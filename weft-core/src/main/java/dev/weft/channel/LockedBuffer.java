@@ -34,8 +34,7 @@ abstract sealed class LockedBuffer<T> extends ChannelBuffer<T> permits Rendezvou
     abstract T pollLocked();
 
     /** Under the lock, after a take from a buffer that may have been full: move one waiting sender's element in. */
-    void refillFromSenderLocked() {
-    }
+    void refillFromSenderLocked() {}
 
     /**
      * Under the lock: hands {@code value} to a receive waiting in the slot, if one is; with

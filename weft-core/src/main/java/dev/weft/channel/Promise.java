@@ -31,8 +31,9 @@ public final class Promise<T> implements Pollable<T> {
      * list took seconds).
      */
     private Collection<Waker> waiters = new ArrayList<>();
+
     private static final int LIST_MAX = 16;
-    private Poll<T> result;                                  // guarded by this; null until completed
+    private Poll<T> result; // guarded by this; null until completed
 
     /** An uncompleted promise. */
     public Promise() {}

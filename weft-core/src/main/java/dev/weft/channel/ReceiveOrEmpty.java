@@ -28,7 +28,8 @@ final class ReceiveOrEmpty<T> implements Pollable<Optional<T>>, WaitTarget, Comp
     public Poll<Optional<T>> poll(Waker w) {
         return switch (op.poll(w)) {
             case Poll.Ready<T>(T v) -> Poll.ready(Optional.of(v));
-            case Poll.Failed<T>(Throwable cause) when cause instanceof ChannelClosedException e && e.getCause() == null -> {
+            case Poll.Failed<T>(Throwable cause)
+            when cause instanceof ChannelClosedException e && e.getCause() == null -> {
                 Claim c = Channel.requireClaim(w);
                 if (!c.tryLock()) {
                     yield Poll.pending(); // committed elsewhere: the wait collects that

@@ -31,6 +31,7 @@ import java.util.List;
  */
 final class RendezvousBuffer<T> extends LockedBuffer<T> {
     private static final VarHandle SLOT;
+
     static {
         try {
             SLOT = MethodHandles.lookup().findVarHandle(RendezvousBuffer.class, "slot", Direct.class);
@@ -236,6 +237,7 @@ final class RendezvousBuffer<T> extends LockedBuffer<T> {
         private static final int PARKED = 1;
         private static final int DONE = 2;
         private static final VarHandle STATE;
+
         static {
             try {
                 STATE = MethodHandles.lookup().findVarHandle(Direct.class, "state", int.class);
@@ -252,6 +254,7 @@ final class RendezvousBuffer<T> extends LockedBuffer<T> {
         private Throwable failure;
         /** Whom to wake; written by the waiter before it sets PARKED. */
         private Waker waker;
+
         private volatile int state;
 
         Direct(RendezvousBuffer<?> lane, boolean receiving, Object value) {

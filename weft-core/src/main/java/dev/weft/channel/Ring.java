@@ -59,6 +59,7 @@ final class Ring extends RingPadTail {
     private static final VarHandle HEAD;
     private static final VarHandle TAIL;
     private static final VarHandle SEQ = MethodHandles.arrayElementVarHandle(long[].class);
+
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
@@ -77,6 +78,7 @@ final class Ring extends RingPadTail {
      * the capacity against the head.
      */
     private final int length;
+
     private final long[] seq;
     private final Object[] slots;
 
@@ -99,7 +101,11 @@ final class Ring extends RingPadTail {
     }
 
     /** The answer of {@link #offer}. */
-    enum Offer { ADDED, FULL, CLOSED }
+    enum Offer {
+        ADDED,
+        FULL,
+        CLOSED
+    }
 
     /**
      * Adds {@code value} at the tail if there is room. Never blocks; when a poll has taken

@@ -20,6 +20,7 @@ final class RingBuffer<T> extends ChannelBuffer<T> {
     private final Ring ring;
     /** {@link #offerOrSpin}'s hint: whether the last watch of the full ring missed, and a count for probes. */
     private boolean fullSpinMissed;
+
     private int fullSpinSkips;
 
     RingBuffer(Channel<T> ch, int capacity) {

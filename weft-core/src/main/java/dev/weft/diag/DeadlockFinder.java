@@ -123,10 +123,15 @@ final class DeadlockFinder {
                 if (t.tasks().isEmpty()) {
                     markCanGo(id); // the last task just finished
                 }
-                t.tasks().forEach(task -> dependents.computeIfAbsent(task, k -> new ArrayList<>()).add(id));
+                t.tasks()
+                        .forEach(task -> dependents
+                                .computeIfAbsent(task, k -> new ArrayList<>())
+                                .add(id));
             }
-            case BlockedOn.ChannelOp c -> channelWaitersByRoot
-                    .computeIfAbsent(snapshot.looked(id).root(), k -> new ArrayList<>()).add(id);
+            case BlockedOn.ChannelOp c ->
+                channelWaitersByRoot
+                        .computeIfAbsent(snapshot.looked(id).root(), k -> new ArrayList<>())
+                        .add(id);
             case BlockedOn.AnyOf any -> any.alternatives().forEach(a -> register(id, a));
             default -> throw new IllegalStateException("not a wait inside the graph: " + b);
         }
@@ -157,7 +162,8 @@ final class DeadlockFinder {
             Snapshotter.Looked l = snapshot.looked(id);
             TreeNode n = l.node();
             boolean same = byId.get(id).blockedOn() instanceof BlockedOn.InScope s
-                    ? n.nestedScope() != null && snapshot.looked(s.scope()) != null
+                    ? n.nestedScope() != null
+                            && snapshot.looked(s.scope()) != null
                             && n.nestedScope() == snapshot.looked(s.scope()).node()
                     : n.isParked() && n.waitingOn() == l.waitingOn();
             if (!same) {
@@ -176,7 +182,7 @@ final class DeadlockFinder {
             case BlockedOn.Join j -> out.add(j.task());
             case BlockedOn.InScope s -> out.add(s.scope());
             case BlockedOn.Tasks t -> out.addAll(t.tasks());
-            default -> { }
+            default -> {}
         }
         out.retainAll(stuck);
         return out;
@@ -196,7 +202,10 @@ final class DeadlockFinder {
             StringBuilder sb = new StringBuilder("a cycle of waits, which only a cancellation can end:\n");
             for (int i = 0; i < cycle.size(); i++) {
                 String from = cycle.get(i);
-                sb.append("  ").append(label(from)).append(' ').append(waitText(from, cycle.get((i + 1) % cycle.size())))
+                sb.append("  ")
+                        .append(label(from))
+                        .append(' ')
+                        .append(waitText(from, cycle.get((i + 1) % cycle.size())))
                         .append('\n');
             }
             out.add(new Deadlock(Deadlock.Kind.JOIN_CYCLE, cycle, behind, sb.toString()));
@@ -204,7 +213,8 @@ final class DeadlockFinder {
         Map<String, List<String>> byRoot = new LinkedHashMap<>();
         for (String id : stuck) {
             if (!explained.contains(id)) {
-                byRoot.computeIfAbsent(snapshot.looked(id).root(), k -> new ArrayList<>()).add(id);
+                byRoot.computeIfAbsent(snapshot.looked(id).root(), k -> new ArrayList<>())
+                        .add(id);
             }
         }
         for (Map.Entry<String, List<String>> e : byRoot.entrySet()) {
@@ -221,12 +231,18 @@ final class DeadlockFinder {
             if (waiters.isEmpty()) {
                 continue; // stuck only behind something already explained
             }
-            StringBuilder sb = new StringBuilder("every task and scope of the tree of ").append(label(e.getKey()))
+            StringBuilder sb = new StringBuilder("every task and scope of the tree of ")
+                    .append(label(e.getKey()))
                     .append(" is parked, and none of them can complete another's wait:\n");
             for (String id : e.getValue()) {
-                sb.append("  ").append(label(id)).append(' ').append(byId.get(id).blockedOn().describe()).append('\n');
+                sb.append("  ")
+                        .append(label(id))
+                        .append(' ')
+                        .append(byId.get(id).blockedOn().describe())
+                        .append('\n');
             }
-            sb.append("Only a thread outside this tree could still act on ").append(String.join(", ", channels))
+            sb.append("Only a thread outside this tree could still act on ")
+                    .append(String.join(", ", channels))
                     .append("; if none will, this is a deadlock.\n");
             out.add(new Deadlock(Deadlock.Kind.STUCK_TREE, waiters, rest, sb.toString()));
         }

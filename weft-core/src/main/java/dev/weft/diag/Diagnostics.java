@@ -95,8 +95,10 @@ public final class Diagnostics {
                     return found;
                 }
                 Set<String> mine = s.idsUnder(within);
-                return found.stream().filter(d -> d.nodes().stream().anyMatch(mine::contains)
-                        || d.stuckBehind().stream().anyMatch(mine::contains)).toList();
+                return found.stream()
+                        .filter(d -> d.nodes().stream().anyMatch(mine::contains)
+                                || d.stuckBehind().stream().anyMatch(mine::contains))
+                        .toList();
             }
             if (!s.movedWhileAnalysed()) {
                 break;

@@ -30,9 +30,20 @@ import java.util.Map;
  *     {@code String.valueOf}, in the order they were first set; empty if none
  * @param children the scopes a task opened; the tasks and nested scopes of a scope
  */
-public record NodeSnapshot(String id, Kind kind, String name, Task.State state, boolean daemon, Duration age,
-        CancelReason cancelReason, Duration timeLeft, boolean shielded, boolean parked, BlockedOn blockedOn,
-        Map<String, String> locals, List<NodeSnapshot> children) {
+public record NodeSnapshot(
+        String id,
+        Kind kind,
+        String name,
+        Task.State state,
+        boolean daemon,
+        Duration age,
+        CancelReason cancelReason,
+        Duration timeLeft,
+        boolean shielded,
+        boolean parked,
+        BlockedOn blockedOn,
+        Map<String, String> locals,
+        List<NodeSnapshot> children) {
 
     /** Whether a node is a scope or a task. */
     public enum Kind {

@@ -78,13 +78,25 @@ final class Snapshotter {
         }
         Object waitingOn = n.waitingOn();
         BlockedOn blocked = state != null && state != Task.State.RUNNING
-                ? new BlockedOn.Finished() : blockedOn(id, n, waitingOn, liveTasks);
+                ? new BlockedOn.Finished()
+                : blockedOn(id, n, waitingOn, liveTasks);
         long deadline = n.deadline();
         Duration timeLeft = deadline == Long.MAX_VALUE ? null : Duration.ofNanos(deadline - n.clockNanos());
         looked.put(id, new Looked(n, waitingOn, root));
-        return new NodeSnapshot(id, task != null ? NodeSnapshot.Kind.TASK : NodeSnapshot.Kind.SCOPE, name, state,
-                task != null && task.isDaemon(), Duration.ofNanos(now - n.createdAt()), (CancelReason) n.cancellation(),
-                timeLeft, n.isShielded(), n.isParked(), blocked, locals(n), kids);
+        return new NodeSnapshot(
+                id,
+                task != null ? NodeSnapshot.Kind.TASK : NodeSnapshot.Kind.SCOPE,
+                name,
+                state,
+                task != null && task.isDaemon(),
+                Duration.ofNanos(now - n.createdAt()),
+                (CancelReason) n.cancellation(),
+                timeLeft,
+                n.isShielded(),
+                n.isParked(),
+                blocked,
+                locals(n),
+                kids);
     }
 
     private static Map<String, String> locals(TreeNode n) {

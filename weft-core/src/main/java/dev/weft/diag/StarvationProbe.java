@@ -133,7 +133,8 @@ public final class StarvationProbe implements AutoCloseable {
      *     than 1 ms
      * @throws IllegalStateException if a probe is already running: close it first
      */
-    public static StarvationProbe start(Duration period, Duration threshold, Consumer<? super StarvationReport> listener) {
+    public static StarvationProbe start(
+            Duration period, Duration threshold, Consumer<? super StarvationReport> listener) {
         check(period, "period");
         check(threshold, "threshold");
         StarvationProbe p = new StarvationProbe(period, threshold, listener);
@@ -246,12 +247,16 @@ public final class StarvationProbe implements AutoCloseable {
             StackTraceElement[] stack = onCarrier(n);
             if (stack != null) {
                 long since = Math.max(Math.max(n.runningSince(), startedAt), seenOff.getOrDefault(n, 0L));
-                String label = n instanceof Task<?> task ? "task '" + task.name() + "'" : "scope '" + ((Scope) n).name() + "'";
+                String label =
+                        n instanceof Task<?> task ? "task '" + task.name() + "'" : "scope '" + ((Scope) n).name() + "'";
                 out(hogs, label, Duration.ofNanos(Math.max(0, now - since)), stack);
             }
         });
         hogs.sort(Comparator.comparing(StarvationReport.Hog::heldFor).reversed());
-        StarvationReport r = new StarvationReport(Instant.now(), Duration.ofNanos(lagNanos), Duration.ofNanos(thresholdNanos),
+        StarvationReport r = new StarvationReport(
+                Instant.now(),
+                Duration.ofNanos(lagNanos),
+                Duration.ofNanos(thresholdNanos),
                 hogs.subList(0, Math.min(MAX_HOGS, hogs.size())));
         last = r;
         LOG.log(System.Logger.Level.WARNING, r.describe());
@@ -296,8 +301,12 @@ public final class StarvationProbe implements AutoCloseable {
      */
     private static StackTraceElement[] onCarrier(TreeNode n) {
         Thread t = n.thread();
-        if (t == null || !t.isVirtual() || n.waitingOn() != null || n.nestedScope() != null
-                || (n instanceof Task<?> task && task.isDone()) || t.getState() != Thread.State.RUNNABLE) {
+        if (t == null
+                || !t.isVirtual()
+                || n.waitingOn() != null
+                || n.nestedScope() != null
+                || (n instanceof Task<?> task && task.isDone())
+                || t.getState() != Thread.State.RUNNABLE) {
             return null;
         }
         StackTraceElement[] stack = t.getStackTrace();
@@ -318,7 +327,11 @@ public final class StarvationProbe implements AutoCloseable {
             if (e.shouldCommit()) {
                 e.lag = r.lag().toNanos();
                 e.threshold = r.threshold().toNanos();
-                e.hogs = String.join("; ", r.hogs().stream().map(h -> h.label() + " " + Durations.show(h.heldFor())).toList());
+                e.hogs = String.join(
+                        "; ",
+                        r.hogs().stream()
+                                .map(h -> h.label() + " " + Durations.show(h.heldFor()))
+                                .toList());
                 e.commit();
             }
         }
@@ -327,7 +340,8 @@ public final class StarvationProbe implements AutoCloseable {
     @Name("dev.weft.Starvation")
     @Label("Weft Starvation")
     @Category("Weft")
-    @Description("Virtual-thread carriers ran a probe later than the threshold; hogs are the tasks that held a carrier longest without giving it up")
+    @Description(
+            "Virtual-thread carriers ran a probe later than the threshold; hogs are the tasks that held a carrier longest without giving it up")
     @StackTrace(false)
     static final class Starvation extends Event {
         @Label("Lag")

@@ -42,7 +42,9 @@ public record StarvationReport(Instant at, Duration lag, Duration threshold, Lis
     /** {@return a report for people: one hog per line, and what to do about them} */
     public String describe() {
         StringBuilder sb = new StringBuilder("virtual-thread carriers are starved: a probe waited ")
-                .append(Durations.show(lag)).append(" for a carrier (threshold ").append(Durations.show(threshold))
+                .append(Durations.show(lag))
+                .append(" for a carrier (threshold ")
+                .append(Durations.show(threshold))
                 .append(").");
         if (hogs.isEmpty()) {
             sb.append(" No Weft task holds a carrier now: the carriers are busy with virtual threads outside Weft's"
@@ -71,10 +73,15 @@ public record StarvationReport(Instant at, Duration lag, Duration threshold, Lis
     public String toJson() {
         StringBuilder sb = new StringBuilder();
         Json j = new Json(sb);
-        j.open().field("at", at.toString()).field("lagMillis", lag.toMillis()).field("thresholdMillis", threshold.toMillis());
+        j.open()
+                .field("at", at.toString())
+                .field("lagMillis", lag.toMillis())
+                .field("thresholdMillis", threshold.toMillis());
         j.openArray("hogs");
         for (Hog h : hogs) {
-            j.open().field("label", h.label()).field("heldForMillis", h.heldFor().toMillis());
+            j.open()
+                    .field("label", h.label())
+                    .field("heldForMillis", h.heldFor().toMillis());
             j.openArray("frames");
             h.frames().forEach(j::element);
             j.closeArray().close();

@@ -1,7 +1,7 @@
 package dev.weft.diag;
 
-import java.time.Instant;
 import dev.weft.internal.TreeNode;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -38,9 +38,10 @@ public final class TreeSnapshot {
     private final List<WaitEdge> edges;
     private final Map<String, Snapshotter.Looked> looked;
     private List<Deadlock> deadlocks; // computed once, under this
-    private boolean moved;            // under this: candidates moved by the second look
+    private boolean moved; // under this: candidates moved by the second look
 
-    TreeSnapshot(Instant takenAt, List<NodeSnapshot> roots, List<WaitEdge> edges, Map<String, Snapshotter.Looked> looked) {
+    TreeSnapshot(
+            Instant takenAt, List<NodeSnapshot> roots, List<WaitEdge> edges, Map<String, Snapshotter.Looked> looked) {
         this.takenAt = takenAt;
         this.roots = List.copyOf(roots);
         this.edges = List.copyOf(edges);
@@ -209,7 +210,11 @@ public final class TreeSnapshot {
         }
         j.closeArray().openArray("edges");
         for (WaitEdge e : edges) {
-            j.open().field("from", e.from()).field("to", e.to()).field("kind", e.kind()).close();
+            j.open()
+                    .field("from", e.from())
+                    .field("to", e.to())
+                    .field("kind", e.kind())
+                    .close();
         }
         j.closeArray().openArray("deadlocks");
         for (Deadlock d : deadlocks()) {
@@ -229,12 +234,19 @@ public final class TreeSnapshot {
     }
 
     private static void json(NodeSnapshot n, Json j) {
-        j.open().field("id", n.id()).field("kind", n.kind() == NodeSnapshot.Kind.TASK ? "task" : "scope")
-                .field("name", n.name()).field("state", n.state() != null ? n.state().name() : null)
-                .field("daemon", n.daemon()).field("ageMillis", n.age().toMillis());
+        j.open()
+                .field("id", n.id())
+                .field("kind", n.kind() == NodeSnapshot.Kind.TASK ? "task" : "scope")
+                .field("name", n.name())
+                .field("state", n.state() != null ? n.state().name() : null)
+                .field("daemon", n.daemon())
+                .field("ageMillis", n.age().toMillis());
         if (n.cancelReason() != null) {
-            j.key("cancelled").open().field("kind", n.cancelReason().getClass().getSimpleName())
-                    .field("description", n.cancelReason().describe()).close();
+            j.key("cancelled")
+                    .open()
+                    .field("kind", n.cancelReason().getClass().getSimpleName())
+                    .field("description", n.cancelReason().describe())
+                    .close();
         } else {
             j.nullField("cancelled");
         }
@@ -259,18 +271,25 @@ public final class TreeSnapshot {
     private static void blocked(BlockedOn b, Json j) {
         j.open();
         switch (b) {
-            case BlockedOn.Join x -> j.field("kind", "join").field("task", x.task()).field("name", x.name());
+            case BlockedOn.Join x ->
+                j.field("kind", "join").field("task", x.task()).field("name", x.name());
             case BlockedOn.Tasks x -> {
                 j.field("kind", "tasks");
                 ids(j, "tasks", x.tasks());
             }
-            case BlockedOn.InScope x -> j.field("kind", "scope").field("scope", x.scope()).field("name", x.name());
-            case BlockedOn.ChannelOp x -> j.field("kind", "channel").field("channel", x.channel())
-                    .field("operation", x.operation()).field("description", x.description());
-            case BlockedOn.Timer x -> j.field("kind", "timer").field("timer", x.timer())
-                    .field("dueInMillis", x.dueIn().toMillis());
-            case BlockedOn.Other x -> j.field("kind", "pollable").field("pollable", x.pollable())
-                    .field("description", x.description());
+            case BlockedOn.InScope x ->
+                j.field("kind", "scope").field("scope", x.scope()).field("name", x.name());
+            case BlockedOn.ChannelOp x ->
+                j.field("kind", "channel")
+                        .field("channel", x.channel())
+                        .field("operation", x.operation())
+                        .field("description", x.description());
+            case BlockedOn.Timer x ->
+                j.field("kind", "timer")
+                        .field("timer", x.timer())
+                        .field("dueInMillis", x.dueIn().toMillis());
+            case BlockedOn.Other x ->
+                j.field("kind", "pollable").field("pollable", x.pollable()).field("description", x.description());
             case BlockedOn.AnyOf x -> {
                 j.field("kind", "anyOf").openArray("alternatives");
                 for (BlockedOn a : x.alternatives()) {
@@ -282,9 +301,12 @@ public final class TreeSnapshot {
                 j.field("kind", "outside").field("threadState", x.threadState().name());
                 ids(j, "frames", x.frames());
             }
-            case BlockedOn.CpuQueued x -> j.field("kind", "cpuQueued").field("pool", x.pool()).field("queued", x.queued());
+            case BlockedOn.CpuQueued x ->
+                j.field("kind", "cpuQueued").field("pool", x.pool()).field("queued", x.queued());
             case BlockedOn.OnCpu x -> {
-                j.field("kind", "cpu").field("pool", x.pool()).field("thread", x.thread())
+                j.field("kind", "cpu")
+                        .field("pool", x.pool())
+                        .field("thread", x.thread())
                         .field("threadState", x.threadState().name());
                 ids(j, "frames", x.frames());
             }

@@ -112,8 +112,10 @@ abstract class Cursor<T> {
             if (e instanceof VirtualMachineError) {
                 throw e;
             }
-            LOG.log(System.Logger.Level.WARNING, "a flow's onUndelivered hook threw for an element it was handed;"
-                    + " the element may have leaked", e);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "a flow's onUndelivered hook threw for an element it was handed;" + " the element may have leaked",
+                    e);
         }
     }
 }

@@ -306,7 +306,8 @@ public final class Flow<T> {
      */
     public static <T> Flow<T> fromIterable(Iterable<? extends T> iterable) {
         requireArg(iterable, "iterable");
-        return new Flow<>((scope, hook) -> iterating(iterable.iterator(), hook, null, iterable instanceof Collection<?>));
+        return new Flow<>(
+                (scope, hook) -> iterating(iterable.iterator(), hook, null, iterable instanceof Collection<?>));
     }
 
     /**
@@ -334,8 +335,8 @@ public final class Flow<T> {
      * element is there without waiting, so {@link Cursor#poll()} may pull it; any other
      * iterator (a stream's, a user's) may compute or block in {@code next}.
      */
-    private static <T> Cursor<T> iterating(Iterator<? extends T> it, Consumer<? super T> hook, AutoCloseable resource,
-            boolean inMemory) {
+    private static <T> Cursor<T> iterating(
+            Iterator<? extends T> it, Consumer<? super T> hook, AutoCloseable resource, boolean inMemory) {
         return new Cursor<>(hook) {
             @Override
             T next() {
@@ -424,15 +425,22 @@ public final class Flow<T> {
      */
     public static <T> Flow<T> generate(Generator<T> generator) {
         requireArg(generator, "generator");
-        return new Flow<>((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.generate", 0, hook, (s, st) ->
-                generator.run(x -> {
-                    requireElement(x, "emit");
-                    if (!st.offer(x)) {
-                        Weft.checkpoint(); // the flow failed: the generator's scope is cancelled
-                        throw new IllegalStateException("the flow has already failed: emit was called from a task"
-                                + " outside the generator's scope");
-                    }
-                })), hook));
+        return new Flow<>((scope, hook) -> Stage.cursor(
+                new Stage<T>(
+                        scope,
+                        "flow.generate",
+                        0,
+                        hook,
+                        (s, st) -> generator.run(x -> {
+                            requireElement(x, "emit");
+                            if (!st.offer(x)) {
+                                Weft.checkpoint(); // the flow failed: the generator's scope is cancelled
+                                throw new IllegalStateException(
+                                        "the flow has already failed: emit was called from a task"
+                                                + " outside the generator's scope");
+                            }
+                        })),
+                hook));
     }
 
     /**
@@ -531,15 +539,16 @@ public final class Flow<T> {
      */
     public static <T> Flow<T> merge(List<? extends Flow<? extends T>> flows) {
         List<Flow<? extends T>> all = copyFlows(flows);
-        return new Flow<>((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.merge", MERGE_BUFFER, hook,
-                (s, st) -> {
+        return new Flow<>((scope, hook) -> Stage.cursor(
+                new Stage<T>(scope, "flow.merge", MERGE_BUFFER, hook, (s, st) -> {
                     for (Flow<? extends T> f : all) {
                         s.fork("flow.merge.source", () -> {
                             st.pump(f, s, hook);
                             return null;
                         });
                     }
-                }), hook));
+                }),
+                hook));
     }
 
     /**
@@ -805,8 +814,8 @@ public final class Flow<T> {
         return new Flow<>((scope, hook) -> zipCursor(open(scope, null), other.open(scope, null), zipper, hook));
     }
 
-    private static <A, B, R> Cursor<R> zipCursor(Cursor<A> a, Cursor<B> b, Zipper<? super A, ? super B, ? extends R> zipper,
-            Consumer<? super R> hook) {
+    private static <A, B, R> Cursor<R> zipCursor(
+            Cursor<A> a, Cursor<B> b, Zipper<? super A, ? super B, ? extends R> zipper, Consumer<? super R> hook) {
         return new Cursor<>(hook) {
             @Override
             R next() throws Exception {
@@ -1039,8 +1048,8 @@ public final class Flow<T> {
      */
     public Flow<T> buffer(int capacity) {
         atLeast(capacity, 0, "capacity");
-        return same((scope, hook) -> Stage.cursor(new Stage<T>(scope, "flow.buffer", capacity, hook,
-                (s, st) -> st.pump(this, s, hook, 1)), hook));
+        return same((scope, hook) -> Stage.cursor(
+                new Stage<T>(scope, "flow.buffer", capacity, hook, (s, st) -> st.pump(this, s, hook, 1)), hook));
     }
 
     /**

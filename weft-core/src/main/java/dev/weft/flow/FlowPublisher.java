@@ -244,8 +244,11 @@ final class FlowPublisher<T> implements Publisher<T> {
             } catch (CancelledException e) {
                 throw e;
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "a subscriber threw from a signal method (Reactive Streams"
-                        + " rule 2.13); its subscription is cancelled", e);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "a subscriber threw from a signal method (Reactive Streams"
+                                + " rule 2.13); its subscription is cancelled",
+                        e);
                 return false;
             }
         }

@@ -78,6 +78,7 @@ final class Stage<E> {
      * stage task, before it closes `out`; never with `cut` set or the stage task cancelled.
      */
     private volatile boolean completed;
+
     private final Task<Void> task;
     private boolean closed; // consumer's thread only
     /** The item the consumer is serving elements from, or null; consumer's thread only. */
@@ -278,8 +279,10 @@ final class Stage<E> {
         }
         Weft.checkpoint(); // the usual case: the consumer is cancelled too
         CancelledException c = cut.get();
-        throw c != null ? c : new CancelledException(new CancelReason.Requested("the flow's stage '" + name
-                + "' was cancelled before its upstream ended"));
+        throw c != null
+                ? c
+                : new CancelledException(new CancelReason.Requested(
+                        "the flow's stage '" + name + "' was cancelled before its upstream ended"));
     }
 
     /** What {@link #nextBefore} returns when the deadline came first. */
@@ -297,7 +300,10 @@ final class Stage<E> {
         }
         Timer timer = Weft.clock().timer(deadline);
         try {
-            Object item = Select.<Object>biased().on(out.receiving(), v -> v).on(timer, v -> TIMED_OUT).await();
+            Object item = Select.<Object>biased()
+                    .on(out.receiving(), v -> v)
+                    .on(timer, v -> TIMED_OUT)
+                    .await();
             return item == TIMED_OUT ? item : take(item);
         } catch (ChannelClosedException e) {
             return whenDrained();

@@ -146,11 +146,15 @@ final class Workers {
         }
     }
 
-    static <T, R> Cursor<R> unordered(Flow<T> upstream, int n, Flow.Mapper<? super T, ? extends R> f, Scope scope,
-            Consumer<? super R> hook) {
+    static <T, R> Cursor<R> unordered(
+            Flow<T> upstream, int n, Flow.Mapper<? super T, ? extends R> f, Scope scope, Consumer<? super R> hook) {
         Pace pace = new Pace();
-        Stage<R> stage = new Stage<>(scope, "flow.mapParUnordered", n, hook, (s, st) ->
-                dispatch(upstream, n, s, st, pace, (Object job, Cursor<T> up) -> {
+        Stage<R> stage = new Stage<>(
+                scope,
+                "flow.mapParUnordered",
+                n,
+                hook,
+                (s, st) -> dispatch(upstream, n, s, st, pace, (Object job, Cursor<T> up) -> {
                     try {
                         mapJob(f, job, up, st, pace);
                     } finally {
@@ -161,8 +165,8 @@ final class Workers {
     }
 
     /** A job of mapParUnordered (see the overview and {@link Job}). */
-    private static <T, R> void mapJob(Flow.Mapper<? super T, ? extends R> f, Object job, Cursor<T> up, Stage<R> st,
-            Pace pace) throws Exception {
+    private static <T, R> void mapJob(
+            Flow.Mapper<? super T, ? extends R> f, Object job, Cursor<T> up, Stage<R> st, Pace pace) throws Exception {
         int size = Chunk.sizeOf(job);
         Object[] results = new Object[size];
         Clock clock = Weft.clock();
@@ -182,15 +186,29 @@ final class Workers {
         st.offer(results, size);
     }
 
-    static <T, R> Cursor<R> flatMap(Flow<T> upstream, int n, Flow.Mapper<? super T, ? extends Flow<? extends R>> f,
-            Scope scope, Consumer<? super R> hook) {
-        Stage<R> stage = new Stage<>(scope, "flow.flatMap", n, hook, (s, st) ->
-                dispatch(upstream, n, s, st, null, (Object job, Cursor<T> up) -> {
+    static <T, R> Cursor<R> flatMap(
+            Flow<T> upstream,
+            int n,
+            Flow.Mapper<? super T, ? extends Flow<? extends R>> f,
+            Scope scope,
+            Consumer<? super R> hook) {
+        Stage<R> stage = new Stage<>(
+                scope,
+                "flow.flatMap",
+                n,
+                hook,
+                (s, st) -> dispatch(upstream, n, s, st, null, (Object job, Cursor<T> up) -> {
                     int size = Chunk.sizeOf(job);
                     for (int i = 0; i < size; i++) {
                         try {
-                            st.pump(compute(f, Chunk.<T>get(job, i), up,
-                                    "the mapper of flatMap (return Flow.of() for no elements)"), s, hook);
+                            st.pump(
+                                    compute(
+                                            f,
+                                            Chunk.<T>get(job, i),
+                                            up,
+                                            "the mapper of flatMap (return Flow.of() for no elements)"),
+                                    s,
+                                    hook);
                         } catch (Throwable e) {
                             Chunk.drop(up.onUndelivered, job, i + 1);
                             throw e;
@@ -308,11 +326,15 @@ final class Workers {
         }
     }
 
-    static <T, R> Cursor<R> ordered(Flow<T> upstream, int n, Flow.Mapper<? super T, ? extends R> f, Scope scope,
-            Consumer<? super R> hook) {
-        Consumer<Promise<Done>> dropResults = hook == null ? null
-                : p -> p.value().ifPresent(d -> Chunk.drop(hook, d.results(), 0, d.count()));
-        Stage<Promise<Done>> stage = new Stage<>(scope, "flow.mapPar", n, dropResults,
+    static <T, R> Cursor<R> ordered(
+            Flow<T> upstream, int n, Flow.Mapper<? super T, ? extends R> f, Scope scope, Consumer<? super R> hook) {
+        Consumer<Promise<Done>> dropResults =
+                hook == null ? null : p -> p.value().ifPresent(d -> Chunk.drop(hook, d.results(), 0, d.count()));
+        Stage<Promise<Done>> stage = new Stage<>(
+                scope,
+                "flow.mapPar",
+                n,
+                dropResults,
                 (s, st) -> new Ordered<>(upstream.open(s, null), n, f, st, hook).run(s));
         return new Cursor<>(hook) {
             private Promise<Done> waiting; // taken from the stage, its results not taken yet
@@ -392,6 +414,7 @@ final class Workers {
         private final Stage<Promise<Done>> st;
         /** Where results made and never passed on go (the consumer's hook). */
         private final Consumer<? super R> hook;
+
         private final Channel<Slot> jobs = Channel.rendezvous();
         private final Pace pace = new Pace();
         /** The index of the earliest job that failed; Long.MAX_VALUE while none has. Only ever lowered. */
@@ -403,7 +426,11 @@ final class Workers {
         /** The feeder's scope. Written by the stage task before it hands out the first job. */
         private Scope feeding;
 
-        Ordered(Cursor<T> up, int n, Flow.Mapper<? super T, ? extends R> f, Stage<Promise<Done>> st,
+        Ordered(
+                Cursor<T> up,
+                int n,
+                Flow.Mapper<? super T, ? extends R> f,
+                Stage<Promise<Done>> st,
                 Consumer<? super R> hook) {
             this.up = up;
             this.n = n;
@@ -548,8 +575,8 @@ final class Workers {
         /** A job after one that failed: nobody will ask for its results. */
         private void skip(Slot slot) {
             Chunk.drop(up.onUndelivered, slot.elements(), 0);
-            slot.result().fail(new CancelledException(new CancelReason.Requested(
-                    "an earlier element of mapPar failed")));
+            slot.result()
+                    .fail(new CancelledException(new CancelReason.Requested("an earlier element of mapPar failed")));
         }
 
         /**

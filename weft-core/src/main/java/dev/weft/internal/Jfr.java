@@ -13,7 +13,10 @@ public final class Jfr {
 
     private static boolean readable() {
         Module self = Jfr.class.getModule();
-        return ModuleLayer.boot().findModule("jdk.jfr").map(m -> !self.isNamed() || self.canRead(m)).orElse(false);
+        return ModuleLayer.boot()
+                .findModule("jdk.jfr")
+                .map(m -> !self.isNamed() || self.canRead(m))
+                .orElse(false);
     }
 
     /**

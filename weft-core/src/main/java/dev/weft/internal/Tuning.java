@@ -27,8 +27,11 @@ public final class Tuning {
      * The carriers of the virtual-thread scheduler: {@code jdk.virtualThreadScheduler.parallelism}
      * if set, else the available processors, as the JDK sizes its scheduler.
      */
-    public static final int CARRIERS = Math.max(1, Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-            Runtime.getRuntime().availableProcessors()));
+    public static final int CARRIERS = Math.max(
+            1,
+            Integer.getInteger(
+                    "jdk.virtualThreadScheduler.parallelism",
+                    Runtime.getRuntime().availableProcessors()));
 
     /**
      * How many times a waiter on a virtual thread yields before it parks. A yield lets a
@@ -55,8 +58,8 @@ public final class Tuning {
      * buffer before it queues: 128 (a few µs) with more than one carrier, none with one,
      * where the partner cannot run meanwhile.
      */
-    public static final int HANDOFF_SPINS = Math.max(0, Integer.getInteger("weft.handoffSpins",
-            CARRIERS > 1 ? 128 : 0));
+    public static final int HANDOFF_SPINS =
+            Math.max(0, Integer.getInteger("weft.handoffSpins", CARRIERS > 1 ? 128 : 0));
 
     /**
      * Buffered channels up to this capacity keep their elements in a lock-free ring whose

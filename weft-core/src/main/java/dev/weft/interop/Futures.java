@@ -270,7 +270,8 @@ public final class Futures {
 
         @Override
         public String toString() {
-            return "CompletionStage[" + (promise.isDone() ? "done" : "pending") + (outside ? ", completed outside Weft]" : "]");
+            return "CompletionStage[" + (promise.isDone() ? "done" : "pending")
+                    + (outside ? ", completed outside Weft]" : "]");
         }
     }
 }

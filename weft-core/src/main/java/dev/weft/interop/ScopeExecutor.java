@@ -143,8 +143,8 @@ public final class ScopeExecutor implements ExecutorService {
     private final Promise<Void> terminated = new Promise<>();
     private final Object lock = new Object();
     private final AtomicLong sequence = new AtomicLong();
-    private boolean shutdown;                 // guarded by lock
-    private volatile boolean stopping;        // shutdownNow was called
+    private boolean shutdown; // guarded by lock
+    private volatile boolean stopping; // shutdownNow was called
     private volatile boolean dispatcherDone;
 
     private ScopeExecutor(Scope scope, int maxConcurrency) {
@@ -188,8 +188,8 @@ public final class ScopeExecutor implements ExecutorService {
             throw new NullPointerException("scope must not be null: pass the scope whose tasks should run the work");
         }
         if (maxConcurrency < 1) {
-            throw new IllegalArgumentException("maxConcurrency must be at least 1, was " + maxConcurrency
-                    + ": use open(scope) for no limit");
+            throw new IllegalArgumentException(
+                    "maxConcurrency must be at least 1, was " + maxConcurrency + ": use open(scope) for no limit");
         }
         ScopeExecutor ex = new ScopeExecutor(scope, maxConcurrency == Integer.MAX_VALUE ? 1 << 20 : maxConcurrency);
         scope.forkDaemon("executor", ex::dispatch);
@@ -479,7 +479,10 @@ public final class ScopeExecutor implements ExecutorService {
                 Weft.await(terminated);
                 return true;
             }
-            return Select.<Boolean>biased().on(terminated, v -> true).onTimeout(Duration.ofNanos(nanos), () -> false).await();
+            return Select.<Boolean>biased()
+                    .on(terminated, v -> true)
+                    .onTimeout(Duration.ofNanos(nanos), () -> false)
+                    .await();
         } catch (CancelledException e) {
             throw interrupted(e);
         } catch (Exception e) {
@@ -547,14 +550,18 @@ public final class ScopeExecutor implements ExecutorService {
             throws InterruptedException {
         List<Submission<T>> subs = submitAll(tasks, unit);
         long nanos = unit.toNanos(timeout);
-        Timer timer = nanos > UNBOUNDED_NANOS ? null : Weft.clock().timer(Weft.clock().nanoTime() + Math.max(0, nanos));
+        Timer timer =
+                nanos > UNBOUNDED_NANOS ? null : Weft.clock().timer(Weft.clock().nanoTime() + Math.max(0, nanos));
         boolean complete = false;
         try {
             for (Submission<T> s : subs) {
                 Pollable<Object> done = Futures.completion(s);
                 if (timer == null) {
                     Weft.await(done);
-                } else if (!Select.<Boolean>biased().on(done, v -> true).on(timer, v -> false).await()) {
+                } else if (!Select.<Boolean>biased()
+                        .on(done, v -> true)
+                        .on(timer, v -> false)
+                        .await()) {
                     break; // timed out
                 }
             }
@@ -697,6 +704,7 @@ public final class ScopeExecutor implements ExecutorService {
     /** One accepted submission and its future. */
     private static final class Submission<T> extends Futures.WeftFuture<T> implements Runnable {
         private static final VarHandle STATE;
+
         static {
             try {
                 STATE = MethodHandles.lookup().findVarHandle(Submission.class, "state", int.class);
@@ -707,7 +715,7 @@ public final class ScopeExecutor implements ExecutorService {
 
         private final ScopeExecutor owner;
         private final Callable<T> callable;
-        final Runnable command;   // what execute() was given; null for submit()
+        final Runnable command; // what execute() was given; null for submit()
         private final boolean bare;
         final long seq;
         private volatile int state; // NEW, then STARTED or DROPPED, once

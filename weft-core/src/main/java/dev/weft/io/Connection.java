@@ -101,9 +101,13 @@ public final class Connection implements AutoCloseable {
         } else {
             ServerOptions o = server.options();
             this.watchdog = new Watchdog(clock, this::readTimedOut, this::writeTimedOut);
-            this.timedIn = new TimedInput(socket.getInputStream(), o.idleTimeout().toNanos(), o.readTimeout().toNanos());
+            this.timedIn = new TimedInput(
+                    socket.getInputStream(),
+                    o.idleTimeout().toNanos(),
+                    o.readTimeout().toNanos());
             this.in = new Input(timedIn);
-            this.out = new TimedOutput(socket.getOutputStream(), o.writeTimeout().toNanos());
+            this.out =
+                    new TimedOutput(socket.getOutputStream(), o.writeTimeout().toNanos());
         }
     }
 
@@ -124,7 +128,8 @@ public final class Connection implements AutoCloseable {
      */
     public static Connection connect(SocketAddress address) throws IOException {
         if (address == null) {
-            throw new NullPointerException("address must not be null: pass where to connect, e.g. new InetSocketAddress(\"127.0.0.1\", port)");
+            throw new NullPointerException(
+                    "address must not be null: pass where to connect, e.g. new InetSocketAddress(\"127.0.0.1\", port)");
         }
         Weft.checkpoint();
         Socket s = new Socket();
@@ -297,8 +302,8 @@ public final class Connection implements AutoCloseable {
         if (t == null) {
             return false;
         }
-        t.cancel("a write blocked for more than the write timeout of " + server.options().writeTimeout()
-                + ": the client does not read");
+        t.cancel("a write blocked for more than the write timeout of "
+                + server.options().writeTimeout() + ": the client does not read");
         return true;
     }
 

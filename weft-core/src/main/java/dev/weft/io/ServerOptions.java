@@ -26,15 +26,29 @@ import java.time.Duration;
  * @param drainGrace how long a graceful {@linkplain TcpServer#shutdown() shutdown} lets
  *     in-flight connections finish before it cancels them
  */
-public record ServerOptions(String name, int maxConnections, int backlog, Duration idleTimeout, Duration readTimeout,
-        Duration writeTimeout, Duration connectionTimeout, Duration drainGrace) {
+public record ServerOptions(
+        String name,
+        int maxConnections,
+        int backlog,
+        Duration idleTimeout,
+        Duration readTimeout,
+        Duration writeTimeout,
+        Duration connectionTimeout,
+        Duration drainGrace) {
 
     /**
      * The defaults: name {@code "tcp-server"}, 10,000 connections, backlog 1,024, idle 60 s,
      * read and write 30 s, no connection timeout, drain grace 10 s.
      */
-    public static final ServerOptions DEFAULTS = new ServerOptions("tcp-server", 10_000, 1_024,
-            Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(30), null, Duration.ofSeconds(10));
+    public static final ServerOptions DEFAULTS = new ServerOptions(
+            "tcp-server",
+            10_000,
+            1_024,
+            Duration.ofSeconds(60),
+            Duration.ofSeconds(30),
+            Duration.ofSeconds(30),
+            null,
+            Duration.ofSeconds(10));
 
     /**
      * Validates the options.
@@ -72,8 +86,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
             throw new NullPointerException(what + " must not be null: pass a positive duration");
         }
         if (d.isNegative() || d.isZero() || d.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0) {
-            throw new IllegalArgumentException(what + " must be positive and at most " + Integer.MAX_VALUE
-                    + " ms, was " + d);
+            throw new IllegalArgumentException(
+                    what + " must be positive and at most " + Integer.MAX_VALUE + " ms, was " + d);
         }
     }
 
@@ -86,7 +100,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if {@code name} is blank
      */
     public ServerOptions withName(String name) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -97,7 +112,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive
      */
     public ServerOptions withMaxConnections(int maxConnections) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -108,7 +124,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive
      */
     public ServerOptions withBacklog(int backlog) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -120,7 +137,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive or too long
      */
     public ServerOptions withIdleTimeout(Duration idleTimeout) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -132,7 +150,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive or too long
      */
     public ServerOptions withReadTimeout(Duration readTimeout) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -144,7 +163,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive or too long
      */
     public ServerOptions withWriteTimeout(Duration writeTimeout) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -155,7 +175,8 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive or too long
      */
     public ServerOptions withConnectionTimeout(Duration connectionTimeout) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 
     /**
@@ -167,6 +188,7 @@ public record ServerOptions(String name, int maxConnections, int backlog, Durati
      * @throws IllegalArgumentException if it is not positive or too long
      */
     public ServerOptions withDrainGrace(Duration drainGrace) {
-        return new ServerOptions(name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
+        return new ServerOptions(
+                name, maxConnections, backlog, idleTimeout, readTimeout, writeTimeout, connectionTimeout, drainGrace);
     }
 }

@@ -56,7 +56,12 @@ public record ShutdownReport(Duration grace, int openAtDrain, int finishedInGrac
         @Override
         public String toString() {
             StringBuilder sb = new StringBuilder();
-            sb.append(connection).append(" from ").append(remote).append(", open ").append(age).append(", parked at:");
+            sb.append(connection)
+                    .append(" from ")
+                    .append(remote)
+                    .append(", open ")
+                    .append(age)
+                    .append(", parked at:");
             int shown = 0;
             for (StackTraceElement e : parkedAt) {
                 if (shown++ == 12) {
@@ -71,8 +76,13 @@ public record ShutdownReport(Duration grace, int openAtDrain, int finishedInGrac
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("drained within ").append(grace).append(": ").append(finishedInGrace)
-                .append(" connection(s) finished, ").append(stragglers.size()).append(" cancelled");
+        StringBuilder sb = new StringBuilder("drained within ")
+                .append(grace)
+                .append(": ")
+                .append(finishedInGrace)
+                .append(" connection(s) finished, ")
+                .append(stragglers.size())
+                .append(" cancelled");
         for (Straggler s : stragglers) {
             sb.append("\n  ").append(s.toString().replace("\n", "\n  "));
         }

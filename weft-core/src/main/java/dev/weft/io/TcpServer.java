@@ -110,6 +110,7 @@ public final class TcpServer implements AutoCloseable {
     private final AtomicLong accepted = new AtomicLong();
     /** Connections that ended after the drain began. */
     private final AtomicInteger endedWhileDraining = new AtomicInteger();
+
     private volatile boolean draining;
 
     private TcpServer(ServerSocket listener, ServerOptions options) {
@@ -280,7 +281,8 @@ public final class TcpServer implements AutoCloseable {
                 throw e; // cancelled by the drain, its write timeout or the server: the task ends cancelled
             }
             System.Logger.Level level = e instanceof IOException || e instanceof dev.weft.DeadlineExceededException
-                    ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING;
+                    ? System.Logger.Level.DEBUG
+                    : System.Logger.Level.WARNING;
             LOG.log(level, c.name() + " from " + c.remoteAddress() + " failed", e);
         } finally {
             ended(c, permits);
@@ -329,11 +331,15 @@ public final class TcpServer implements AutoCloseable {
             }
             List<StackTraceElement> at = th != null ? Arrays.asList(th.getStackTrace()) : List.of();
             t.cancel("the server's drain grace of " + options.drainGrace() + " ran out");
-            stragglers.add(new ShutdownReport.Straggler(c.name(), c.remoteAddress(), Duration.ofNanos(now - c.openedAt), at));
+            stragglers.add(
+                    new ShutdownReport.Straggler(c.name(), c.remoteAddress(), Duration.ofNanos(now - c.openedAt), at));
         }
-        ShutdownReport report = new ShutdownReport(options.drainGrace(), finished + stragglers.size(), finished, stragglers);
+        ShutdownReport report =
+                new ShutdownReport(options.drainGrace(), finished + stragglers.size(), finished, stragglers);
         if (!stragglers.isEmpty()) {
-            LOG.log(System.Logger.Level.WARNING, "server '" + options.name() + "' cancelled connections that ignored its drain: " + report);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "server '" + options.name() + "' cancelled connections that ignored its drain: " + report);
         }
         return report;
     }

@@ -65,6 +65,7 @@ final class Watchdog {
 
     private static final VarHandle READ_DEADLINE;
     private static final VarHandle WRITE_DEADLINE;
+
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
@@ -88,8 +89,8 @@ final class Watchdog {
     /** The deadline the pending timer is armed for, or NONE. Written holding this. */
     private volatile long armedAt;
 
-    private Timer timer;    // guarded by this: the pending timer, or null
-    private Waker waker;    // guarded by this: the waker registered with timer
+    private Timer timer; // guarded by this: the pending timer, or null
+    private Waker waker; // guarded by this: the waker registered with timer
     private boolean closed; // guarded by this
 
     /**

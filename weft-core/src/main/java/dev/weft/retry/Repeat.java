@@ -65,8 +65,9 @@ public final class Repeat {
             long due = Math.floorDiv(now - start, p) + 1; // the first tick still ahead
             if (due > next) {
                 long skipped = due - next;
-                LOG.log(System.Logger.Level.DEBUG, () -> "a run overran its period of " + period + "; skipping "
-                        + skipped + " tick(s)");
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        () -> "a run overran its period of " + period + "; skipping " + skipped + " tick(s)");
                 next = due;
             }
             tick = next;

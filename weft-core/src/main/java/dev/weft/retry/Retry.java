@@ -69,10 +69,17 @@ public final class Retry {
     private final int maxAttempts;
     private final Predicate<? super Exception> retryOn;
     private final Duration attemptTimeout; // null: none
-    private final RandomGenerator random;  // null: ThreadLocalRandom
+    private final RandomGenerator random; // null: ThreadLocalRandom
 
-    private Retry(Duration initial, Duration max, double multiplier, double jitter, int maxAttempts,
-                  Predicate<? super Exception> retryOn, Duration attemptTimeout, RandomGenerator random) {
+    private Retry(
+            Duration initial,
+            Duration max,
+            double multiplier,
+            double jitter,
+            int maxAttempts,
+            Predicate<? super Exception> retryOn,
+            Duration attemptTimeout,
+            RandomGenerator random) {
         this.initial = initial;
         this.max = max;
         this.multiplier = multiplier;
@@ -214,7 +221,10 @@ public final class Retry {
             try {
                 return attemptTimeout == null ? body.call() : Weft.timeout(attemptTimeout, scope -> body.call());
             } catch (Exception e) {
-                if (e instanceof CancelledException || Weft.isCancelled() || !retryOn.test(e) || attempt == maxAttempts) {
+                if (e instanceof CancelledException
+                        || Weft.isCancelled()
+                        || !retryOn.test(e)
+                        || attempt == maxAttempts) {
                     throw withEarlier(e, earlier);
                 }
                 long delay = delayNanos(attempt);
@@ -226,7 +236,9 @@ public final class Retry {
                             + " (" + left.get() + " left)"));
                     throw last;
                 }
-                LOG.log(System.Logger.Level.DEBUG, () -> "attempt failed (" + e + "); retrying in " + Duration.ofNanos(delay));
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        () -> "attempt failed (" + e + "); retrying in " + Duration.ofNanos(delay));
                 Weft.sleep(Duration.ofNanos(delay));
                 earlier.add(e);
             }
@@ -256,7 +268,7 @@ public final class Retry {
 
     @Override
     public String toString() {
-        return "Retry[backoff " + initial + ".." + max + " x" + multiplier + ", jitter " + jitter + ", "
-                + maxAttempts + " attempts" + (attemptTimeout != null ? ", " + attemptTimeout + " per attempt" : "") + "]";
+        return "Retry[backoff " + initial + ".." + max + " x" + multiplier + ", jitter " + jitter + ", " + maxAttempts
+                + " attempts" + (attemptTimeout != null ? ", " + attemptTimeout + " per attempt" : "") + "]";
     }
 }

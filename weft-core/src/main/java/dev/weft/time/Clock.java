@@ -83,8 +83,8 @@ public sealed interface Clock permits SystemClock, VirtualClock {
             throw new NullPointerException(what + " must not be null");
         }
         if (delay.isNegative()) {
-            throw new IllegalArgumentException(what + " must not be negative, was " + delay
-                    + ": use Duration.ZERO for \"now\"");
+            throw new IllegalArgumentException(
+                    what + " must not be negative, was " + delay + ": use Duration.ZERO for \"now\"");
         }
         try {
             long nanos = delay.toNanos();
@@ -93,8 +93,10 @@ public sealed interface Clock permits SystemClock, VirtualClock {
             }
             return nanos;
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException(what + " " + delay + " is too long to represent in"
-                    + " nanoseconds: use at most about 146 years, or no timeout at all", e);
+            throw new IllegalArgumentException(
+                    what + " " + delay + " is too long to represent in"
+                            + " nanoseconds: use at most about 146 years, or no timeout at all",
+                    e);
         }
     }
 }

@@ -56,7 +56,8 @@ final class SystemClock implements Clock {
                         t.fire();
                     } catch (Throwable e) {
                         // Wakers must not throw; if one does, the other timers still fire.
-                        System.getLogger("dev.weft").log(System.Logger.Level.ERROR, "a waker threw while its timer fired", e);
+                        System.getLogger("dev.weft")
+                                .log(System.Logger.Level.ERROR, "a waker threw while its timer fired", e);
                     }
                 }
                 continue;

@@ -161,8 +161,10 @@ public final class Timer implements Pollable<Void> {
                 }
             }
         }
-        return s == 1 ? Poll.ready(null) : Poll.failed(new IllegalStateException(
-                "timer (deadline " + deadline + ") was cancelled: it will never fire"));
+        return s == 1
+                ? Poll.ready(null)
+                : Poll.failed(new IllegalStateException(
+                        "timer (deadline " + deadline + ") was cancelled: it will never fire"));
     }
 
     @Override

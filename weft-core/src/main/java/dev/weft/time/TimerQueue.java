@@ -116,6 +116,7 @@ final class TimerQueue {
 
     /** Guarded by lock. Invariant: heap[0..size) is a min-heap by (deadline, seq); heap[i].index == i; slots from size on are null. */
     private Timer[] heap = new Timer[64];
+
     private int size; // guarded by lock
     private long seq; // guarded by lock: the seq of the next timer to enter the heap
 

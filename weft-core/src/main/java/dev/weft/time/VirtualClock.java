@@ -33,6 +33,7 @@ public final class VirtualClock implements Clock {
     private final TimerQueue queue = new TimerQueue(null);
     /** Serializes advances; timers are fired holding it (never the queue's lock). */
     private final Object advanceLock = new Object();
+
     private final Duration watchdog;
     private volatile long now;
 

@@ -51,14 +51,18 @@ class DeadlockTest {
                 return found;
             }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("no deadlock found in:\n" + Diagnostics.snapshot().toText());
+                throw new AssertionError(
+                        "no deadlock found in:\n" + Diagnostics.snapshot().toText());
             }
             Thread.sleep(5);
         }
     }
 
     static Set<String> names(TreeSnapshot s, List<String> ids) {
-        return s.nodes().stream().filter(n -> ids.contains(n.id())).map(NodeSnapshot::name).collect(Collectors.toSet());
+        return s.nodes().stream()
+                .filter(n -> ids.contains(n.id()))
+                .map(NodeSnapshot::name)
+                .collect(Collectors.toSet());
     }
 
     @Test
@@ -93,22 +97,27 @@ class DeadlockTest {
     void aCycleThroughANestedScopeIsSpelledOutWithTheScopesAndTheTasksBehindIt() throws Exception {
         CompletableFuture<Object> ended = new CompletableFuture<>();
         Promise<Task<?>> handle = new Promise<>();
-        Scope root = startRoot("nested-cycle", scope -> {
-            Task<?> outer = scope.fork("outer", () -> Weft.run(ScopeOptions.named("mid"), mid -> {
-                mid.fork("deep", () -> handle.await().join()); // joins 'waiter', which joins 'outer'
-                return null;
-            }));
-            Task<?> waiter = scope.fork("waiter", outer::join);
-            scope.fork("bystander", waiter::join);
-            handle.complete(waiter);
-            return null;
-        }, ended);
+        Scope root = startRoot(
+                "nested-cycle",
+                scope -> {
+                    Task<?> outer = scope.fork(
+                            "outer",
+                            () -> Weft.run(ScopeOptions.named("mid"), mid -> {
+                                mid.fork("deep", () -> handle.await().join()); // joins 'waiter', which joins 'outer'
+                                return null;
+                            }));
+                    Task<?> waiter = scope.fork("waiter", outer::join);
+                    scope.fork("bystander", waiter::join);
+                    handle.complete(waiter);
+                    return null;
+                },
+                ended);
         List<Deadlock> found = awaitDeadlock(root);
         Deadlock d = found.getFirst();
         assertEquals(Deadlock.Kind.JOIN_CYCLE, d.kind());
         String text = d.description();
-        for (String part : List.of("joins task 'outer'", "is inside scope 'mid'", "waits for its task 'deep'",
-                "joins task 'waiter'")) {
+        for (String part : List.of(
+                "joins task 'outer'", "is inside scope 'mid'", "waits for its task 'deep'", "joins task 'waiter'")) {
             assertTrue(text.contains(part), () -> "missing \"" + part + "\" in:\n" + text);
         }
         assertEquals(4, d.nodes().size(), text);
@@ -122,19 +131,22 @@ class DeadlockTest {
         Channel<Integer> c1 = Channel.rendezvous();
         Channel<Integer> c2 = Channel.rendezvous();
         CompletableFuture<Object> ended = new CompletableFuture<>();
-        Scope root = startRoot("channel-knot", scope -> {
-            scope.fork("a", () -> {
-                c1.receive();
-                c2.send(1);
-                return null;
-            });
-            scope.fork("b", () -> {
-                c2.receive();
-                c1.send(1);
-                return null;
-            });
-            return null;
-        }, ended);
+        Scope root = startRoot(
+                "channel-knot",
+                scope -> {
+                    scope.fork("a", () -> {
+                        c1.receive();
+                        c2.send(1);
+                        return null;
+                    });
+                    scope.fork("b", () -> {
+                        c2.receive();
+                        c1.send(1);
+                        return null;
+                    });
+                    return null;
+                },
+                ended);
         List<Deadlock> found = awaitDeadlock(root);
         assertEquals(1, found.size(), found::toString);
         Deadlock d = found.getFirst();
@@ -153,26 +165,29 @@ class DeadlockTest {
         int n = 10_000;
         Channel<Integer> work = Channel.buffered(16);
         CompletableFuture<Object> ended = new CompletableFuture<>();
-        Scope root = startRoot("healthy", scope -> {
-            scope.fork("feeder", () -> {
-                Weft.sleep(Duration.ofHours(1)); // will feed the receivers later
-                for (int i = 0; i < n / 4; i++) {
-                    work.send(i);
-                }
-                return null;
-            });
-            Channel<Integer> never = Channel.rendezvous();
-            for (int i = 0; i < n / 4; i++) {
-                Task<?> sleeper = scope.fork("sleeper-" + i, () -> {
-                    Weft.sleep(Duration.ofHours(2));
+        Scope root = startRoot(
+                "healthy",
+                scope -> {
+                    scope.fork("feeder", () -> {
+                        Weft.sleep(Duration.ofHours(1)); // will feed the receivers later
+                        for (int i = 0; i < n / 4; i++) {
+                            work.send(i);
+                        }
+                        return null;
+                    });
+                    Channel<Integer> never = Channel.rendezvous();
+                    for (int i = 0; i < n / 4; i++) {
+                        Task<?> sleeper = scope.fork("sleeper-" + i, () -> {
+                            Weft.sleep(Duration.ofHours(2));
+                            return null;
+                        });
+                        scope.fork("joiner-" + i, sleeper::join);
+                        scope.fork("receiver-" + i, work::receive);
+                        scope.fork("selector-" + i, () -> Weft.awaitAny(List.of(never.receiving(), work.receiving())));
+                    }
                     return null;
-                });
-                scope.fork("joiner-" + i, sleeper::join);
-                scope.fork("receiver-" + i, work::receive);
-                scope.fork("selector-" + i, () -> Weft.awaitAny(List.of(never.receiving(), work.receiving())));
-            }
-            return null;
-        }, ended);
+                },
+                ended);
         TreeSnapshot s;
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         do { // polling until every task has parked; the 60 s bound only catches a hang
@@ -182,7 +197,9 @@ class DeadlockTest {
                 throw new AssertionError("the tasks never all parked: " + TaskTree.liveTaskCount());
             }
         } while (s.nodes().stream().filter(NodeSnapshot::parked).count() < n + 2);
-        assertTrue(s.deadlocks().isEmpty(), () -> "false report: " + Diagnostics.snapshot().deadlocks());
+        assertTrue(
+                s.deadlocks().isEmpty(),
+                () -> "false report: " + Diagnostics.snapshot().deadlocks());
         assertTrue(Diagnostics.findDeadlocks().isEmpty());
         root.cancel("test over");
         ended.handle((v, e) -> null).get();

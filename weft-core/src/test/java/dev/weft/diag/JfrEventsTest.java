@@ -46,17 +46,27 @@ class JfrEventsTest {
         List<RecordedEvent> events = RecordingFile.readAllEvents(file);
         Files.deleteIfExists(file);
         assertTrue(has(events, "dev.weft.TaskStart", "quick"), events::toString);
-        RecordedEvent end = events.stream().filter(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
-                && e.getString("task").equals("quick")).findFirst().orElseThrow();
+        RecordedEvent end = events.stream()
+                .filter(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
+                        && e.getString("task").equals("quick"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("SUCCEEDED", end.getString("outcome"));
         assertEquals("jfr-scope", end.getString("scope"));
         assertTrue(end.getLong("lifetime") > 0);
-        RecordedEvent cancelled = events.stream().filter(e -> e.getEventType().getName().equals("dev.weft.Cancelled")
-                && e.getString("node").equals("task 'sleepy'")).findFirst().orElseThrow();
+        RecordedEvent cancelled = events.stream()
+                .filter(e -> e.getEventType().getName().equals("dev.weft.Cancelled")
+                        && e.getString("node").equals("task 'sleepy'"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("Requested", cancelled.getString("reasonKind"));
         assertEquals("cancelled: no longer needed", cancelled.getString("reason"));
-        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
-                && e.getString("task").equals("sleepy") && e.getString("outcome").equals("CANCELLED")), events::toString);
+        assertTrue(
+                events.stream()
+                        .anyMatch(e -> e.getEventType().getName().equals("dev.weft.TaskEnd")
+                                && e.getString("task").equals("sleepy")
+                                && e.getString("outcome").equals("CANCELLED")),
+                events::toString);
     }
 
     @Test
@@ -79,13 +89,19 @@ class JfrEventsTest {
         }
         List<RecordedEvent> events = RecordingFile.readAllEvents(file);
         Files.deleteIfExists(file);
-        assertTrue(events.stream().noneMatch(e -> e.getEventType().getName().startsWith("dev.weft.Task")),
+        assertTrue(
+                events.stream().noneMatch(e -> e.getEventType().getName().startsWith("dev.weft.Task")),
                 "TaskStart/TaskEnd are off unless enabled by name");
-        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.Cancelled")
-                && e.getString("node").equals("task 'doomed'")), "Cancelled is on by default");
+        assertTrue(
+                events.stream()
+                        .anyMatch(e -> e.getEventType().getName().equals("dev.weft.Cancelled")
+                                && e.getString("node").equals("task 'doomed'")),
+                "Cancelled is on by default");
     }
 
     private static boolean has(List<RecordedEvent> events, String type, String task) {
-        return events.stream().anyMatch(e -> e.getEventType().getName().equals(type) && e.getString("task").equals(task));
+        return events.stream()
+                .anyMatch(e -> e.getEventType().getName().equals(type)
+                        && e.getString("task").equals(task));
     }
 }

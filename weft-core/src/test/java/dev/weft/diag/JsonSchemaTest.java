@@ -40,30 +40,37 @@ class JsonSchemaTest {
         Channel<String> inbox = Channel.rendezvous();
         Promise<String> release = new Promise<>();
         CompletableFuture<Object> ended = new CompletableFuture<>();
-        Scope root = DeadlockTest.startRoot("json-root", scope -> {
-            TaskLocal.named("request").set("r-1");
-            Task<?> sleeper = scope.fork("sleeper", () -> {
-                Weft.sleep(Duration.ofHours(1));
-                return null;
-            });
-            scope.fork("joiner", sleeper::join);
-            scope.fork("receiver", inbox::receive);
-            Promise<Boolean> shielded = new Promise<>();
-            Task<?> stubborn = scope.fork("stubborn", () -> Weft.shield(Duration.ofHours(3), () -> {
-                shielded.complete(true);
-                return release.await();
-            }));
-            scope.fork("nester", () -> Weft.run(ScopeOptions.named("inner").withTimeout(Duration.ofHours(2)), inner -> {
-                inner.fork("inner-sleeper", () -> {
-                    Weft.sleep(Duration.ofHours(1));
+        Scope root = DeadlockTest.startRoot(
+                "json-root",
+                scope -> {
+                    TaskLocal.named("request").set("r-1");
+                    Task<?> sleeper = scope.fork("sleeper", () -> {
+                        Weft.sleep(Duration.ofHours(1));
+                        return null;
+                    });
+                    scope.fork("joiner", sleeper::join);
+                    scope.fork("receiver", inbox::receive);
+                    Promise<Boolean> shielded = new Promise<>();
+                    Task<?> stubborn = scope.fork(
+                            "stubborn",
+                            () -> Weft.shield(Duration.ofHours(3), () -> {
+                                shielded.complete(true);
+                                return release.await();
+                            }));
+                    scope.fork(
+                            "nester",
+                            () -> Weft.run(ScopeOptions.named("inner").withTimeout(Duration.ofHours(2)), inner -> {
+                                inner.fork("inner-sleeper", () -> {
+                                    Weft.sleep(Duration.ofHours(1));
+                                    return null;
+                                });
+                                return null;
+                            }));
+                    shielded.await();
+                    stubborn.cancel("asked to stop");
                     return null;
-                });
-                return null;
-            }));
-            shielded.await();
-            stubborn.cancel("asked to stop");
-            return null;
-        }, ended);
+                },
+                ended);
         try {
             TreeSnapshot s;
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
@@ -72,10 +79,12 @@ class JsonSchemaTest {
                 s = Diagnostics.snapshot(root);
                 TreeSnapshot seen = s;
                 assertTrue(System.nanoTime() < deadline, () -> "the tree never settled:\n" + seen.toText());
-            // parked and blockedOn are read at different moments: a scope still forking can look parked
-            // but be seen outside Weft, so wait until every node is seen in its Weft wait.
-            } while (s.nodes().size() != 8 || !s.nodes().stream().allMatch(n -> (n.parked()
-                    && !(n.blockedOn() instanceof BlockedOn.Outside)) || n.blockedOn() instanceof BlockedOn.InScope));
+                // parked and blockedOn are read at different moments: a scope still forking can look parked
+                // but be seen outside Weft, so wait until every node is seen in its Weft wait.
+            } while (s.nodes().size() != 8
+                    || !s.nodes().stream()
+                            .allMatch(n -> (n.parked() && !(n.blockedOn() instanceof BlockedOn.Outside))
+                                    || n.blockedOn() instanceof BlockedOn.InScope));
             String actual = normalise(s.toJson());
             String expected;
             try (InputStream in = JsonSchemaTest.class.getResourceAsStream("snapshot-golden.json")) {

@@ -59,102 +59,143 @@ class SnapshotTest {
         Promise<String> promise = new Promise<>();
         Promise<String> release = new Promise<>();
         Weft.run(ScopeOptions.named("snap-root"), scope -> {
-          try {
-            Task<?> sleeper = scope.fork("sleeper", () -> {
-                Weft.sleep(Duration.ofHours(1));
-                return null;
-            });
-            scope.fork("receiver", inbox::receive);
-            scope.fork("sender", () -> {
-                outbox.send("x");
-                return null;
-            });
-            scope.fork("joiner", sleeper::join);
-            scope.fork("nester", () -> Weft.run(ScopeOptions.named("inner").withTimeout(Duration.ofHours(2)), inner -> {
-                inner.fork("inner-task", () -> {
+            try {
+                Task<?> sleeper = scope.fork("sleeper", () -> {
                     Weft.sleep(Duration.ofHours(1));
                     return null;
                 });
-                return null;
-            }));
-            scope.fork("selector", () -> Weft.awaitAny(List.of(either.receiving(), promise)));
-            Task<?> stubborn = scope.fork("stubborn", () -> Weft.shield(Duration.ofHours(3), release::await));
-            scope.fork("jdk-waiter", () -> {
-                jdkLatch.await();
-                return null;
-            });
+                scope.fork("receiver", inbox::receive);
+                scope.fork("sender", () -> {
+                    outbox.send("x");
+                    return null;
+                });
+                scope.fork("joiner", sleeper::join);
+                scope.fork(
+                        "nester",
+                        () -> Weft.run(ScopeOptions.named("inner").withTimeout(Duration.ofHours(2)), inner -> {
+                            inner.fork("inner-task", () -> {
+                                Weft.sleep(Duration.ofHours(1));
+                                return null;
+                            });
+                            return null;
+                        }));
+                scope.fork("selector", () -> Weft.awaitAny(List.of(either.receiving(), promise)));
+                Task<?> stubborn = scope.fork("stubborn", () -> Weft.shield(Duration.ofHours(3), release::await));
+                scope.fork("jdk-waiter", () -> {
+                    jdkLatch.await();
+                    return null;
+                });
 
-            TreeSnapshot first = awaitSnapshot(s -> parked(s, "sleeper", "receiver", "sender", "joiner", "inner",
-                    "inner-task", "selector", "stubborn") && s.find("jdk-waiter").map(n -> n.blockedOn()
-                    instanceof BlockedOn.Outside o && o.threadState() == Thread.State.WAITING).orElse(false));
-            stubborn.cancel("told to stop");
-            TreeSnapshot s = awaitSnapshot(x -> x.find("stubborn").map(n -> n.cancelReason() != null).orElse(false));
+                TreeSnapshot first = awaitSnapshot(s -> parked(
+                                s,
+                                "sleeper",
+                                "receiver",
+                                "sender",
+                                "joiner",
+                                "inner",
+                                "inner-task",
+                                "selector",
+                                "stubborn")
+                        && s.find("jdk-waiter")
+                                .map(n -> n.blockedOn() instanceof BlockedOn.Outside o
+                                        && o.threadState() == Thread.State.WAITING)
+                                .orElse(false));
+                stubborn.cancel("told to stop");
+                TreeSnapshot s = awaitSnapshot(x ->
+                        x.find("stubborn").map(n -> n.cancelReason() != null).orElse(false));
 
-            NodeSnapshot root = s.find("snap-root").orElseThrow();
-            assertEquals(NodeSnapshot.Kind.SCOPE, root.kind());
-            assertNull(root.state());
-            assertInstanceOf(BlockedOn.Outside.class, root.blockedOn(), "the body is running: it takes the snapshot");
-            assertTrue(((BlockedOn.Outside) root.blockedOn()).frames().stream().anyMatch(f -> f.contains("SnapshotTest")),
-                    root.blockedOn().toString());
+                NodeSnapshot root = s.find("snap-root").orElseThrow();
+                assertEquals(NodeSnapshot.Kind.SCOPE, root.kind());
+                assertNull(root.state());
+                assertInstanceOf(
+                        BlockedOn.Outside.class, root.blockedOn(), "the body is running: it takes the snapshot");
+                assertTrue(
+                        ((BlockedOn.Outside) root.blockedOn())
+                                .frames().stream().anyMatch(f -> f.contains("SnapshotTest")),
+                        root.blockedOn().toString());
 
-            NodeSnapshot sleeperNode = s.find("sleeper").orElseThrow();
-            assertEquals(Task.State.RUNNING, sleeperNode.state());
-            BlockedOn.Timer timer = assertInstanceOf(BlockedOn.Timer.class, sleeperNode.blockedOn());
-            assertTrue(timer.dueIn().compareTo(Duration.ofMinutes(50)) > 0, timer.toString());
-            assertTrue(timer.timer().startsWith("t"));
+                NodeSnapshot sleeperNode = s.find("sleeper").orElseThrow();
+                assertEquals(Task.State.RUNNING, sleeperNode.state());
+                BlockedOn.Timer timer = assertInstanceOf(BlockedOn.Timer.class, sleeperNode.blockedOn());
+                assertTrue(timer.dueIn().compareTo(Duration.ofMinutes(50)) > 0, timer.toString());
+                assertTrue(timer.timer().startsWith("t"));
 
-            BlockedOn.ChannelOp recv = assertInstanceOf(BlockedOn.ChannelOp.class, s.find("receiver").orElseThrow().blockedOn());
-            assertEquals("receive", recv.operation());
-            assertTrue(recv.description().contains("rendezvous"), recv.description());
-            BlockedOn.ChannelOp send = assertInstanceOf(BlockedOn.ChannelOp.class, s.find("sender").orElseThrow().blockedOn());
-            assertEquals("send", send.operation());
-            assertFalse(send.channel().equals(recv.channel()), "two channels, two ids");
+                BlockedOn.ChannelOp recv = assertInstanceOf(
+                        BlockedOn.ChannelOp.class,
+                        s.find("receiver").orElseThrow().blockedOn());
+                assertEquals("receive", recv.operation());
+                assertTrue(recv.description().contains("rendezvous"), recv.description());
+                BlockedOn.ChannelOp send = assertInstanceOf(
+                        BlockedOn.ChannelOp.class,
+                        s.find("sender").orElseThrow().blockedOn());
+                assertEquals("send", send.operation());
+                assertFalse(send.channel().equals(recv.channel()), "two channels, two ids");
 
-            BlockedOn.Join join = assertInstanceOf(BlockedOn.Join.class, s.find("joiner").orElseThrow().blockedOn());
-            assertEquals(sleeperNode.id(), join.task());
-            assertEquals("sleeper", join.name());
-            assertTrue(s.edges().contains(new WaitEdge(s.find("joiner").orElseThrow().id(), sleeperNode.id(), "join")));
+                BlockedOn.Join join = assertInstanceOf(
+                        BlockedOn.Join.class, s.find("joiner").orElseThrow().blockedOn());
+                assertEquals(sleeperNode.id(), join.task());
+                assertEquals("sleeper", join.name());
+                assertTrue(s.edges()
+                        .contains(new WaitEdge(s.find("joiner").orElseThrow().id(), sleeperNode.id(), "join")));
 
-            NodeSnapshot nester = s.find("nester").orElseThrow();
-            BlockedOn.InScope in = assertInstanceOf(BlockedOn.InScope.class, nester.blockedOn());
-            NodeSnapshot inner = s.find("inner").orElseThrow();
-            assertEquals(inner.id(), in.scope());
-            assertEquals(inner, nester.children().getFirst());
-            BlockedOn.Tasks innerWait = assertInstanceOf(BlockedOn.Tasks.class, inner.blockedOn());
-            assertEquals(List.of(s.find("inner-task").orElseThrow().id()), innerWait.tasks());
-            assertNotNull(inner.timeLeft(), "the inner scope's deadline is in force");
-            assertTrue(inner.timeLeft().compareTo(Duration.ofMinutes(110)) > 0, inner.timeLeft().toString());
-            assertNotNull(s.find("inner-task").orElseThrow().timeLeft(), "tasks inherit the deadline");
-            assertNull(sleeperNode.timeLeft(), "no deadline outside the inner scope");
+                NodeSnapshot nester = s.find("nester").orElseThrow();
+                BlockedOn.InScope in = assertInstanceOf(BlockedOn.InScope.class, nester.blockedOn());
+                NodeSnapshot inner = s.find("inner").orElseThrow();
+                assertEquals(inner.id(), in.scope());
+                assertEquals(inner, nester.children().getFirst());
+                BlockedOn.Tasks innerWait = assertInstanceOf(BlockedOn.Tasks.class, inner.blockedOn());
+                assertEquals(List.of(s.find("inner-task").orElseThrow().id()), innerWait.tasks());
+                assertNotNull(inner.timeLeft(), "the inner scope's deadline is in force");
+                assertTrue(
+                        inner.timeLeft().compareTo(Duration.ofMinutes(110)) > 0,
+                        inner.timeLeft().toString());
+                assertNotNull(s.find("inner-task").orElseThrow().timeLeft(), "tasks inherit the deadline");
+                assertNull(sleeperNode.timeLeft(), "no deadline outside the inner scope");
 
-            BlockedOn.AnyOf any = assertInstanceOf(BlockedOn.AnyOf.class, s.find("selector").orElseThrow().blockedOn());
-            assertInstanceOf(BlockedOn.ChannelOp.class, any.alternatives().get(0));
-            BlockedOn.Other other = assertInstanceOf(BlockedOn.Other.class, any.alternatives().get(1));
-            assertTrue(other.description().startsWith("Promise"), other.description());
+                BlockedOn.AnyOf any = assertInstanceOf(
+                        BlockedOn.AnyOf.class, s.find("selector").orElseThrow().blockedOn());
+                assertInstanceOf(BlockedOn.ChannelOp.class, any.alternatives().get(0));
+                BlockedOn.Other other = assertInstanceOf(
+                        BlockedOn.Other.class, any.alternatives().get(1));
+                assertTrue(other.description().startsWith("Promise"), other.description());
 
-            NodeSnapshot stubbornNode = s.find("stubborn").orElseThrow();
-            assertEquals(new CancelReason.Requested("told to stop"), stubbornNode.cancelReason());
-            assertTrue(stubbornNode.shielded());
-            assertInstanceOf(BlockedOn.Other.class, stubbornNode.blockedOn(), "a shield waits on, cancelled");
-            assertNull(first.find("stubborn").orElseThrow().cancelReason());
+                NodeSnapshot stubbornNode = s.find("stubborn").orElseThrow();
+                assertEquals(new CancelReason.Requested("told to stop"), stubbornNode.cancelReason());
+                assertTrue(stubbornNode.shielded());
+                assertInstanceOf(BlockedOn.Other.class, stubbornNode.blockedOn(), "a shield waits on, cancelled");
+                assertNull(first.find("stubborn").orElseThrow().cancelReason());
 
-            BlockedOn.Outside jdk = assertInstanceOf(BlockedOn.Outside.class, s.find("jdk-waiter").orElseThrow().blockedOn());
-            assertTrue(jdk.frames().stream().anyMatch(f -> f.contains("CountDownLatch")), jdk.frames().toString());
-            assertFalse(s.find("jdk-waiter").orElseThrow().parked());
+                BlockedOn.Outside jdk = assertInstanceOf(
+                        BlockedOn.Outside.class,
+                        s.find("jdk-waiter").orElseThrow().blockedOn());
+                assertTrue(
+                        jdk.frames().stream().anyMatch(f -> f.contains("CountDownLatch")),
+                        jdk.frames().toString());
+                assertFalse(s.find("jdk-waiter").orElseThrow().parked());
 
-            String text = s.toText();
-            for (String expected : List.of("scope 'snap-root'", "task 'joiner'", "joins task 'sleeper'", "receives from c",
-                    "sends to c", "in scope 'inner'", "waits for its tasks", "cancelled: told to stop", "shielded",
-                    "outside Weft (WAITING", "at java.base/", "deadline in")) {
-                assertTrue(text.contains(expected), () -> "missing \"" + expected + "\" in:\n" + text);
+                String text = s.toText();
+                for (String expected : List.of(
+                        "scope 'snap-root'",
+                        "task 'joiner'",
+                        "joins task 'sleeper'",
+                        "receives from c",
+                        "sends to c",
+                        "in scope 'inner'",
+                        "waits for its tasks",
+                        "cancelled: told to stop",
+                        "shielded",
+                        "outside Weft (WAITING",
+                        "at java.base/",
+                        "deadline in")) {
+                    assertTrue(text.contains(expected), () -> "missing \"" + expected + "\" in:\n" + text);
+                }
+                assertTrue(s.deadlocks().isEmpty(), s::toText);
+            } finally {
+                jdkLatch.countDown();
+                release.complete("go");
+                scope.cancel("test over");
             }
-            assertTrue(s.deadlocks().isEmpty(), s::toText);
-          } finally {
-            jdkLatch.countDown();
-            release.complete("go");
-            scope.cancel("test over");
-          }
-          return null;
+            return null;
         });
     }
 
@@ -171,23 +212,35 @@ class SnapshotTest {
                 });
                 started.await();
                 scope.forkCpu("waiting", () -> null);
-                TreeSnapshot s = awaitSnapshot(x -> x.find("running").map(n -> n.blockedOn() instanceof BlockedOn.OnCpu c
-                        && c.threadState() == Thread.State.WAITING).orElse(false));
+                TreeSnapshot s = awaitSnapshot(x -> x.find("running")
+                        .map(n -> n.blockedOn() instanceof BlockedOn.OnCpu c && c.threadState() == Thread.State.WAITING)
+                        .orElse(false));
                 release.countDown();
-                BlockedOn.CpuQueued queued = assertInstanceOf(BlockedOn.CpuQueued.class, s.find("waiting").orElseThrow().blockedOn());
+                BlockedOn.CpuQueued queued = assertInstanceOf(
+                        BlockedOn.CpuQueued.class,
+                        s.find("waiting").orElseThrow().blockedOn());
                 assertEquals(new BlockedOn.CpuQueued("render", 1), queued);
                 assertEquals("queued for CPU pool 'render' (1 queued)", queued.describe());
-                BlockedOn.OnCpu on = (BlockedOn.OnCpu) s.find("running").orElseThrow().blockedOn();
+                BlockedOn.OnCpu on =
+                        (BlockedOn.OnCpu) s.find("running").orElseThrow().blockedOn();
                 assertEquals("render", on.pool());
                 assertEquals("render-1", on.thread());
-                assertTrue(on.describe().startsWith("runs on CPU pool 'render' (render-1, WAITING, at "), on.describe());
-                assertTrue(on.frames().stream().anyMatch(f -> f.contains("SnapshotTest")), on.frames().toString());
+                assertTrue(
+                        on.describe().startsWith("runs on CPU pool 'render' (render-1, WAITING, at "), on.describe());
+                assertTrue(
+                        on.frames().stream().anyMatch(f -> f.contains("SnapshotTest")),
+                        on.frames().toString());
                 String text = s.toText();
-                assertTrue(text.contains("task 'waiting' [") && text.contains("— queued for CPU pool 'render' (1 queued)"), text);
+                assertTrue(
+                        text.contains("task 'waiting' [") && text.contains("— queued for CPU pool 'render' (1 queued)"),
+                        text);
                 assertTrue(text.contains("— runs on CPU pool 'render' (render-1, WAITING, at "), text);
                 String json = s.toJson();
                 assertTrue(json.contains("\"kind\":\"cpuQueued\",\"pool\":\"render\",\"queued\":1"), json);
-                assertTrue(json.contains("\"kind\":\"cpu\",\"pool\":\"render\",\"thread\":\"render-1\",\"threadState\":\"WAITING\""), json);
+                assertTrue(
+                        json.contains(
+                                "\"kind\":\"cpu\",\"pool\":\"render\",\"thread\":\"render-1\",\"threadState\":\"WAITING\""),
+                        json);
                 assertTrue(s.deadlocks().isEmpty(), s.toText());
                 return null;
             });

@@ -39,14 +39,16 @@ class StarvationProbeTest {
     @Test
     void cpuHoggingTasksAreNamedWhenTheCarriersAreLate() throws Exception {
         // The surefire JVM runs 2 carriers (-Djdk.virtualThreadScheduler.parallelism=2): two hogs take both.
-        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+        int carriers = Integer.getInteger(
+                "jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
         CompletableFuture<StarvationReport> seen = new CompletableFuture<>();
         Path jfr = Path.of("target", "starvation-test.jfr");
         stop = false;
         try (Recording rec = new Recording()) {
             rec.enable("dev.weft.Starvation");
             rec.start();
-            try (StarvationProbe probe = StarvationProbe.start(Duration.ofMillis(20), Duration.ofMillis(200), seen::complete)) {
+            try (StarvationProbe probe =
+                    StarvationProbe.start(Duration.ofMillis(20), Duration.ofMillis(200), seen::complete)) {
                 assertTrue(probe.isRunning());
                 Weft.run(ScopeOptions.named("hogs"), scope -> {
                     try {
@@ -59,12 +61,15 @@ class StarvationProbeTest {
                         }
                         StarvationReport r = seen.get(60, TimeUnit.SECONDS);
                         assertTrue(r.lag().compareTo(Duration.ofMillis(200)) >= 0, r.toString());
-                        List<String> labels = r.hogs().stream().map(StarvationReport.Hog::label).toList();
+                        List<String> labels = r.hogs().stream()
+                                .map(StarvationReport.Hog::label)
+                                .toList();
                         for (int i = 0; i < carriers; i++) {
                             assertTrue(labels.contains("task 'hog-" + i + "'"), labels.toString());
                         }
                         assertFalse(labels.contains("task 'polite'"), "a sleeping task is no hog: " + labels);
-                        assertTrue(r.hogs().getFirst().frames().stream().anyMatch(f -> f.contains("spin")), r.toString());
+                        assertTrue(
+                                r.hogs().getFirst().frames().stream().anyMatch(f -> f.contains("spin")), r.toString());
                         assertTrue(r.describe().contains("hog-0"), r.describe());
                         assertTrue(r.toJson().contains("\"label\":\"task 'hog-0'\""), r.toJson());
                         assertEquals(r, StarvationProbe.lastReport().orElseThrow());
@@ -81,8 +86,11 @@ class StarvationProbeTest {
             rec.dump(jfr);
         }
         List<RecordedEvent> events = RecordingFile.readAllEvents(jfr);
-        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("dev.weft.Starvation")
-                && e.getString("hogs").contains("hog-")), events::toString);
+        assertTrue(
+                events.stream()
+                        .anyMatch(e -> e.getEventType().getName().equals("dev.weft.Starvation")
+                                && e.getString("hogs").contains("hog-")),
+                events::toString);
         Files.deleteIfExists(jfr);
     }
 
@@ -98,7 +106,8 @@ class StarvationProbeTest {
 
     @Test
     void aHogIsReportedWithTheTimeItHeldItsCarrierCheckpointsNotCountingAndCpuPoolTasksAreNoHogs() throws Exception {
-        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+        int carriers = Integer.getInteger(
+                "jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
         stop = false;
         CompletableFuture<StarvationReport> seen = new CompletableFuture<>();
         try (CpuPool pool = CpuPool.create("crunchers", 2)) {
@@ -116,19 +125,30 @@ class StarvationProbeTest {
                     }
                     running.await();
                     // Started after the hogs took the carriers: every report's lag is at most the time since then.
-                    try (StarvationProbe probe = StarvationProbe.start(Duration.ofMillis(20), Duration.ofMillis(200), seen::complete)) {
+                    try (StarvationProbe probe =
+                            StarvationProbe.start(Duration.ofMillis(20), Duration.ofMillis(200), seen::complete)) {
                         StarvationReport r = seen.get(60, TimeUnit.SECONDS);
-                        List<String> labels = r.hogs().stream().map(StarvationReport.Hog::label).toList();
+                        List<String> labels = r.hogs().stream()
+                                .map(StarvationReport.Hog::label)
+                                .toList();
                         for (int i = 0; i < carriers; i++) {
                             String label = "task 'hog-" + i + "'";
-                            StarvationReport.Hog h = r.hogs().stream().filter(x -> x.label().equals(label)).findFirst()
+                            StarvationReport.Hog h = r.hogs().stream()
+                                    .filter(x -> x.label().equals(label))
+                                    .findFirst()
                                     .orElseThrow(() -> new AssertionError(label + " missing: " + r.describe()));
-                            // It has held its carrier since before the probe started; its checkpoints do not reset that.
+                            // It has held its carrier since before the probe started; its checkpoints do not reset
+                            // that.
                             assertTrue(h.heldFor().compareTo(r.lag()) >= 0, r.describe());
                         }
-                        assertTrue(labels.stream().noneMatch(l -> l.contains("pool-spinner")), "pool threads hold no carrier: " + labels);
+                        assertTrue(
+                                labels.stream().noneMatch(l -> l.contains("pool-spinner")),
+                                "pool threads hold no carrier: " + labels);
                         assertTrue(r.describe().contains("held for"), r.describe());
-                        assertTrue(r.describe().contains("scope.forkCpu(") && r.describe().contains("Weft.onCpu("), r.describe());
+                        assertTrue(
+                                r.describe().contains("scope.forkCpu(")
+                                        && r.describe().contains("Weft.onCpu("),
+                                r.describe());
                         assertFalse(r.describe().contains("add Weft.checkpoint()"), r.describe());
                         assertTrue(r.toJson().contains("\"heldForMillis\":"), r.toJson());
                     }
@@ -163,9 +183,14 @@ class StarvationProbeTest {
             again.close();
             assertFalse(again.isRunning());
         }
-        assertTrue(assertThrows(NullPointerException.class, () -> StarvationProbe.start(null, Duration.ofMillis(1), null))
-                .getMessage().contains("period"));
-        assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> StarvationProbe.start(Duration.ofMillis(10), Duration.ZERO, null)).getMessage().contains("threshold"));
+        assertTrue(
+                assertThrows(NullPointerException.class, () -> StarvationProbe.start(null, Duration.ofMillis(1), null))
+                        .getMessage()
+                        .contains("period"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> StarvationProbe.start(Duration.ofMillis(10), Duration.ZERO, null))
+                .getMessage()
+                .contains("threshold"));
     }
 }

@@ -91,7 +91,12 @@ class FlowBatchTest {
                 });
                 return times;
             });
-            assertEquals(List.of(1L, 2L, 3L, 4L, 5L).stream().map(SECOND::multipliedBy).map(Duration::toNanos).toList(), at,
+            assertEquals(
+                    List.of(1L, 2L, 3L, 4L, 5L).stream()
+                            .map(SECOND::multipliedBy)
+                            .map(Duration::toNanos)
+                            .toList(),
+                    at,
                     "stage " + k + ": each slow element reaches the consumer the moment it is produced");
         }
     }
@@ -104,11 +109,12 @@ class FlowBatchTest {
             Function<Flow<Integer>, Flow<Integer>> stage = stages.get(k);
             List<Long> at = Weft.run(ScopeOptions.named("first").withClock(clock), s -> {
                 List<Long> times = new ArrayList<>();
-                stage.apply(Flow.ticks(SECOND).take(3).map(Long::intValue))
-                        .forEach(x -> times.add(clock.nanoTime()));
+                stage.apply(Flow.ticks(SECOND).take(3).map(Long::intValue)).forEach(x -> times.add(clock.nanoTime()));
                 return times;
             });
-            assertEquals(List.of(SECOND.toNanos(), 2 * SECOND.toNanos(), 3 * SECOND.toNanos()), at,
+            assertEquals(
+                    List.of(SECOND.toNanos(), 2 * SECOND.toNanos(), 3 * SECOND.toNanos()),
+                    at,
                     "stage " + k + ": every tick is delivered at its time");
         }
     }
@@ -118,21 +124,31 @@ class FlowBatchTest {
         VirtualClock clock = new VirtualClock();
         List<Long> at = Weft.run(ScopeOptions.named("slow work").withClock(clock), s -> {
             List<Long> times = new ArrayList<>();
-            Flow.fromIterable(List.of(0, 1, 2, 3, 4, 5, 6, 7)).mapPar(4, x -> {
-                Weft.sleep(SECOND);
-                return x;
-            }).forEach(x -> times.add(clock.nanoTime()));
+            Flow.fromIterable(List.of(0, 1, 2, 3, 4, 5, 6, 7))
+                    .mapPar(4, x -> {
+                        Weft.sleep(SECOND);
+                        return x;
+                    })
+                    .forEach(x -> times.add(clock.nanoTime()));
             return times;
         });
         long s1 = SECOND.toNanos();
-        assertEquals(List.of(s1, s1, s1, s1, 2 * s1, 2 * s1, 2 * s1, 2 * s1), at,
+        assertEquals(
+                List.of(s1, s1, s1, s1, 2 * s1, 2 * s1, 2 * s1, 2 * s1),
+                at,
                 "four at a time, each result as soon as its element is mapped");
     }
 
     // ---- exactly once -----------------------------------------------------------------------
 
     /** How a run of a case stops. */
-    private enum Stop { TAKE, FIRST, THROW, CANCEL, END }
+    private enum Stop {
+        TAKE,
+        FIRST,
+        THROW,
+        CANCEL,
+        END
+    }
 
     private static final class Stopped extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -153,8 +169,8 @@ class FlowBatchTest {
             Stop stop = Stop.values()[rnd.nextInt(Stop.values().length)];
             int stopAt = rnd.nextInt(1, n + 1);
             boolean yielding = rnd.nextBoolean();
-            Seeds.describeCase("n=" + n + " shape=" + shape + " k1=" + k1 + " k2=" + k2 + " stop=" + stop + " at=" + stopAt
-                    + " yielding=" + yielding);
+            Seeds.describeCase("n=" + n + " shape=" + shape + " k1=" + k1 + " k2=" + k2 + " stop=" + stop + " at="
+                    + stopAt + " yielding=" + yielding);
 
             Set<Integer> pulled = ConcurrentHashMap.newKeySet();
             Map<Integer, Integer> undelivered = new ConcurrentHashMap<>();
@@ -170,10 +186,15 @@ class FlowBatchTest {
             Flow<Integer> flow = switch (shape) {
                 case 0 -> src.mapParUnordered(k1, same);
                 case 1 -> src.mapPar(k1, same);
-                case 2 -> Flow.merge(Flow.fromIterable(counted(0, n / 2, pulled)).onUndelivered(hook),
-                        Flow.fromIterable(counted(n / 2, n, pulled)).onUndelivered(hook));
+                case 2 ->
+                    Flow.merge(
+                            Flow.fromIterable(counted(0, n / 2, pulled)).onUndelivered(hook),
+                            Flow.fromIterable(counted(n / 2, n, pulled)).onUndelivered(hook));
                 case 3 -> src.mapParUnordered(k1, same).onUndelivered(hook).mapPar(k2, same);
-                case 4 -> Flow.merge(src.mapParUnordered(k1, same), Flow.<Integer>of()).onUndelivered(hook).mapPar(k2, same);
+                case 4 ->
+                    Flow.merge(src.mapParUnordered(k1, same), Flow.<Integer>of())
+                            .onUndelivered(hook)
+                            .mapPar(k2, same);
                 case 5 -> src.flatMap(k1, x -> Flow.of(x)).onUndelivered(hook).mapParUnordered(k2, same);
                 default -> src.mapPar(k1, same).onUndelivered(hook).buffer(k2);
             };
@@ -186,18 +207,20 @@ class FlowBatchTest {
                         case TAKE -> delivered.addAll(out.take(stopAt).toList());
                         case FIRST -> out.first().ifPresent(delivered::add);
                         case END -> delivered.addAll(out.toList());
-                        case THROW -> out.forEach(x -> {
-                            delivered.add(x);
-                            if (delivered.size() == stopAt) {
-                                throw new Stopped();
-                            }
-                        });
-                        case CANCEL -> out.forEach(x -> {
-                            delivered.add(x);
-                            if (delivered.size() == stopAt) {
-                                inner.cancel("the test cancels the consumer");
-                            }
-                        });
+                        case THROW ->
+                            out.forEach(x -> {
+                                delivered.add(x);
+                                if (delivered.size() == stopAt) {
+                                    throw new Stopped();
+                                }
+                            });
+                        case CANCEL ->
+                            out.forEach(x -> {
+                                delivered.add(x);
+                                if (delivered.size() == stopAt) {
+                                    inner.cancel("the test cancels the consumer");
+                                }
+                            });
                     }
                     return null;
                 });
@@ -206,7 +229,8 @@ class FlowBatchTest {
             }
             switch (stop) {
                 case THROW -> assertInstanceOf(Stopped.class, thrown);
-                case CANCEL -> assertInstanceOf(CancelledException.class, thrown, "a cancelled flow never ends as completed");
+                case CANCEL ->
+                    assertInstanceOf(CancelledException.class, thrown, "a cancelled flow never ends as completed");
                 default -> {
                     if (thrown != null) {
                         throw thrown;
@@ -224,8 +248,9 @@ class FlowBatchTest {
             for (Integer x : pulled) {
                 Integer times = seen.get(x);
                 if (times == null || times != 1) {
-                    fail("element " + x + " was taken from the source and then delivered or dropped " + (times == null ? 0 : times)
-                            + " times (delivered " + delivered.contains(x) + ", to the hook " + undelivered.get(x) + ")");
+                    fail("element " + x + " was taken from the source and then delivered or dropped "
+                            + (times == null ? 0 : times) + " times (delivered " + delivered.contains(x)
+                            + ", to the hook " + undelivered.get(x) + ")");
                 }
             }
             assertTrue(pulled.containsAll(seen.keySet()), "nothing delivered or dropped that was not taken");
@@ -246,7 +271,8 @@ class FlowBatchTest {
             List<Integer> delivered = new ArrayList<>();
             Throwable thrown = null;
             try {
-                Flow.fromIterable(counted(0, n, pulled)).onUndelivered(x -> undelivered.merge(x, 1, Integer::sum))
+                Flow.fromIterable(counted(0, n, pulled))
+                        .onUndelivered(x -> undelivered.merge(x, 1, Integer::sum))
                         .mapPar(workers, x -> {
                             if (x == failing) {
                                 throw boom;
@@ -287,7 +313,9 @@ class FlowBatchTest {
         try {
             Weft.run(ScopeOptions.named("stall").withClock(clock), s -> {
                 Flow<Integer> src = merged
-                        ? Flow.merge(Flow.fromIterable(counted(0, n / 2, pulled)), Flow.fromIterable(counted(n / 2, n, pulled)))
+                        ? Flow.merge(
+                                Flow.fromIterable(counted(0, n / 2, pulled)),
+                                Flow.fromIterable(counted(n / 2, n, pulled)))
                         : Flow.fromIterable(counted(0, n, pulled));
                 stage.apply(src).forEach(x -> {
                     Weft.sleep(Duration.ofHours(1));
@@ -307,18 +335,23 @@ class FlowBatchTest {
     void theInFlightBoundHoldsWithBatches() throws Exception {
         for (int n : new int[] {1, 3, 8}) {
             int unordered = inFlightWhenTheConsumerStalls(f -> f.mapParUnordered(n, x -> x), false);
-            assertTrue(unordered > 0 && unordered <= (2 * n + 2) * B,
+            assertTrue(
+                    unordered > 0 && unordered <= (2 * n + 2) * B,
                     "mapParUnordered(" + n + "): " + unordered + " in flight, bound (2n + 2) x " + B);
             int ordered = inFlightWhenTheConsumerStalls(f -> f.mapPar(n, x -> x), false);
-            assertTrue(ordered > 0 && ordered <= (n + 2) * B, "mapPar(" + n + "): " + ordered + " in flight, bound (n + 2) x " + B);
+            assertTrue(
+                    ordered > 0 && ordered <= (n + 2) * B,
+                    "mapPar(" + n + "): " + ordered + " in flight, bound (n + 2) x " + B);
             int flat = inFlightWhenTheConsumerStalls(f -> f.flatMap(n, Flow::of), false);
-            assertTrue(flat > 0 && flat <= 2 * n + 1,
+            assertTrue(
+                    flat > 0 && flat <= 2 * n + 1,
                     "flatMap(" + n + ") to one element each: " + flat + " in flight, bound 2n + 1");
             int buffered = inFlightWhenTheConsumerStalls(f -> f.buffer(n), false);
             assertTrue(buffered > 0 && buffered <= n + 1, "buffer(" + n + "): " + buffered + " in flight, bound n + 1");
         }
         int merged = inFlightWhenTheConsumerStalls(f -> f, true);
-        assertTrue(merged > 0 && merged <= (Flow.MERGE_BUFFER + 3) * B,
+        assertTrue(
+                merged > 0 && merged <= (Flow.MERGE_BUFFER + 3) * B,
                 "merge of 2: " + merged + " in flight, bound (16 + 2 + 1) x " + B);
     }
 }

@@ -145,10 +145,18 @@ class FuturesTest {
 
     @Test
     void nullArgumentsAreRejectedWithTheirName() {
-        assertTrue(assertThrows(NullPointerException.class, () -> Futures.await(null)).getMessage().contains("stage"));
-        assertTrue(assertThrows(NullPointerException.class, () -> Futures.awaitCancelling(null)).getMessage().contains("future"));
-        assertTrue(assertThrows(NullPointerException.class, () -> Futures.pollable(null)).getMessage().contains("stage"));
-        assertTrue(assertThrows(NullPointerException.class, () -> Futures.toCompletableFuture(null)).getMessage().contains("task"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Futures.await(null))
+                .getMessage()
+                .contains("stage"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Futures.awaitCancelling(null))
+                .getMessage()
+                .contains("future"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Futures.pollable(null))
+                .getMessage()
+                .contains("stage"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Futures.toCompletableFuture(null))
+                .getMessage()
+                .contains("task"));
     }
 
     // ---- out: a task as a CompletableFuture ----------------------------------------------
@@ -195,7 +203,8 @@ class FuturesTest {
         });
         assertTrue(f.isCancelled());
         Throwable e = f.handle((v, x) -> x).join(); // the exception the future was completed with
-        CancelledException cause = assertInstanceOf(CancelledException.class,
+        CancelledException cause = assertInstanceOf(
+                CancelledException.class,
                 assertInstanceOf(CancellationException.class, e).getCause());
         assertEquals(new CancelReason.Requested("enough"), cause.reason());
         assertTrue(e.getMessage().contains("sleeper"));
@@ -255,7 +264,10 @@ class FuturesTest {
             long whenCompleted = Weft.clock().nanoTime();
             return new long[] {whenCompleted, sleeper.join()};
         });
-        assertEquals(0, at[0], "the clock must not jump to the sleeper's timer while a foreign thread may complete the future");
+        assertEquals(
+                0,
+                at[0],
+                "the clock must not jump to the sleeper's timer while a foreign thread may complete the future");
         assertEquals(Duration.ofHours(1).toNanos(), at[1]);
     }
 
@@ -277,8 +289,9 @@ class FuturesTest {
             }
         };
         Thread completer = completeLater(f, "v", 2_000);
-        CancelledException e = assertThrows(CancelledException.class, () ->
-                Weft.run(ScopeOptions.named("vt").withClock(new VirtualClock()), scope -> Weft.await(unflagged)));
+        CancelledException e = assertThrows(
+                CancelledException.class,
+                () -> Weft.run(ScopeOptions.named("vt").withClock(new VirtualClock()), scope -> Weft.await(unflagged)));
         assertInstanceOf(CancelReason.Stalled.class, e.reason());
         completer.interrupt();
     }
@@ -320,7 +333,10 @@ class FuturesTest {
                     return null;
                 });
                 for (int i = 0; i < n; i++) {
-                    assertEquals(i, futures.get(i).get(10, TimeUnit.SECONDS), "a cancelled waiter must not touch its future");
+                    assertEquals(
+                            i,
+                            futures.get(i).get(10, TimeUnit.SECONDS),
+                            "a cancelled waiter must not touch its future");
                 }
             });
         } finally {

@@ -32,12 +32,13 @@ final class Sockets {
     static long openSockets() throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.filter(p -> {
-                try {
-                    return Files.readSymbolicLink(p).toString().startsWith("socket:");
-                } catch (IOException e) {
-                    return false; // closed while listing
-                }
-            }).count();
+                        try {
+                            return Files.readSymbolicLink(p).toString().startsWith("socket:");
+                        } catch (IOException e) {
+                            return false; // closed while listing
+                        }
+                    })
+                    .count();
         }
     }
 

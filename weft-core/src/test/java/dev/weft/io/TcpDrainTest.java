@@ -40,6 +40,7 @@ class TcpDrainTest {
 
     /** Commands, the first byte of a request. */
     static final byte ECHO = 'e';
+
     static final byte SLOW = 's';
     static final byte HANG = 'h';
     static final byte BIG = 'b';
@@ -63,8 +64,8 @@ class TcpDrainTest {
         return service(new CountDownLatch(0), () -> true, begun, bigWriting);
     }
 
-    static ConnectionHandler service(CountDownLatch heldInFlight, BooleanSupplier draining, CountDownLatch begun,
-                                     CountDownLatch bigWriting) {
+    static ConnectionHandler service(
+            CountDownLatch heldInFlight, BooleanSupplier draining, CountDownLatch begun, CountDownLatch bigWriting) {
         return conn -> {
             DataInputStream in = new DataInputStream(conn.input());
             DataOutputStream out = new DataOutputStream(conn.output());
@@ -86,7 +87,7 @@ class TcpDrainTest {
                         msg = new byte[ByteBuffer.wrap(msg, 1, 4).getInt()];
                         bigWriting.countDown();
                     }
-                    default -> { }
+                    default -> {}
                 }
                 send(out, msg);
             }
@@ -105,22 +106,29 @@ class TcpDrainTest {
         // Slow and hanging requests: one not yet begun when the drain starts would end at once.
         CountDownLatch heldInFlight = new CountDownLatch(slow + hanging);
         CountDownLatch servedOnce = new CountDownLatch(clients);
-        TcpServer server = TcpServer.bind(LOOPBACK, ServerOptions.DEFAULTS.withMaxConnections(clients + 10)
-                .withBacklog(clients).withDrainGrace(Duration.ofSeconds(3)));
+        TcpServer server = TcpServer.bind(
+                LOOPBACK,
+                ServerOptions.DEFAULTS
+                        .withMaxConnections(clients + 10)
+                        .withBacklog(clients)
+                        .withDrainGrace(Duration.ofSeconds(3)));
         ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(heldInFlight, server::draining)));
-            Task<Void> traffic = scope.fork("clients", () -> Weft.run(cs -> {
-                for (int i = 0; i < clients; i++) {
-                    byte kind = i < hanging ? HANG : i < hanging + slow ? SLOW : ECHO;
-                    long seed = i;
-                    cs.fork("client " + i, () -> {
-                        seen.add(client(server, kind, servedOnce, new SplittableRandom(seed)));
+            Task<ShutdownReport> serving =
+                    scope.fork("serve", () -> server.serve(service(heldInFlight, server::draining)));
+            Task<Void> traffic = scope.fork(
+                    "clients",
+                    () -> Weft.run(cs -> {
+                        for (int i = 0; i < clients; i++) {
+                            byte kind = i < hanging ? HANG : i < hanging + slow ? SLOW : ECHO;
+                            long seed = i;
+                            cs.fork("client " + i, () -> {
+                                seen.add(client(server, kind, servedOnce, new SplittableRandom(seed)));
+                                return null;
+                            });
+                        }
                         return null;
-                    });
-                }
-                return null;
-            }));
+                    }));
             servedOnce.await();
             heldInFlight.await();
             server.shutdown(); // in the middle of traffic: the echo clients keep sending
@@ -137,8 +145,11 @@ class TcpDrainTest {
         Set<String> names = new HashSet<>();
         for (ShutdownReport.Straggler s : report.stragglers()) {
             names.add(s.connection());
-            assertTrue(s.parkedAt().stream().anyMatch(f -> f.getClassName().equals(Weft.class.getName())
-                    && f.getMethodName().equals("sleep")), "parked in Weft.sleep: " + s);
+            assertTrue(
+                    s.parkedAt().stream()
+                            .anyMatch(f -> f.getClassName().equals(Weft.class.getName())
+                                    && f.getMethodName().equals("sleep")),
+                    "parked in Weft.sleep: " + s);
         }
         assertEquals(hanging, names.size());
         assertEquals(0, server.openConnections());
@@ -146,7 +157,8 @@ class TcpDrainTest {
     }
 
     /** One client: requests until the server closes the connection; reports what it saw. */
-    private static Seen client(TcpServer server, byte kind, CountDownLatch servedOnce, SplittableRandom rnd) throws IOException {
+    private static Seen client(TcpServer server, byte kind, CountDownLatch servedOnce, SplittableRandom rnd)
+            throws IOException {
         int replies = 0;
         boolean slowReplied = false;
         try (Connection c = Connection.connect(server.localAddress())) {
@@ -222,39 +234,47 @@ class TcpDrainTest {
 
     @Test
     void silentHalfSentAndNonReadingClientsCannotHoldTheServerPastItsTimeouts() throws Exception {
-        TcpServer server = TcpServer.bind(LOOPBACK, ServerOptions.DEFAULTS.withIdleTimeout(Duration.ofMillis(300))
-                .withReadTimeout(Duration.ofMillis(300)).withWriteTimeout(Duration.ofMillis(300)));
+        TcpServer server = TcpServer.bind(
+                LOOPBACK,
+                ServerOptions.DEFAULTS
+                        .withIdleTimeout(Duration.ofMillis(300))
+                        .withReadTimeout(Duration.ofMillis(300))
+                        .withWriteTimeout(Duration.ofMillis(300)));
         ShutdownReport report = Weft.run(scope -> {
-            Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(new CountDownLatch(0), new CountDownLatch(0))));
-            scope.fork("faulty clients", () -> Weft.run(cs -> {
-                cs.fork("connects and sends nothing", () -> {
-                    try (Connection c = Connection.connect(server.localAddress())) {
-                        awaitClosedByServer(c); // the idle timeout closes it
-                    }
-                    return null;
-                });
-                cs.fork("sends half a message and waits", () -> {
-                    try (Connection c = Connection.connect(server.localAddress())) {
-                        sendHalfARequest(c);
-                        awaitClosedByServer(c); // the read timeout closes it
-                    }
-                    return null;
-                });
-                cs.fork("sends half a message and disconnects", () -> {
-                    try (Connection c = Connection.connect(server.localAddress())) {
-                        sendHalfARequest(c);
-                    }
-                    return null;
-                });
-                cs.fork("never reads", () -> {
-                    try (Connection c = Connection.connect(server.localAddress())) {
-                        send(new DataOutputStream(c.output()), bigRequest(64 << 20));
-                        awaitNoConnectionsOrClosed(server, c); // the write timeout cancels it
-                    }
-                    return null;
-                });
-                return null;
-            })).join();
+            Task<ShutdownReport> serving =
+                    scope.fork("serve", () -> server.serve(service(new CountDownLatch(0), new CountDownLatch(0))));
+            scope.fork(
+                            "faulty clients",
+                            () -> Weft.run(cs -> {
+                                cs.fork("connects and sends nothing", () -> {
+                                    try (Connection c = Connection.connect(server.localAddress())) {
+                                        awaitClosedByServer(c); // the idle timeout closes it
+                                    }
+                                    return null;
+                                });
+                                cs.fork("sends half a message and waits", () -> {
+                                    try (Connection c = Connection.connect(server.localAddress())) {
+                                        sendHalfARequest(c);
+                                        awaitClosedByServer(c); // the read timeout closes it
+                                    }
+                                    return null;
+                                });
+                                cs.fork("sends half a message and disconnects", () -> {
+                                    try (Connection c = Connection.connect(server.localAddress())) {
+                                        sendHalfARequest(c);
+                                    }
+                                    return null;
+                                });
+                                cs.fork("never reads", () -> {
+                                    try (Connection c = Connection.connect(server.localAddress())) {
+                                        send(new DataOutputStream(c.output()), bigRequest(64 << 20));
+                                        awaitNoConnectionsOrClosed(server, c); // the write timeout cancels it
+                                    }
+                                    return null;
+                                });
+                                return null;
+                            }))
+                    .join();
             awaitNoConnections(server);
             // The server still serves well-behaved clients.
             try (Connection c = Connection.connect(server.localAddress())) {
@@ -286,21 +306,23 @@ class TcpDrainTest {
         List<Connection> held = new ArrayList<>();
         ShutdownReport report = Weft.run(scope -> {
             Task<ShutdownReport> serving = scope.fork("serve", () -> server.serve(service(twoBegun, bigWriting)));
-            Task<Void> clients = scope.fork("faulty clients", () -> Weft.run(cs -> {
-                Connection silent = cs.own(Connection.connect(server.localAddress()));
-                Connection half = cs.own(Connection.connect(server.localAddress()));
-                sendHalfARequest(half);
-                Connection deaf = cs.own(Connection.connect(server.localAddress()));
-                send(new DataOutputStream(deaf.output()), bigRequest(64 << 20));
-                synchronized (held) {
-                    held.addAll(List.of(silent, half, deaf));
-                }
-                connected.countDown();
-                connected.countDown();
-                connected.countDown();
-                Weft.sleep(Duration.ofHours(1)); // holds all three open until cancelled
-                return null;
-            }));
+            Task<Void> clients = scope.fork(
+                    "faulty clients",
+                    () -> Weft.run(cs -> {
+                        Connection silent = cs.own(Connection.connect(server.localAddress()));
+                        Connection half = cs.own(Connection.connect(server.localAddress()));
+                        sendHalfARequest(half);
+                        Connection deaf = cs.own(Connection.connect(server.localAddress()));
+                        send(new DataOutputStream(deaf.output()), bigRequest(64 << 20));
+                        synchronized (held) {
+                            held.addAll(List.of(silent, half, deaf));
+                        }
+                        connected.countDown();
+                        connected.countDown();
+                        connected.countDown();
+                        Weft.sleep(Duration.ofHours(1)); // holds all three open until cancelled
+                        return null;
+                    }));
             connected.await();
             while (server.openConnections() < 3) { // polling only to wait; the test's timeout catches a hang
                 Weft.sleep(Duration.ofMillis(5));
@@ -319,8 +341,16 @@ class TcpDrainTest {
         assertEquals(3, openAtShutdown.get());
         assertEquals(3, report.openAtDrain());
         assertEquals(2, report.stragglers().size(), "the half-sent and the deaf client were mid-request: " + report);
-        assertTrue(report.stragglers().stream().anyMatch(s -> s.parkedAt().stream().anyMatch(f -> f.getMethodName().contains("read"))), report.toString());
-        assertTrue(report.stragglers().stream().anyMatch(s -> s.parkedAt().stream().anyMatch(f -> f.getMethodName().contains("write"))), report.toString());
+        assertTrue(
+                report.stragglers().stream()
+                        .anyMatch(s -> s.parkedAt().stream()
+                                .anyMatch(f -> f.getMethodName().contains("read"))),
+                report.toString());
+        assertTrue(
+                report.stragglers().stream()
+                        .anyMatch(s -> s.parkedAt().stream()
+                                .anyMatch(f -> f.getMethodName().contains("write"))),
+                report.toString());
         for (Connection c : held) {
             assertTrue(c.isClosed());
         }

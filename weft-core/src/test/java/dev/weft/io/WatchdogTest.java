@@ -38,7 +38,7 @@ class WatchdogTest {
         final Watchdog dog;
         final ConcurrentLinkedQueue<Cut> readCuts = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<Cut> writeCuts = new ConcurrentLinkedQueue<>();
-        volatile int read = -1;  // index of the read in progress, published before beginRead
+        volatile int read = -1; // index of the read in progress, published before beginRead
         volatile int write = -1; // index of the write in progress, published before beginWrite
 
         Watched(VirtualClock clock) {
@@ -150,14 +150,30 @@ class WatchdogTest {
         AtomicInteger callersLeft = new AtomicInteger(2);
         long[] readPlan = plan(rnd, calls);
         long[] writePlan = plan(rnd, calls);
-        Caller reader = new Caller(readPlan, clock, failure, callersLeft, w.readCuts, i -> {
-            w.read = i;
-            w.dog.beginRead(limitOf(readPlan[i]));
-        }, w.dog::readDeadline, w.dog::endRead);
-        Caller writer = new Caller(writePlan, clock, failure, callersLeft, w.writeCuts, i -> {
-            w.write = i;
-            w.dog.beginWrite(limitOf(writePlan[i]));
-        }, w.dog::writeDeadline, w.dog::endWrite);
+        Caller reader = new Caller(
+                readPlan,
+                clock,
+                failure,
+                callersLeft,
+                w.readCuts,
+                i -> {
+                    w.read = i;
+                    w.dog.beginRead(limitOf(readPlan[i]));
+                },
+                w.dog::readDeadline,
+                w.dog::endRead);
+        Caller writer = new Caller(
+                writePlan,
+                clock,
+                failure,
+                callersLeft,
+                w.writeCuts,
+                i -> {
+                    w.write = i;
+                    w.dog.beginWrite(limitOf(writePlan[i]));
+                },
+                w.dog::writeDeadline,
+                w.dog::endWrite);
         SplittableRandom steps = new SplittableRandom(rnd.nextLong());
         Thread r = Thread.ofPlatform().name("reader").start(reader);
         Thread wr = Thread.ofPlatform().name("writer").start(writer);
@@ -235,8 +251,15 @@ class WatchdogTest {
         final List<long[]> bounds = new ArrayList<>(); // per call: clock before it began, its limit
         volatile Wait waiting;
 
-        Caller(long[] plan, VirtualClock clock, AtomicReference<Throwable> failure, AtomicInteger left,
-                ConcurrentLinkedQueue<Cut> cuts, Begin begin, Peek peek, End end) {
+        Caller(
+                long[] plan,
+                VirtualClock clock,
+                AtomicReference<Throwable> failure,
+                AtomicInteger left,
+                ConcurrentLinkedQueue<Cut> cuts,
+                Begin begin,
+                Peek peek,
+                End end) {
             this.plan = plan;
             this.clock = clock;
             this.failure = failure;
@@ -261,9 +284,10 @@ class WatchdogTest {
                         // The cut may run on another thread than the one that moved the clock
                         // (a call that arms a timer already due fires it itself): wait for it.
                         int call = i;
-                        awaitTrue(() -> peek.deadline() == Watchdog.CUT,
+                        awaitTrue(
+                                () -> peek.deadline() == Watchdog.CUT,
                                 "call " + call + " outlived its deadline (the clock was moved past " + wait.until()
-                                + ") and was never cut");
+                                        + ") and was never cut");
                         waiting = null;
                     } else {
                         for (long s = (plan[i] >>> 32) & 0x3FFF_FFFFL; s > 0; s--) {
@@ -305,11 +329,16 @@ class WatchdogTest {
             assertFalse(seen[c.call()], what + " " + c.call() + " cut twice" + replay);
             seen[c.call()] = true;
             long[] b = caller.bounds.get(c.call());
-            assertTrue(c.at() - (b[0] + b[1]) >= 0, what + " " + c.call() + " cut at " + c.at()
-                    + ", before its deadline (began at or after " + b[0] + ", limit " + b[1] + ")" + replay);
+            assertTrue(
+                    c.at() - (b[0] + b[1]) >= 0,
+                    what + " " + c.call() + " cut at " + c.at() + ", before its deadline (began at or after " + b[0]
+                            + ", limit " + b[1] + ")" + replay);
         }
         for (int i = 0; i < plan.length; i++) {
-            assertEquals(seen[i], caller.cut.get(i), what + " " + i + ": cut by the watchdog iff its caller learns it" + replay);
+            assertEquals(
+                    seen[i],
+                    caller.cut.get(i),
+                    what + " " + i + ": cut by the watchdog iff its caller learns it" + replay);
             if ((plan[i] & (1L << 62)) != 0) {
                 assertTrue(caller.cut.get(i), what + " " + i + " outlived its deadline and was not cut" + replay);
             }

@@ -29,7 +29,6 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60) // only to catch hangs
 class RetryTest {
 
-
     private static Duration at(VirtualClock clock) {
         return Duration.ofNanos(clock.nanoTime());
     }
@@ -42,7 +41,8 @@ class RetryTest {
         return out;
     }
 
-    private static final Retry EXACT = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(10)).jitter(0);
+    private static final Retry EXACT =
+            Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(10)).jitter(0);
 
     // ---- retry ----------------------------------------------------------------------------
 
@@ -50,13 +50,15 @@ class RetryTest {
     void attemptsHappenAtTheExpectedVirtualTimes() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
-        String r = TimeTest.virtual(clock, scope -> EXACT.maxAttempts(4).call(() -> {
-            calls.add(at(clock));
-            if (calls.size() < 4) {
-                throw new IOException("flaky");
-            }
-            return "ok";
-        }));
+        String r = TimeTest.virtual(
+                clock,
+                scope -> EXACT.maxAttempts(4).call(() -> {
+                    calls.add(at(clock));
+                    if (calls.size() < 4) {
+                        throw new IOException("flaky");
+                    }
+                    return "ok";
+                }));
         assertEquals("ok", r);
         assertEquals(seconds(0, 1, 3, 7), calls);
     }
@@ -65,11 +67,18 @@ class RetryTest {
     void delaysAreCappedAtMaxAndTheMultiplierIsHonoured() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
-        Retry policy = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(4)).jitter(0).multiplier(3).maxAttempts(5);
-        assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope -> policy.call(() -> {
-            calls.add(at(clock));
-            throw new IOException("down");
-        })));
+        Retry policy = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(4))
+                .jitter(0)
+                .multiplier(3)
+                .maxAttempts(5);
+        assertThrows(
+                IOException.class,
+                () -> TimeTest.virtual(
+                        clock,
+                        scope -> policy.call(() -> {
+                            calls.add(at(clock));
+                            throw new IOException("down");
+                        })));
         assertEquals(seconds(0, 1, 4, 8, 12), calls); // delays 1, 3, then capped at 4, 4
     }
 
@@ -77,13 +86,19 @@ class RetryTest {
     void afterTheLastAttemptTheLastFailureIsThrownWithTheEarlierOnesSuppressedInOrder() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<IOException> thrown = new ArrayList<>();
-        IOException last = assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope -> EXACT.maxAttempts(3).call(() -> {
-            IOException e = new IOException("attempt " + (thrown.size() + 1));
-            thrown.add(e);
-            throw e;
-        })));
+        IOException last = assertThrows(
+                IOException.class,
+                () -> TimeTest.virtual(
+                        clock,
+                        scope -> EXACT.maxAttempts(3).call(() -> {
+                            IOException e = new IOException("attempt " + (thrown.size() + 1));
+                            thrown.add(e);
+                            throw e;
+                        })));
         assertSame(thrown.get(2), last);
-        assertEquals(List.of(thrown.get(0), thrown.get(1)), List.of(last.getSuppressed()).subList(0, 2));
+        assertEquals(
+                List.of(thrown.get(0), thrown.get(1)),
+                List.of(last.getSuppressed()).subList(0, 2));
         assertEquals(Duration.ofSeconds(3), at(clock));
     }
 
@@ -93,10 +108,16 @@ class RetryTest {
         AtomicInteger calls = new AtomicInteger();
         IllegalArgumentException bad = new IllegalArgumentException("bad request");
         Retry policy = EXACT.maxAttempts(5).retryOn(e -> e instanceof IOException);
-        assertSame(bad, assertThrows(IllegalArgumentException.class, () -> TimeTest.virtual(clock, scope -> policy.call(() -> {
-            calls.incrementAndGet();
-            throw bad;
-        }))));
+        assertSame(
+                bad,
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TimeTest.virtual(
+                                clock,
+                                scope -> policy.call(() -> {
+                                    calls.incrementAndGet();
+                                    throw bad;
+                                }))));
         assertEquals(1, calls.get());
         assertEquals(0, clock.nanoTime());
     }
@@ -105,16 +126,25 @@ class RetryTest {
     void aRetryNeverSleepsIntoTheDeadlineItFailsWithTheLastErrorInstead() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
-        Retry policy = Retry.backoff(Duration.ofSeconds(2), Duration.ofMinutes(1)).jitter(0).maxAttempts(10);
-        IOException e = assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope ->
-                Weft.timeout(Duration.ofSeconds(5), inner -> policy.call(() -> {
-                    calls.add(at(clock));
-                    throw new IOException("down");
-                }))));
+        Retry policy = Retry.backoff(Duration.ofSeconds(2), Duration.ofMinutes(1))
+                .jitter(0)
+                .maxAttempts(10);
+        IOException e = assertThrows(
+                IOException.class,
+                () -> TimeTest.virtual(
+                        clock,
+                        scope -> Weft.timeout(
+                                Duration.ofSeconds(5),
+                                inner -> policy.call(() -> {
+                                    calls.add(at(clock));
+                                    throw new IOException("down");
+                                }))));
         // attempts at 0 and 2; the next delay (4 s) would end at 6 s, after the 5 s deadline
         assertEquals(seconds(0, 2), calls);
         assertEquals(Duration.ofSeconds(2), at(clock), "gave up at once instead of sleeping to the deadline");
-        List<Throwable> notes = java.util.Arrays.stream(e.getSuppressed()).filter(t -> t instanceof TimeoutException).toList();
+        List<Throwable> notes = java.util.Arrays.stream(e.getSuppressed())
+                .filter(t -> t instanceof TimeoutException)
+                .toList();
         assertEquals(1, notes.size(), "a suppressed TimeoutException says why the retry stopped");
         assertTrue(notes.get(0).getMessage().contains("deadline"), notes.get(0).getMessage());
     }
@@ -124,10 +154,12 @@ class RetryTest {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
         Outcome<Object> o = TimeTest.virtual(clock, scope -> {
-            Task<Object> retrier = scope.fork("retrier", () -> EXACT.maxAttempts(100).call(() -> {
-                calls.add(at(clock));
-                throw new IOException("down");
-            }));
+            Task<Object> retrier = scope.fork(
+                    "retrier",
+                    () -> EXACT.maxAttempts(100).call(() -> {
+                        calls.add(at(clock));
+                        throw new IOException("down");
+                    }));
             Weft.sleep(Duration.ofMillis(2500)); // during the 2 s delay after the attempt at 1 s
             retrier.cancel("enough");
             Outcome<Object> out = retrier.awaitOutcome();
@@ -142,10 +174,14 @@ class RetryTest {
     void aCancellationFromTheBodyIsNeverRetried() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         CancelledException c = new CancelledException(new CancelReason.Requested("from below"));
-        assertSame(c, assertThrows(CancelledException.class, () -> Weft.run(scope -> EXACT.maxAttempts(5).call(() -> {
-            calls.incrementAndGet();
-            throw c;
-        }))));
+        assertSame(
+                c,
+                assertThrows(
+                        CancelledException.class,
+                        () -> Weft.run(scope -> EXACT.maxAttempts(5).call(() -> {
+                            calls.incrementAndGet();
+                            throw c;
+                        }))));
         assertEquals(1, calls.get());
     }
 
@@ -154,13 +190,15 @@ class RetryTest {
         VirtualClock clock = new VirtualClock();
         List<Duration> calls = new ArrayList<>();
         Retry policy = EXACT.maxAttempts(3).attemptTimeout(Duration.ofSeconds(2));
-        String r = TimeTest.virtual(clock, scope -> policy.call(() -> {
-            calls.add(at(clock));
-            if (calls.size() < 3) {
-                Weft.sleep(Duration.ofHours(1));
-            }
-            return "fast enough";
-        }));
+        String r = TimeTest.virtual(
+                clock,
+                scope -> policy.call(() -> {
+                    calls.add(at(clock));
+                    if (calls.size() < 3) {
+                        Weft.sleep(Duration.ofHours(1));
+                    }
+                    return "fast enough";
+                }));
         assertEquals("fast enough", r);
         assertEquals(seconds(0, 3, 7), calls); // 2 s timeout + 1 s delay, 2 s timeout + 2 s delay
     }
@@ -173,12 +211,18 @@ class RetryTest {
             long randomSeed = rnd.nextLong();
             VirtualClock clock = new VirtualClock();
             List<Long> calls = new ArrayList<>();
-            Retry policy = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(8)).jitter(jitter).maxAttempts(6)
+            Retry policy = Retry.backoff(Duration.ofSeconds(1), Duration.ofSeconds(8))
+                    .jitter(jitter)
+                    .maxAttempts(6)
                     .random(new SplittableRandom(randomSeed));
-            assertThrows(IOException.class, () -> TimeTest.virtual(clock, scope -> policy.call(() -> {
-                calls.add(clock.nanoTime());
-                throw new IOException("down");
-            })));
+            assertThrows(
+                    IOException.class,
+                    () -> TimeTest.virtual(
+                            clock,
+                            scope -> policy.call(() -> {
+                                calls.add(clock.nanoTime());
+                                throw new IOException("down");
+                            })));
             SplittableRandom same = new SplittableRandom(randomSeed);
             long[] full = {1, 2, 4, 8, 8};
             for (int i = 0; i < 5; i++) {
@@ -193,14 +237,30 @@ class RetryTest {
     @Test
     void badPoliciesAreRejectedWithTheArgumentsName() {
         Duration s = Duration.ofSeconds(1);
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Retry.backoff(s.negated(), s)).getMessage().contains("initial"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Retry.backoff(s, Duration.ZERO)).getMessage().contains("max"));
-        assertTrue(assertThrows(NullPointerException.class, () -> Retry.backoff(null, s)).getMessage().contains("initial"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.maxAttempts(0)).getMessage().contains("attempts"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.multiplier(0.5)).getMessage().contains("multiplier"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.jitter(1.5)).getMessage().contains("jitter"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.jitter(Double.NaN)).getMessage().contains("jitter"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.attemptTimeout(Duration.ZERO)).getMessage().contains("timeout"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Retry.backoff(s.negated(), s))
+                .getMessage()
+                .contains("initial"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Retry.backoff(s, Duration.ZERO))
+                .getMessage()
+                .contains("max"));
+        assertTrue(assertThrows(NullPointerException.class, () -> Retry.backoff(null, s))
+                .getMessage()
+                .contains("initial"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.maxAttempts(0))
+                .getMessage()
+                .contains("attempts"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.multiplier(0.5))
+                .getMessage()
+                .contains("multiplier"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.jitter(1.5))
+                .getMessage()
+                .contains("jitter"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.jitter(Double.NaN))
+                .getMessage()
+                .contains("jitter"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> EXACT.attemptTimeout(Duration.ZERO))
+                .getMessage()
+                .contains("timeout"));
         assertThrows(NullPointerException.class, () -> EXACT.retryOn(null));
         assertThrows(NullPointerException.class, () -> EXACT.call(null));
     }
@@ -211,11 +271,13 @@ class RetryTest {
     void atFixedRateRunsAtEveryTickUntilTheBodySaysStop() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        long n = TimeTest.virtual(clock, scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
-            runs.add(at(clock));
-            Weft.sleep(Duration.ofSeconds(3)); // work inside the period does not shift the ticks
-            return runs.size() < 4;
-        }));
+        long n = TimeTest.virtual(
+                clock,
+                scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
+                    runs.add(at(clock));
+                    Weft.sleep(Duration.ofSeconds(3)); // work inside the period does not shift the ticks
+                    return runs.size() < 4;
+                }));
         assertEquals(4, n);
         assertEquals(seconds(0, 10, 20, 30), runs);
     }
@@ -224,13 +286,15 @@ class RetryTest {
     void atFixedRateSkipsTheTicksARunOverranInsteadOfBursting() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        TimeTest.virtual(clock, scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
-            runs.add(at(clock));
-            if (runs.size() == 1) {
-                Weft.sleep(Duration.ofSeconds(25));
-            }
-            return runs.size() < 3;
-        }));
+        TimeTest.virtual(
+                clock,
+                scope -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
+                    runs.add(at(clock));
+                    if (runs.size() == 1) {
+                        Weft.sleep(Duration.ofSeconds(25));
+                    }
+                    return runs.size() < 3;
+                }));
         assertEquals(seconds(0, 30, 40), runs);
     }
 
@@ -238,11 +302,13 @@ class RetryTest {
     void withFixedDelayWaitsAfterEachRunEnds() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        TimeTest.virtual(clock, scope -> Repeat.withFixedDelay(Duration.ofSeconds(3), () -> {
-            runs.add(at(clock));
-            Weft.sleep(Duration.ofSeconds(2));
-            return runs.size() < 3;
-        }));
+        TimeTest.virtual(
+                clock,
+                scope -> Repeat.withFixedDelay(Duration.ofSeconds(3), () -> {
+                    runs.add(at(clock));
+                    Weft.sleep(Duration.ofSeconds(2));
+                    return runs.size() < 3;
+                }));
         assertEquals(seconds(0, 5, 10), runs);
     }
 
@@ -250,21 +316,28 @@ class RetryTest {
     void aScheduleStopsAtTheDeadlineAndWhenCancelledAndOnAFailure() throws Exception {
         VirtualClock clock = new VirtualClock();
         List<Duration> runs = new ArrayList<>();
-        assertThrows(DeadlineExceededException.class, () -> TimeTest.virtual(clock, scope ->
-                Weft.timeout(Duration.ofSeconds(25), inner -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
-                    runs.add(at(clock));
-                    return true;
-                }))));
+        assertThrows(
+                DeadlineExceededException.class,
+                () -> TimeTest.virtual(
+                        clock,
+                        scope -> Weft.timeout(
+                                Duration.ofSeconds(25),
+                                inner -> Repeat.atFixedRate(Duration.ofSeconds(10), () -> {
+                                    runs.add(at(clock));
+                                    return true;
+                                }))));
         assertEquals(seconds(0, 10, 20), runs);
         assertEquals(Duration.ofSeconds(25), at(clock));
 
         VirtualClock clock2 = new VirtualClock();
         AtomicInteger count = new AtomicInteger();
         Outcome<Long> o = TimeTest.virtual(clock2, scope -> {
-            Task<Long> daemon = scope.forkDaemon("refresh", () -> Repeat.withFixedDelay(Duration.ofSeconds(1), () -> {
-                count.incrementAndGet();
-                return true;
-            }));
+            Task<Long> daemon = scope.forkDaemon(
+                    "refresh",
+                    () -> Repeat.withFixedDelay(Duration.ofSeconds(1), () -> {
+                        count.incrementAndGet();
+                        return true;
+                    }));
             Weft.sleep(Duration.ofMillis(4500));
             daemon.cancel("stop");
             return daemon.awaitOutcome();
@@ -273,18 +346,25 @@ class RetryTest {
         assertEquals(5, count.get()); // at 0, 1, 2, 3, 4 s
 
         IOException boom = new IOException("boom");
-        assertSame(boom, assertThrows(IOException.class, () -> Weft.run(scope ->
-                Repeat.withFixedDelay(Duration.ZERO, () -> {
-                    throw boom;
-                }))));
+        assertSame(
+                boom,
+                assertThrows(
+                        IOException.class,
+                        () -> Weft.run(scope -> Repeat.withFixedDelay(Duration.ZERO, () -> {
+                            throw boom;
+                        }))));
     }
 
     @Test
     void badSchedulesAreRejectedWithTheArgumentsName() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Repeat.atFixedRate(Duration.ZERO, () -> false))
-                .getMessage().contains("period"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Repeat.withFixedDelay(Duration.ofSeconds(-1), () -> false))
-                .getMessage().contains("delay"));
+                .getMessage()
+                .contains("period"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Repeat.withFixedDelay(Duration.ofSeconds(-1), () -> false))
+                .getMessage()
+                .contains("delay"));
         assertThrows(NullPointerException.class, () -> Repeat.atFixedRate(Duration.ofSeconds(1), null));
     }
 }

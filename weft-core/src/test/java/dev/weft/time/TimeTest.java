@@ -227,8 +227,10 @@ public class TimeTest {
             assertSame(clock, Weft.run(inner -> Weft.clock()));
             return null;
         });
-        var e = assertThrows(IllegalArgumentException.class, () -> virtual(clock, scope ->
-                Weft.run(ScopeOptions.DEFAULTS.withClock(Clock.system()), inner -> null)));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> virtual(
+                        clock, scope -> Weft.run(ScopeOptions.DEFAULTS.withClock(Clock.system()), inner -> null)));
         assertTrue(e.getMessage().contains("cannot change the clock"), e.getMessage());
     }
 
@@ -237,19 +239,20 @@ public class TimeTest {
         VirtualClock clock = new VirtualClock();
         virtual(clock, scope -> {
             var e = scope.fork(() -> assertThrows(IllegalStateException.class, () -> {
-                // a second root on the same clock, from a plain thread outside the tree
-                Thread[] t = new Thread[1];
-                Throwable[] thrown = new Throwable[1];
-                t[0] = Thread.ofPlatform().start(() -> {
-                    try {
-                        virtual(clock, s -> null);
-                    } catch (Throwable x) {
-                        thrown[0] = x;
-                    }
-                });
-                t[0].join();
-                throw thrown[0];
-            })).join();
+                        // a second root on the same clock, from a plain thread outside the tree
+                        Thread[] t = new Thread[1];
+                        Throwable[] thrown = new Throwable[1];
+                        t[0] = Thread.ofPlatform().start(() -> {
+                            try {
+                                virtual(clock, s -> null);
+                            } catch (Throwable x) {
+                                thrown[0] = x;
+                            }
+                        });
+                        t[0].join();
+                        throw thrown[0];
+                    }))
+                    .join();
             assertTrue(e.getMessage().contains("already drives"), e.getMessage());
             return null;
         });
@@ -264,16 +267,21 @@ public class TimeTest {
         virtual(clock, scope -> {
             assertEquals("fast", Weft.timeout(Duration.ofSeconds(1), s -> "fast"));
             long opened = Weft.clock().nanoTime();
-            var e = assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(2), s -> {
-                Weft.sleep(Duration.ofSeconds(5));
-                return "slow";
-            }));
+            var e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeout(Duration.ofSeconds(2), s -> {
+                        Weft.sleep(Duration.ofSeconds(5));
+                        return "slow";
+                    }));
             assertFalse(CancelledException.class.isAssignableFrom(e.getClass()), "a timeout is not a cancellation");
             assertEquals("timeout", e.reason().scope());
             assertEquals(Duration.ofSeconds(2), e.reason().timeout());
             assertEquals(opened + nanos(Duration.ofSeconds(2)), e.reason().deadline());
             assertEquals(e.reason().deadline(), e.observedAt());
-            assertTrue(e.getMessage().contains("PT2S") && e.getMessage().contains(e.reason().deadline() + "ns"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("PT2S")
+                            && e.getMessage().contains(e.reason().deadline() + "ns"),
+                    e.getMessage());
             CancelledException unwinding = assertInstanceOf(CancelledException.class, e.getSuppressed()[0]);
             assertSame(e.reason(), unwinding.reason());
             return null;
@@ -287,14 +295,19 @@ public class TimeTest {
         VirtualClock clock = new VirtualClock();
         virtual(clock, scope -> {
             Task<?>[] task = new Task<?>[1];
-            var e = assertThrows(DeadlineExceededException.class, () -> Weft.run(
-                    ScopeOptions.named("request").withTimeout(Duration.ofMillis(300)).withPolicy(FailurePolicy.COLLECT), s -> {
-                        task[0] = s.fork("worker", () -> {
-                            Weft.sleep(Duration.ofHours(1));
-                            return null;
-                        });
-                        return task[0].join();
-                    }));
+            var e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.run(
+                            ScopeOptions.named("request")
+                                    .withTimeout(Duration.ofMillis(300))
+                                    .withPolicy(FailurePolicy.COLLECT),
+                            s -> {
+                                task[0] = s.fork("worker", () -> {
+                                    Weft.sleep(Duration.ofHours(1));
+                                    return null;
+                                });
+                                return task[0].join();
+                            }));
             assertEquals("request", e.reason().scope());
             Outcome.TimedOut<?> c = assertInstanceOf(Outcome.TimedOut.class, task[0].outcome());
             assertSame(e.reason(), c.deadline());
@@ -312,11 +325,14 @@ public class TimeTest {
                 return 7;
             }));
             // a nested timeout that escapes the body is the body's error, not this call's timeout
-            var e = assertThrows(DeadlineExceededException.class, () -> Weft.timeoutOrEmpty(Duration.ofSeconds(10), s ->
-                    Weft.timeout(Duration.ofSeconds(1), inner -> {
-                        Weft.sleep(Duration.ofSeconds(2));
-                        return 7;
-                    })));
+            var e = assertThrows(
+                    DeadlineExceededException.class,
+                    () -> Weft.timeoutOrEmpty(
+                            Duration.ofSeconds(10),
+                            s -> Weft.timeout(Duration.ofSeconds(1), inner -> {
+                                Weft.sleep(Duration.ofSeconds(2));
+                                return 7;
+                            })));
             assertEquals(Duration.ofSeconds(1), e.reason().timeout());
             return null;
         });
@@ -333,8 +349,11 @@ public class TimeTest {
                 Weft.sleep(Duration.ofSeconds(4));
                 assertEquals(Optional.of(Duration.ofSeconds(6)), Weft.timeLeft());
                 return Weft.timeout(Duration.ofSeconds(60), inner -> {
-                    assertEquals(Optional.of(Duration.ofSeconds(6)), Weft.timeLeft(), "the earlier outer deadline wins");
-                    assertEquals(Optional.of(Duration.ofSeconds(6)), inner.fork(Weft::timeLeft).join());
+                    assertEquals(
+                            Optional.of(Duration.ofSeconds(6)), Weft.timeLeft(), "the earlier outer deadline wins");
+                    assertEquals(
+                            Optional.of(Duration.ofSeconds(6)),
+                            inner.fork(Weft::timeLeft).join());
                     return null;
                 });
             });
@@ -372,13 +391,16 @@ public class TimeTest {
     @Test
     void everyTaskWaitingAndNoTimerIsReportedAsADeadlockEvenIfTheBodyReturned() {
         VirtualClock clock = new VirtualClock();
-        var e = assertThrows(CancelledException.class, () -> virtual(clock, scope -> {
-            scope.fork("stuck", () -> Weft.await(new Never()));
-            return scope.fork("fine", () -> {
-                Weft.sleep(Duration.ofSeconds(3));
-                return 1;
-            }).join();
-        }));
+        var e = assertThrows(
+                CancelledException.class,
+                () -> virtual(clock, scope -> {
+                    scope.fork("stuck", () -> Weft.await(new Never()));
+                    return scope.fork("fine", () -> {
+                                Weft.sleep(Duration.ofSeconds(3));
+                                return 1;
+                            })
+                            .join();
+                }));
         CancelReason.Stalled stalled = assertInstanceOf(CancelReason.Stalled.class, e.reason());
         String report = stalled.report();
         assertTrue(report.contains("deadlock"), report);
@@ -390,17 +412,19 @@ public class TimeTest {
     @Test
     void theClockDoesNotAdvancePastATaskBusyOutsideWeftAndSaysWhere() {
         VirtualClock clock = new VirtualClock(Duration.ofMillis(200));
-        var e = assertThrows(CancelledException.class, () -> virtual(clock, scope -> {
-            scope.fork("napper", () -> {
-                Thread.sleep(Duration.ofMinutes(10)); // real time: the interrupt of the stall report ends it
-                return null;
-            });
-            scope.fork("waiter", () -> {
-                Weft.sleep(Duration.ofHours(1));
-                return null;
-            });
-            return null;
-        }));
+        var e = assertThrows(
+                CancelledException.class,
+                () -> virtual(clock, scope -> {
+                    scope.fork("napper", () -> {
+                        Thread.sleep(Duration.ofMinutes(10)); // real time: the interrupt of the stall report ends it
+                        return null;
+                    });
+                    scope.fork("waiter", () -> {
+                        Weft.sleep(Duration.ofHours(1));
+                        return null;
+                    });
+                    return null;
+                }));
         String report = assertInstanceOf(CancelReason.Stalled.class, e.reason()).report();
         assertTrue(report.contains("cannot advance"), report);
         assertTrue(report.contains("task 'napper' RUNNING — busy outside Weft"), report);
@@ -419,22 +443,25 @@ public class TimeTest {
             });
             Task<?> joiner = scope.fork("joiner", sleeper::join);
             scope.fork("observer", () -> {
-                // Runs while the others are parked: the clock cannot move while this task is busy.
-                // Waits until both are seen in a Weft wait: the joiner may park before the sleeper
-                // has even started.
-                String tree = TaskTree.render();
-                while (sleeper.state() == Task.State.RUNNING
-                        && !(tree.contains("task 'sleeper' RUNNING — waiting on") && tree.contains("task 'joiner' RUNNING — waiting on"))) {
-                    Thread.onSpinWait();
-                    tree = TaskTree.render();
-                }
-                assertTrue(tree.contains("task 'sleeper' RUNNING — waiting on Timer[deadline=5000000000]"), tree);
-                assertTrue(tree.contains("task 'joiner' RUNNING — waiting on Task[sleeper, RUNNING]"), tree);
-                assertTrue(tree.contains("task 'observer' RUNNING — busy outside Weft"), tree);
-                assertTrue(TaskTree.liveTaskCount() >= 3);
-                assertTrue(TaskTree.liveRootCount() >= 1);
-                return null;
-            }).join();
+                        // Runs while the others are parked: the clock cannot move while this task is busy.
+                        // Waits until both are seen in a Weft wait: the joiner may park before the sleeper
+                        // has even started.
+                        String tree = TaskTree.render();
+                        while (sleeper.state() == Task.State.RUNNING
+                                && !(tree.contains("task 'sleeper' RUNNING — waiting on")
+                                        && tree.contains("task 'joiner' RUNNING — waiting on"))) {
+                            Thread.onSpinWait();
+                            tree = TaskTree.render();
+                        }
+                        assertTrue(
+                                tree.contains("task 'sleeper' RUNNING — waiting on Timer[deadline=5000000000]"), tree);
+                        assertTrue(tree.contains("task 'joiner' RUNNING — waiting on Task[sleeper, RUNNING]"), tree);
+                        assertTrue(tree.contains("task 'observer' RUNNING — busy outside Weft"), tree);
+                        assertTrue(TaskTree.liveTaskCount() >= 3);
+                        assertTrue(TaskTree.liveRootCount() >= 1);
+                        return null;
+                    })
+                    .join();
             return joiner.join();
         });
     }
@@ -467,7 +494,9 @@ public class TimeTest {
         assertInstanceOf(Outcome.Cancelled.class, o);
         assertEquals(nanos(Duration.ofSeconds(4)), shieldEnded[0], "cancelled at 1 s, grace 3 s");
         String log = String.join("\n", LOG.messages());
-        assertTrue(log.contains("task 'cleaner'") && log.contains("overran its grace period of PT3S"), "log: [" + log + "] " + LOG.messages().size());
+        assertTrue(
+                log.contains("task 'cleaner'") && log.contains("overran its grace period of PT3S"),
+                "log: [" + log + "] " + LOG.messages().size());
         assertTrue(log.contains("Weft.sleep"), "the report shows where the task is: " + log);
     }
 

@@ -77,7 +77,9 @@ class TimerChaosTest {
     }
 
     private static ThreadFactory anyThreads(SplittableRandom rnd) {
-        return rnd.nextInt(4) == 0 ? Thread.ofPlatform().factory() : Thread.ofVirtual().factory();
+        return rnd.nextInt(4) == 0
+                ? Thread.ofPlatform().factory()
+                : Thread.ofVirtual().factory();
     }
 
     /** Checks collected inside a case, on any thread; the case fails with all of them. */
@@ -128,8 +130,9 @@ class TimerChaosTest {
 
         void ended(Work w, long start) {
             long now = vc.nanoTime();
-            v.check(now == start + w.nanos(), w + " started at " + start + " ended at " + now
-                    + ", expected " + (start + w.nanos()));
+            v.check(
+                    now == start + w.nanos(),
+                    w + " started at " + start + " ended at " + now + ", expected " + (start + w.nanos()));
         }
     }
 
@@ -236,8 +239,10 @@ class TimerChaosTest {
                 });
             }
             int winner = Weft.race(entrants);
-            c.v.check(parts.get(winner).nanos() == nanos(), "race " + this + " won by entrant " + winner
-                    + " taking " + parts.get(winner).nanos() + " although the quickest takes " + nanos());
+            c.v.check(
+                    parts.get(winner).nanos() == nanos(),
+                    "race " + this + " won by entrant " + winner + " taking "
+                            + parts.get(winner).nanos() + " although the quickest takes " + nanos());
             c.ended(this, start);
         }
 
@@ -263,8 +268,10 @@ class TimerChaosTest {
                 o = o.withTimeout(ns(Math.max(0, c.outerDeadline - start) + extra));
             }
             Weft.run(o, s -> {
-                c.v.check(Weft.timeLeft().equals(Optional.of(ns(Math.max(0, c.outerDeadline - start)))),
-                        "time left in " + this + " is " + Weft.timeLeft() + ", the outer deadline is at " + c.outerDeadline);
+                c.v.check(
+                        Weft.timeLeft().equals(Optional.of(ns(Math.max(0, c.outerDeadline - start)))),
+                        "time left in " + this + " is " + Weft.timeLeft() + ", the outer deadline is at "
+                                + c.outerDeadline);
                 inner.run(c);
                 return null;
             });
@@ -330,8 +337,8 @@ class TimerChaosTest {
     /** A one-item mailbox whose ready poll takes the item: a lost or doubly-taken item is visible. */
     static final class Mailbox implements Pollable<String> {
         private final List<Waker> waiting = new ArrayList<>(); // guarded by this
-        private String item;                                   // guarded by this
-        private int taken;                                     // guarded by this
+        private String item; // guarded by this
+        private int taken; // guarded by this
 
         void offer(String value) {
             List<Waker> toWake;
@@ -373,11 +380,13 @@ class TimerChaosTest {
     }
 
     @SuppressWarnings("ArrayRecordComponent") // a generated case, printed, never compared
-    record DeadlineCase(DeadlineMode mode, Work work, long timeout, long delta, long pre, long[] stragglers, boolean platform) {
+    record DeadlineCase(
+            DeadlineMode mode, Work work, long timeout, long delta, long pre, long[] stragglers, boolean platform) {
         @Override
         public String toString() {
             return mode + " timeout=" + timeout + "ns (completion " + work.nanos() + " + " + delta + ") pre=" + pre
-                    + " stragglers=" + Arrays.toString(stragglers) + (platform ? " platform threads" : "") + " work=" + work;
+                    + " stragglers=" + Arrays.toString(stragglers) + (platform ? " platform threads" : "") + " work="
+                    + work;
         }
     }
 
@@ -401,7 +410,8 @@ class TimerChaosTest {
         long pre = mode == DeadlineMode.ROOT || rnd.nextBoolean() ? 0 : workNanos(rnd);
         long[] stragglers = new long[mode == DeadlineMode.MAILBOX ? 0 : rnd.nextInt(3)];
         for (int i = 0; i < stragglers.length; i++) {
-            stragglers[i] = rnd.nextBoolean() ? workNanos(rnd) : c + rnd.nextInt(7) - 3 + (rnd.nextBoolean() ? 0 : 1_000_000);
+            stragglers[i] =
+                    rnd.nextBoolean() ? workNanos(rnd) : c + rnd.nextInt(7) - 3 + (rnd.nextBoolean() ? 0 : 1_000_000);
             stragglers[i] = Math.max(0, stragglers[i]);
         }
         boolean platform = rnd.nextInt(4) == 0;
@@ -485,7 +495,8 @@ class TimerChaosTest {
         } catch (DeadlineExceededException e) {
             result = e;
         } catch (Throwable e) {
-            throw new AssertionError("[seed " + seed + "] neither the value nor the timeout: " + e + "\nscenario: " + dc, e);
+            throw new AssertionError(
+                    "[seed " + seed + "] neither the value nor the timeout: " + e + "\nscenario: " + dc, e);
         }
         String expectedScope = switch (dc.mode) {
             case ROOT -> "root";
@@ -499,22 +510,38 @@ class TimerChaosTest {
         boolean stragglerCut = Arrays.stream(dc.stragglers).anyMatch(d -> d > dc.timeout);
         boolean stragglerTie = Arrays.stream(dc.stragglers).anyMatch(d -> d == dc.timeout);
         if (c > dc.timeout || stragglerCut) {
-            v.check(timedOut, "the work ends at " + (open + c) + ", stragglers at +" + Arrays.toString(dc.stragglers)
-                    + ", the deadline at " + deadline + ", but it returned " + result);
+            v.check(
+                    timedOut,
+                    "the work ends at " + (open + c) + ", stragglers at +" + Arrays.toString(dc.stragglers)
+                            + ", the deadline at " + deadline + ", but it returned " + result);
         } else if (c < dc.timeout && !stragglerTie) {
-            v.check(!timedOut, "the work ends at " + (open + c) + " before the deadline " + deadline + " but timed out: " + result);
+            v.check(
+                    !timedOut,
+                    "the work ends at " + (open + c) + " before the deadline " + deadline + " but timed out: "
+                            + result);
         }
         if (result instanceof DeadlineExceededException e) {
-            v.check(expectedScope.equals(e.reason().scope()), "timeout names scope " + e.reason().scope());
-            v.check(e.reason().deadline() == deadline, "timeout names deadline " + e.reason().deadline() + ", expected " + deadline);
-            v.check(e.reason().timeout().equals(ns(dc.timeout)), "timeout names " + e.reason().timeout());
-            v.check(e.observedAt() == deadline, "unwinding took virtual time: observed at " + e.observedAt() + ", deadline " + deadline);
+            v.check(
+                    expectedScope.equals(e.reason().scope()),
+                    "timeout names scope " + e.reason().scope());
+            v.check(
+                    e.reason().deadline() == deadline,
+                    "timeout names deadline " + e.reason().deadline() + ", expected " + deadline);
+            v.check(
+                    e.reason().timeout().equals(ns(dc.timeout)),
+                    "timeout names " + e.reason().timeout());
+            v.check(
+                    e.observedAt() == deadline,
+                    "unwinding took virtual time: observed at " + e.observedAt() + ", deadline " + deadline);
         } else if (!timedOut) {
-            v.check(result instanceof Long l && l == open + c, "the value is the clock reading at the body's end, "
-                    + (open + c) + ", but was " + result);
+            v.check(
+                    result instanceof Long l && l == open + c,
+                    "the value is the clock reading at the body's end, " + (open + c) + ", but was " + result);
         }
         if (dc.mode == DeadlineMode.MAILBOX) {
-            v.check(timedOut == box.holds(), timedOut ? "timed out, and the item was taken: lost" : "returned, and the item is still there");
+            v.check(
+                    timedOut == box.holds(),
+                    timedOut ? "timed out, and the item was taken: lost" : "returned, and the item is still there");
             v.check(box.taken() == (timedOut ? 0 : 1), "item taken " + box.taken() + " times");
         }
         v.check(vc.pendingTimers() == 0, vc.pendingTimers() + " timer(s) left armed: " + vc);
@@ -555,7 +582,9 @@ class TimerChaosTest {
         for (int k = 0; k < 2; k++) {
             int[] order = permutation(rnd, n);
             long spinSeed = rnd.nextLong();
-            Thread.Builder b = k == 0 ? Thread.ofPlatform().name("canceller-" + k) : Thread.ofVirtual().name("canceller-" + k);
+            Thread.Builder b = k == 0
+                    ? Thread.ofPlatform().name("canceller-" + k)
+                    : Thread.ofVirtual().name("canceller-" + k);
             cancellers.add(b.start(() -> {
                 SplittableRandom r = new SplittableRandom(spinSeed);
                 try {
@@ -622,14 +651,16 @@ class TimerChaosTest {
                     bad.add("timer " + i + ": cancel() returned true but " + t);
                 }
                 if (seen.get(i) != FAILED) {
-                    bad.add("timer " + i + ": cancel() returned true but its waiter " + (seen.get(i) == READY ? "saw it expire" : "did not end"));
+                    bad.add("timer " + i + ": cancel() returned true but its waiter "
+                            + (seen.get(i) == READY ? "saw it expire" : "did not end"));
                 }
             } else {
                 if (!t.isExpired() || t.isCancelled()) {
                     bad.add("timer " + i + ": cancel() returned false twice but " + t);
                 }
                 if (seen.get(i) != READY) {
-                    bad.add("timer " + i + ": expired but its waiter " + (seen.get(i) == FAILED ? "saw it cancelled" : "did not end"));
+                    bad.add("timer " + i + ": expired but its waiter "
+                            + (seen.get(i) == FAILED ? "saw it cancelled" : "did not end"));
                 }
             }
             if (bad.size() > 20) {
@@ -743,7 +774,8 @@ class TimerChaosTest {
         FireLog log = new FireLog(vc, deadlines, timers);
         for (int i = 0; i < n; i++) {
             if (!timers[i].poll(new Recorder(log, i)).isPending()) {
-                throw new AssertionError(Seeds.msg(seed, "timer " + i + " ready before any advance").get());
+                throw new AssertionError(Seeds.msg(seed, "timer " + i + " ready before any advance")
+                        .get());
             }
         }
         // For each timer, the next one armed with the same deadline, if any: cancelling that one
@@ -765,8 +797,10 @@ class TimerChaosTest {
         for (int i = 0; i < n; i++) {
             if (rnd.nextBoolean()) {
                 if (!timers[i].cancel() || timers[i].cancel()) {
-                    throw new AssertionError(Seeds.msg(seed, "cancel of pending timer " + i
-                            + " must answer true, then false: " + timers[i]).get());
+                    throw new AssertionError(Seeds.msg(
+                                    seed,
+                                    "cancel of pending timer " + i + " must answer true, then false: " + timers[i])
+                            .get());
                 }
                 log.cancelled[i] = true;
                 live--;
@@ -801,8 +835,13 @@ class TimerChaosTest {
         vc.advanceTo(range + 1);
         assertEquals(0, vc.pendingTimers(), Seeds.msg(seed, "pending after the last deadline"));
         assertEquals(0, log.chainCancelWrong, Seeds.msg(seed, "a cancel during the advance answered wrongly"));
-        assertEquals(0, log.wrongReading, Seeds.msg(seed, log.wrongReading + " timer(s) fired at a reading other than"
-                + " their deadline, first: " + log.firstWrong));
+        assertEquals(
+                0,
+                log.wrongReading,
+                Seeds.msg(
+                        seed,
+                        log.wrongReading + " timer(s) fired at a reading other than" + " their deadline, first: "
+                                + log.firstWrong));
         assertEquals(0, log.oddWakes, Seeds.msg(seed, "waiters woken while their timer was pending"));
         int expectedFired = 0;
         for (int i = 0; i < n; i++) {
@@ -810,34 +849,50 @@ class TimerChaosTest {
                 expectedFired++;
             }
         }
-        assertEquals(expectedFired, log.fired, Seeds.msg(seed, "timers fired (live " + live + ", cancelled while"
-                + " advancing " + log.chainCancelTrue + ")"));
+        assertEquals(
+                expectedFired,
+                log.fired,
+                Seeds.msg(
+                        seed,
+                        "timers fired (live " + live + ", cancelled while" + " advancing " + log.chainCancelTrue
+                                + ")"));
         for (int k = 0; k < log.fired; k++) {
             int i = log.fireOrder[k];
             if (cancelled[i]) {
-                throw new AssertionError(Seeds.msg(seed, "cancelled timer " + i + " fired").get());
+                throw new AssertionError(
+                        Seeds.msg(seed, "cancelled timer " + i + " fired").get());
             }
             if (k > 0) {
                 int p = log.fireOrder[k - 1];
                 boolean inOrder = deadlines[p] < deadlines[i] || (deadlines[p] == deadlines[i] && p < i);
                 if (!inOrder) {
-                    throw new AssertionError(Seeds.msg(seed, "timer " + i + " (deadline " + deadlines[i] + ") fired after timer "
-                            + p + " (deadline " + deadlines[p] + "): not in (deadline, arming) order").get());
+                    throw new AssertionError(Seeds.msg(
+                                    seed,
+                                    "timer " + i + " (deadline " + deadlines[i] + ") fired after timer " + p
+                                            + " (deadline " + deadlines[p] + "): not in (deadline, arming) order")
+                            .get());
                 }
             }
         }
         for (int i = 0; i < n; i++) {
             Timer t = timers[i];
             if (cancelled[i] ? (t.isExpired() || !t.isCancelled()) : (!t.isExpired() || t.isCancelled())) {
-                throw new AssertionError(Seeds.msg(seed, "timer " + i + " (cancelled: " + cancelled[i] + ") is " + t).get());
+                throw new AssertionError(Seeds.msg(seed, "timer " + i + " (cancelled: " + cancelled[i] + ") is " + t)
+                        .get());
             }
             if (log.cancelWakes[i] != (cancelled[i] ? 1 : 0)) {
-                throw new AssertionError(Seeds.msg(seed, "timer " + i + " (cancelled: " + cancelled[i] + ") woke its waiter "
-                        + log.cancelWakes[i] + " time(s) as cancelled").get());
+                throw new AssertionError(Seeds.msg(
+                                seed,
+                                "timer " + i + " (cancelled: " + cancelled[i] + ") woke its waiter "
+                                        + log.cancelWakes[i] + " time(s) as cancelled")
+                        .get());
             }
             if (cancelled[i] && i % 97 == 0) {
                 Poll<Void> p = t.poll(() -> {});
-                assertInstanceOf(IllegalStateException.class, ((Poll.Failed<Void>) p).cause(), Seeds.msg(seed, "poll of cancelled timer"));
+                assertInstanceOf(
+                        IllegalStateException.class,
+                        ((Poll.Failed<Void>) p).cause(),
+                        Seeds.msg(seed, "poll of cancelled timer"));
             }
         }
     }
@@ -896,7 +951,9 @@ class TimerChaosTest {
                 Weft.sleep(Duration.ZERO);
                 v.check(vc.nanoTime() == i, "a zero sleep moved the clock to " + vc.nanoTime());
                 Weft.sleep(ns(1));
-                v.check(vc.nanoTime() == i + 1, "after " + (i + 1) + " sleeps of 1 ns the clock reads " + vc.nanoTime());
+                v.check(
+                        vc.nanoTime() == i + 1,
+                        "after " + (i + 1) + " sleeps of 1 ns the clock reads " + vc.nanoTime());
             }
             long start = vc.nanoTime();
             for (int t = 0; t < tasks; t++) {
@@ -908,8 +965,10 @@ class TimerChaosTest {
                         long d = (pattern >>> (i & 63)) & 1;
                         Weft.sleep(ns(d));
                         expected += d;
-                        v.check(Weft.clock().nanoTime() == expected, "task " + task + " after sleep " + i + " reads "
-                                + Weft.clock().nanoTime() + ", expected " + expected);
+                        v.check(
+                                Weft.clock().nanoTime() == expected,
+                                "task " + task + " after sleep " + i + " reads "
+                                        + Weft.clock().nanoTime() + ", expected " + expected);
                     }
                     return null;
                 });
@@ -920,7 +979,9 @@ class TimerChaosTest {
         for (int o : ones) {
             most = Math.max(most, o);
         }
-        v.check(vc.nanoTime() == bodySleeps + most, "the clock ends at " + vc.nanoTime() + ", expected " + (bodySleeps + most));
+        v.check(
+                vc.nanoTime() == bodySleeps + most,
+                "the clock ends at " + vc.nanoTime() + ", expected " + (bodySleeps + most));
         v.check(vc.pendingTimers() == 0, "timers left armed: " + vc);
         v.assertNone("tasks=" + tasks + " each=" + each);
     }
@@ -969,9 +1030,16 @@ class TimerChaosTest {
         int previousIndex = -1;
         for (int i : order) {
             long deadline = first[i] + Math.max(0, second[i]);
-            assertEquals(deadline, observed[i], Seeds.msg(seed, "sleeper " + i + " woke at " + observed[i] + ", its deadline is " + deadline));
-            assertTrue(deadline >= previous, Seeds.msg(seed, "sleeper " + i + " (deadline " + deadline + ") woke after sleeper "
-                    + previousIndex + " (deadline " + previous + ")"));
+            assertEquals(
+                    deadline,
+                    observed[i],
+                    Seeds.msg(seed, "sleeper " + i + " woke at " + observed[i] + ", its deadline is " + deadline));
+            assertTrue(
+                    deadline >= previous,
+                    Seeds.msg(
+                            seed,
+                            "sleeper " + i + " (deadline " + deadline + ") woke after sleeper " + previousIndex
+                                    + " (deadline " + previous + ")"));
             previous = deadline;
             previousIndex = i;
             max = Math.max(max, deadline);
@@ -991,15 +1059,29 @@ class TimerChaosTest {
     }
 
     enum Opener {
-        RUN, RUN_WITH_TIMEOUT, TIMEOUT, TIMEOUT_OR_EMPTY
+        RUN,
+        RUN_WITH_TIMEOUT,
+        TIMEOUT,
+        TIMEOUT_OR_EMPTY
     }
 
     enum End {
-        RETURN, JOIN_ALL, AWAIT_ALL, SLEEP, BLOCK
+        RETURN,
+        JOIN_ALL,
+        AWAIT_ALL,
+        SLEEP,
+        BLOCK
     }
 
     enum Kind {
-        SLEEP, FAIL, BLOCK, SWALLOW, SHIELDED, SHIELD_SCOPE, NESTED, RACE,
+        SLEEP,
+        FAIL,
+        BLOCK,
+        SWALLOW,
+        SHIELDED,
+        SHIELD_SCOPE,
+        NESTED,
+        RACE,
         /** Joins the task forked just before it: a sibling's cancellation or failure escapes as this task's failure. */
         JOIN_PREVIOUS
     }
@@ -1021,13 +1103,25 @@ class TimerChaosTest {
             if (timeout != null) {
                 sb.append('(').append(timeout.toNanos()).append("ns)");
             }
-            sb.append(' ').append(policy).append(" pre=").append(preSleep).append(" end=").append(end);
+            sb.append(' ')
+                    .append(policy)
+                    .append(" pre=")
+                    .append(preSleep)
+                    .append(" end=")
+                    .append(end);
             if (end == End.SLEEP) {
                 sb.append('(').append(endSleep).append(')');
             }
             for (TaskSpec t : tasks) {
-                sb.append('\n').append("  ".repeat(indent + 1)).append(t.name).append(' ').append(t.kind)
-                        .append(" d1=").append(t.d1).append(" d2=").append(t.d2);
+                sb.append('\n')
+                        .append("  ".repeat(indent + 1))
+                        .append(t.name)
+                        .append(' ')
+                        .append(t.kind)
+                        .append(" d1=")
+                        .append(t.d1)
+                        .append(" d2=")
+                        .append(t.d2);
                 if (t.kind == Kind.SHIELDED || t.kind == Kind.SHIELD_SCOPE) {
                     sb.append(" grace=").append(t.grace);
                 }
@@ -1043,7 +1137,10 @@ class TimerChaosTest {
                 }
             }
             if (nested != null) {
-                sb.append('\n').append("  ".repeat(indent + 1)).append("body opens").append(catchNested ? " (catching) " : " ");
+                sb.append('\n')
+                        .append("  ".repeat(indent + 1))
+                        .append("body opens")
+                        .append(catchNested ? " (catching) " : " ");
                 nested.describe(sb, indent + 2);
             }
         }
@@ -1085,7 +1182,8 @@ class TimerChaosTest {
         final Violations v;
         final ScopeSpec root;
         final ThreadFactory threads;
-        final Set<DeadlineExceededException> verified = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        final Set<DeadlineExceededException> verified =
+                Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
         final AtomicInteger timeoutsSeen = new AtomicInteger();
         int ids;
 
@@ -1118,7 +1216,9 @@ class TimerChaosTest {
             s.name = "s" + ids++;
             int kindOfTimeout = rnd.nextInt(100);
             // mostly deadlines among the sleeps; some far beyond them, for scopes that finish in time
-            s.timeout = kindOfTimeout < 45 ? ns(nanos()) : kindOfTimeout < 60 ? ns(rnd.nextLong(1_000_000, 2_000_000)) : null;
+            s.timeout = kindOfTimeout < 45
+                    ? ns(nanos())
+                    : kindOfTimeout < 60 ? ns(rnd.nextLong(1_000_000, 2_000_000)) : null;
             if (isRoot) {
                 s.opener = s.timeout == null ? Opener.RUN : Opener.RUN_WITH_TIMEOUT;
             } else if (s.timeout == null) {
@@ -1131,7 +1231,8 @@ class TimerChaosTest {
                 };
             }
             s.policy = s.opener == Opener.TIMEOUT || s.opener == Opener.TIMEOUT_OR_EMPTY
-                    ? FailurePolicy.FAIL_FAST : FailurePolicy.values()[rnd.nextInt(FailurePolicy.values().length)];
+                    ? FailurePolicy.FAIL_FAST
+                    : FailurePolicy.values()[rnd.nextInt(FailurePolicy.values().length)];
             boolean scopeEnds = ends || s.timeout != null;
             s.preSleep = rnd.nextInt(3) == 0 ? nanos() : 0;
             int n = depth == 0 ? 2 + rnd.nextInt(5) : rnd.nextInt(depth >= 3 ? 3 : 5);
@@ -1157,7 +1258,14 @@ class TimerChaosTest {
         }
 
         void genTask(TaskSpec t, int depth, boolean ends) {
-            List<Kind> kinds = new ArrayList<>(List.of(Kind.SLEEP, Kind.FAIL, Kind.SWALLOW, Kind.SHIELDED, Kind.RACE, Kind.JOIN_PREVIOUS, Kind.JOIN_PREVIOUS));
+            List<Kind> kinds = new ArrayList<>(List.of(
+                    Kind.SLEEP,
+                    Kind.FAIL,
+                    Kind.SWALLOW,
+                    Kind.SHIELDED,
+                    Kind.RACE,
+                    Kind.JOIN_PREVIOUS,
+                    Kind.JOIN_PREVIOUS));
             if (ends) {
                 kinds.add(Kind.BLOCK);
             }
@@ -1207,7 +1315,9 @@ class TimerChaosTest {
                 v.check(allowed, "the root threw " + e + describeTrace(e));
             }
             v.check(vc.pendingTimers() == 0, vc.pendingTimers() + " timer(s) left armed at the end: " + vc);
-            v.check(TaskTree.liveTaskCount() == 0, TaskTree.liveTaskCount() + " task(s) still running after the root returned");
+            v.check(
+                    TaskTree.liveTaskCount() == 0,
+                    TaskTree.liveTaskCount() + " task(s) still running after the root returned");
             v.assertNone(this);
         }
 
@@ -1230,10 +1340,14 @@ class TimerChaosTest {
                 long inForce = mayArm ? own : inherited;
                 opened.own = own;
                 opened.mayArm = mayArm;
-                Optional<Duration> expected = inForce == NO_DEADLINE ? Optional.empty() : Optional.of(ns(Math.max(0, inForce - now)));
-                v.check(expected.equals(Weft.timeLeft()), spec.name + " opened at " + now + ": time left " + Weft.timeLeft()
-                        + ", expected " + expected + " (own " + (spec.timeout == null ? "none" : own) + ", inherited "
-                        + (inherited == NO_DEADLINE ? "none" : inherited) + ")");
+                Optional<Duration> expected =
+                        inForce == NO_DEADLINE ? Optional.empty() : Optional.of(ns(Math.max(0, inForce - now)));
+                v.check(
+                        expected.equals(Weft.timeLeft()),
+                        spec.name + " opened at " + now + ": time left " + Weft.timeLeft()
+                                + ", expected " + expected + " (own " + (spec.timeout == null ? "none" : own)
+                                + ", inherited "
+                                + (inherited == NO_DEADLINE ? "none" : inherited) + ")");
                 v.check(Weft.clock() == vc, spec.name + ": the clock in force is not the root's");
                 return runBody(spec, s, inForce);
             };
@@ -1241,7 +1355,9 @@ class TimerChaosTest {
                 Object r;
                 switch (spec.opener) {
                     case RUN, RUN_WITH_TIMEOUT -> {
-                        ScopeOptions o = ScopeOptions.named(spec.name).withPolicy(spec.policy).withTimeout(spec.timeout);
+                        ScopeOptions o = ScopeOptions.named(spec.name)
+                                .withPolicy(spec.policy)
+                                .withTimeout(spec.timeout);
                         if (isRoot) {
                             o = o.withClock(vc).withThreadFactory(threads);
                         }
@@ -1253,8 +1369,11 @@ class TimerChaosTest {
                         if (o.isEmpty()) {
                             timeoutsSeen.incrementAndGet();
                             Object reason = opened.scope.cancelReason().orElse(null);
-                            v.check(opened.mayArm && reason instanceof CancelReason.DeadlineExpired d && d.deadline() == opened.own
-                                    && d.timeout().equals(spec.timeout),
+                            v.check(
+                                    opened.mayArm
+                                            && reason instanceof CancelReason.DeadlineExpired d
+                                            && d.deadline() == opened.own
+                                            && d.timeout().equals(spec.timeout),
                                     spec.name + " (timeoutOrEmpty) answered empty, but its own deadline " + opened.own
                                             + " (may arm: " + opened.mayArm + ") is not its reason: " + reason);
                         }
@@ -1267,14 +1386,25 @@ class TimerChaosTest {
                 Scope s = opened.scope;
                 if (s != null && s.cancelReason().orElse(null) == e.reason()) {
                     timeoutsSeen.incrementAndGet();
-                    String expectedName = spec.opener == Opener.TIMEOUT || spec.opener == Opener.TIMEOUT_OR_EMPTY ? "timeout" : spec.name;
-                    v.check(spec.opener != Opener.TIMEOUT_OR_EMPTY, spec.name + ": timeoutOrEmpty threw its own timeout: " + e);
-                    v.check(opened.mayArm, spec.name + " timed out although an earlier deadline (" + inherited + ") was in force: " + e);
-                    v.check(e.reason().deadline() == opened.own, spec.name + " timed out at deadline " + e.reason().deadline()
-                            + ", but its deadline was " + opened.own);
+                    String expectedName = spec.opener == Opener.TIMEOUT || spec.opener == Opener.TIMEOUT_OR_EMPTY
+                            ? "timeout"
+                            : spec.name;
+                    v.check(
+                            spec.opener != Opener.TIMEOUT_OR_EMPTY,
+                            spec.name + ": timeoutOrEmpty threw its own timeout: " + e);
+                    v.check(
+                            opened.mayArm,
+                            spec.name + " timed out although an earlier deadline (" + inherited + ") was in force: "
+                                    + e);
+                    v.check(
+                            e.reason().deadline() == opened.own,
+                            spec.name + " timed out at deadline " + e.reason().deadline() + ", but its deadline was "
+                                    + opened.own);
                     v.check(e.reason().timeout().equals(spec.timeout), spec.name + ": " + e);
                     v.check(expectedName.equals(e.reason().scope()), spec.name + ": " + e);
-                    v.check(e.observedAt() - e.reason().deadline() >= 0, spec.name + " reported a deadline that had not come: " + e);
+                    v.check(
+                            e.observedAt() - e.reason().deadline() >= 0,
+                            spec.name + " reported a deadline that had not come: " + e);
                     verified.add(e);
                 } else if (!verified.contains(e)) {
                     v.add(spec.name + " threw a timeout that no scope below it reported as its own: " + e);
@@ -1284,9 +1414,14 @@ class TimerChaosTest {
                 Scope s = opened.scope;
                 if (e.reason() instanceof CancelReason.Stalled) {
                     v.add(spec.name + " stalled: " + e.reason().describe());
-                } else if (s != null && spec.opener == Opener.RUN_WITH_TIMEOUT && e.reason() instanceof CancelReason.DeadlineExpired d
-                        && d.scope().equals(spec.name) && s.cancelReason().orElse(null) == d) {
-                    v.add(spec.name + " threw CancelledException for its own deadline instead of DeadlineExceededException: " + e);
+                } else if (s != null
+                        && spec.opener == Opener.RUN_WITH_TIMEOUT
+                        && e.reason() instanceof CancelReason.DeadlineExpired d
+                        && d.scope().equals(spec.name)
+                        && s.cancelReason().orElse(null) == d) {
+                    v.add(spec.name
+                            + " threw CancelledException for its own deadline instead of DeadlineExceededException: "
+                            + e);
                 }
                 throw e;
             }
@@ -1438,9 +1573,11 @@ class TimerChaosTest {
                     String what = "round " + i + " of " + Thread.currentThread().getName() + " (sleep " + d
                             + "ns under a deadline at " + later + "ns" + (inTask ? ", in a task" : "") + ")";
                     try {
-                        long woke = Weft.run(ScopeOptions.named("root").withClock(vc), root ->
-                                Weft.run(ScopeOptions.named("later").withTimeout(ns(later)), s ->
-                                        inTask ? s.fork("sleeper", sleeper).join() : sleeper.call()));
+                        long woke = Weft.run(
+                                ScopeOptions.named("root").withClock(vc),
+                                root -> Weft.run(
+                                        ScopeOptions.named("later").withTimeout(ns(later)),
+                                        s -> inTask ? s.fork("sleeper", sleeper).join() : sleeper.call()));
                         v.check(woke == d, what + ": woke at " + woke);
                     } catch (Throwable e) {
                         v.add(what + ": " + e);

@@ -125,8 +125,10 @@ class TimerQueueLincheckTest {
         public int first() {
             int best = -1;
             for (int i = 0; i < armed.length; i++) {
-                if (queued(i) && (best < 0 || DEADLINES[i] < DEADLINES[best]
-                        || (DEADLINES[i] == DEADLINES[best] && order[i] < order[best]))) {
+                if (queued(i)
+                        && (best < 0
+                                || DEADLINES[i] < DEADLINES[best]
+                                || (DEADLINES[i] == DEADLINES[best] && order[i] < order[best]))) {
                     best = i;
                 }
             }
@@ -139,8 +141,10 @@ class TimerQueueLincheckTest {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Model m && Arrays.equals(m.armed, armed)
-                    && Arrays.equals(m.cancelled, cancelled) && first() == m.first();
+            return o instanceof Model m
+                    && Arrays.equals(m.armed, armed)
+                    && Arrays.equals(m.cancelled, cancelled)
+                    && first() == m.first();
         }
 
         @Override
@@ -151,8 +155,7 @@ class TimerQueueLincheckTest {
 
     private static <O extends Options<O, ?>> O sized(O options, int iterations, int invocations, int threads) {
         int factor = Seeds.scaled(1);
-        return options
-                .iterations(iterations * Math.min(factor, 4))
+        return options.iterations(iterations * Math.min(factor, 4))
                 .invocationsPerIteration(invocations * Math.min(factor, 2))
                 .threads(threads)
                 .actorsPerThread(3)

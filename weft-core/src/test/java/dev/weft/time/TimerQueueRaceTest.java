@@ -57,6 +57,7 @@ class TimerQueueRaceTest {
          * mistakes a consumer that is running for one that sleeps.
          */
         volatile boolean parked;
+
         volatile boolean idle;
         volatile long wakeAt;
 
@@ -141,7 +142,9 @@ class TimerQueueRaceTest {
     }
 
     private static Thread.Builder anyKind(SplittableRandom rnd, String name) {
-        return rnd.nextBoolean() ? Thread.ofPlatform().name(name) : Thread.ofVirtual().name(name);
+        return rnd.nextBoolean()
+                ? Thread.ofPlatform().name(name)
+                : Thread.ofVirtual().name(name);
     }
 
     @Test
@@ -160,8 +163,9 @@ class TimerQueueRaceTest {
         boolean reader = rnd.nextBoolean(); // a thread that keeps taking the lock to read the size
         long start = rnd.nextLong(); // any origin: readings compare by subtraction
         Consumer c = new Consumer(anyKind(rnd, "consumer"), batch, start);
-        Seeds.describeCase("armers=" + armers + " rounds=" + rounds + " perRound=" + perRound + " batch=" + batch
-                + " span=" + span + " reader=" + reader + " consumer=" + (c.thread.isVirtual() ? "virtual" : "platform"));
+        Seeds.describeCase(
+                "armers=" + armers + " rounds=" + rounds + " perRound=" + perRound + " batch=" + batch + " span=" + span
+                        + " reader=" + reader + " consumer=" + (c.thread.isVirtual() ? "virtual" : "platform"));
         c.thread.start();
 
         List<Timer> all = new ArrayList<>();
@@ -264,10 +268,18 @@ class TimerQueueRaceTest {
         if (pending > 0) {
             long e = earliest;
             int p = pending;
-            assertFalse(c.idle, Seeds.msg(seed, "lost wake-up: the consumer sleeps for good with " + p
-                    + " timer(s) pending, the earliest due at " + e + " (now " + c.now + ")"));
-            assertTrue(c.wakeAt - earliest <= 0, Seeds.msg(seed, "lost wake-up: the consumer sleeps until "
-                    + c.wakeAt + " but a timer is due at " + e + " (now " + c.now + ")"));
+            assertFalse(
+                    c.idle,
+                    Seeds.msg(
+                            seed,
+                            "lost wake-up: the consumer sleeps for good with " + p
+                                    + " timer(s) pending, the earliest due at " + e + " (now " + c.now + ")"));
+            assertTrue(
+                    c.wakeAt - earliest <= 0,
+                    Seeds.msg(
+                            seed,
+                            "lost wake-up: the consumer sleeps until " + c.wakeAt + " but a timer is due at " + e
+                                    + " (now " + c.now + ")"));
         }
         assertFalse(c.queue.removalsPending(), Seeds.msg(seed, "a cancel's removal request was left behind"));
 
@@ -288,7 +300,9 @@ class TimerQueueRaceTest {
             if (t.isExpired()) {
                 assertTrue(handedOut.containsKey(t), Seeds.msg(seed, t + " expired without the consumer firing it"));
             } else if (handedOut.containsKey(t)) {
-                assertTrue(t.isCancelled(), Seeds.msg(seed, t + " was handed out to fire but neither fired nor was cancelled"));
+                assertTrue(
+                        t.isCancelled(),
+                        Seeds.msg(seed, t + " was handed out to fire but neither fired nor was cancelled"));
             }
         }
         assertEquals(pending, c.queue.size(), Seeds.msg(seed, "queued count"));
@@ -349,8 +363,12 @@ class TimerQueueRaceTest {
             } finally {
                 c.stop();
             }
-            assertEquals(0, failures.get(), Seeds.msg(seed, "lost wake-ups: " + failures.get() + " of " + iterations
-                    + ", first: " + first.peek()));
+            assertEquals(
+                    0,
+                    failures.get(),
+                    Seeds.msg(
+                            seed,
+                            "lost wake-ups: " + failures.get() + " of " + iterations + ", first: " + first.peek()));
         });
     }
 
@@ -421,7 +439,7 @@ class TimerQueueRaceTest {
     @Timeout(value = 2, unit = TimeUnit.MINUTES)
     void armingAndCancellingNeverWaitForTheThreadHoldingTheQueue() throws Exception {
         for (boolean virtual : new boolean[] {false, true}) {
-            TimerQueue q = new TimerQueue(() -> { });
+            TimerQueue q = new TimerQueue(() -> {});
             Timer kept = new Timer(q, 10);
             Timer cancelledBefore = new Timer(q, 20);
             q.add(kept);
@@ -439,7 +457,8 @@ class TimerQueueRaceTest {
                 });
                 try {
                     // Only a hang catcher: a cancel that waited for this lock would never return.
-                    assertTrue(t.join(Duration.ofSeconds(30)),
+                    assertTrue(
+                            t.join(Duration.ofSeconds(30)),
                             "arming or cancelling waited for the thread holding the queue's lock");
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);

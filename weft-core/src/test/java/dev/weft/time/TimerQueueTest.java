@@ -23,6 +23,7 @@ class TimerQueueTest {
 
     /** A queue whose consumer is this test: wakes are counted. */
     private final AtomicInteger wakes = new AtomicInteger();
+
     private final TimerQueue q = new TimerQueue(wakes::incrementAndGet);
 
     /** Arms a timer; returns whether that woke the consumer. */
@@ -70,7 +71,11 @@ class TimerQueueTest {
                     for (int i = 0; i < n; i++) {
                         assertEquals(i == withdrawn ? 0 : 1, woken[i].get(), c + ": waker " + i);
                     }
-                    assertTrue(fire ? t.poll(wakers[0]) instanceof Poll.Ready<Void> : t.poll(wakers[0]) instanceof Poll.Failed<Void>, c);
+                    assertTrue(
+                            fire
+                                    ? t.poll(wakers[0]) instanceof Poll.Ready<Void>
+                                    : t.poll(wakers[0]) instanceof Poll.Failed<Void>,
+                            c);
                 }
             }
         }

@@ -31,7 +31,8 @@ class VirtualClockRaceTest {
             int maxSpin = 1 + rnd.nextInt(16);
             boolean virtual = rnd.nextBoolean();
             long armerSeed = rnd.nextLong();
-            Seeds.describeCase("ahead=" + ahead + " maxSpin=" + maxSpin + " armer=" + (virtual ? "virtual" : "platform"));
+            Seeds.describeCase(
+                    "ahead=" + ahead + " maxSpin=" + maxSpin + " armer=" + (virtual ? "virtual" : "platform"));
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong latest = new AtomicLong(); // the latest deadline armed, set before arming
             Thread armer = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
@@ -53,8 +54,12 @@ class VirtualClockRaceTest {
                     long reading = clock.nanoTime();
                     long bound = latest.get();
                     // The reading only ever moves to an armed deadline, never past the latest one.
-                    assertTrue(reading >= 0 && reading <= bound, Seeds.msg(seed, "the reading jumped to " + reading
-                            + " after " + i + " advances; no timer was armed later than " + bound));
+                    assertTrue(
+                            reading >= 0 && reading <= bound,
+                            Seeds.msg(
+                                    seed,
+                                    "the reading jumped to " + reading + " after " + i
+                                            + " advances; no timer was armed later than " + bound));
                 }
             } finally {
                 stop.set(true);

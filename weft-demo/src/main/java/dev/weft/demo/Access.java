@@ -36,7 +36,7 @@ final class Access {
     /** What a token may contain: what fits in both a header and a cookie unquoted. */
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9._~+/=-]{16,512}");
 
-    private final byte[] token;   // null: open
+    private final byte[] token; // null: open
 
     private Access(String token) {
         this.token = token == null ? null : token.getBytes(StandardCharsets.US_ASCII);
@@ -64,8 +64,12 @@ final class Access {
      */
     static void checkToken(String token) {
         if (token == null || !TOKEN.matcher(token).matches()) {
-            String got = token == null ? "none" : token.length() + " character(s)"
-                    + (token.chars().allMatch(c -> c > ' ' && c < 127) ? "" : ", some not printable ASCII or spaces");
+            String got = token == null
+                    ? "none"
+                    : token.length() + " character(s)"
+                            + (token.chars().allMatch(c -> c > ' ' && c < 127)
+                                    ? ""
+                                    : ", some not printable ASCII or spaces");
             throw new IllegalArgumentException("the access token must be 16 to 512 characters of letters, digits and"
                     + " . _ ~ + / = - (got " + got + "); omit it to have one generated");
         }
@@ -89,8 +93,11 @@ final class Access {
         if (token == null || matches(bearer(request))) {
             return true;
         }
-        refuse(response, callback, "the API needs the access token: send the header 'Authorization: Bearer TOKEN'"
-                + " (the token the service printed at start, or gave with --token or WEFT_TOKEN)");
+        refuse(
+                response,
+                callback,
+                "the API needs the access token: send the header 'Authorization: Bearer TOKEN'"
+                        + " (the token the service printed at start, or gave with --token or WEFT_TOKEN)");
         return false;
     }
 
@@ -104,14 +111,22 @@ final class Access {
         }
         String fromQuery = queryToken(request.getHttpURI().getQuery());
         if (matches(fromQuery)) {
-            Response.addCookie(response, HttpCookie.build(COOKIE, fromQuery).path(CONSOLE).httpOnly(true)
-                    .sameSite(HttpCookie.SameSite.STRICT).build());
+            Response.addCookie(
+                    response,
+                    HttpCookie.build(COOKIE, fromQuery)
+                            .path(CONSOLE)
+                            .httpOnly(true)
+                            .sameSite(HttpCookie.SameSite.STRICT)
+                            .build());
             response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
             Response.sendRedirect(request, response, callback, 303, CONSOLE, true);
             return false;
         }
-        refuse(response, callback, "the console needs the access token: open " + CONSOLE
-                + "?token=TOKEN once in the browser (it then keeps a cookie), or send 'Authorization: Bearer TOKEN'");
+        refuse(
+                response,
+                callback,
+                "the console needs the access token: open " + CONSOLE
+                        + "?token=TOKEN once in the browser (it then keeps a cookie), or send 'Authorization: Bearer TOKEN'");
         return false;
     }
 

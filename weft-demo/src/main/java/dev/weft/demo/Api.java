@@ -38,6 +38,7 @@ final class Api {
     static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
     /** How long a client may take to send a request body. */
     static final Duration BODY_TIMEOUT = Duration.ofSeconds(10);
+
     private static final int MAX_LIMIT = 1000;
     private static final String EVENT_STREAM = "text/event-stream; charset=utf-8";
     private static final int MAX_REASON = 500;
@@ -75,7 +76,7 @@ final class Api {
             ex.abort(e);
             throw e;
         } catch (Exception e) {
-            LOG.log(Level.DEBUG, "client went away: " + e);   // nothing left to answer
+            LOG.log(Level.DEBUG, "client went away: " + e); // nothing left to answer
             ex.abort(e);
         } finally {
             ex.finish();
@@ -86,7 +87,7 @@ final class Api {
         String method = ex.method();
         String path = ex.rawPath();
         Map<String, String> query = query(ex.rawQuery());
-        String[] parts = path.split("/", -1);   // "/jobs/7/events" -> ["", "jobs", "7", "events"]
+        String[] parts = path.split("/", -1); // "/jobs/7/events" -> ["", "jobs", "7", "events"]
         if (parts.length < 2 || !parts[1].equals("jobs")) {
             throw ApiError.notFound("no such path: " + path + "; the API is under /jobs");
         }
@@ -111,7 +112,11 @@ final class Api {
             switch (method) {
                 case "GET", "HEAD" -> {
                     allowOnly(query, "GET /jobs/{id}");
-                    ex.send(200, jobs.find(id).orElseThrow(() -> ApiError.notFound("no job " + id)).json());
+                    ex.send(
+                            200,
+                            jobs.find(id)
+                                    .orElseThrow(() -> ApiError.notFound("no job " + id))
+                                    .json());
                 }
                 case "DELETE" -> {
                     allowOnly(query, "DELETE /jobs/{id}", "reason");
@@ -141,8 +146,10 @@ final class Api {
     private void list(Exchange ex, Map<String, String> query) throws Exception {
         JobState state = null;
         if (query.containsKey("state")) {
-            state = JobState.of(query.get("state")).orElseThrow(() -> ApiError.badRequest(
-                    "state must be one of running, succeeded, failed, cancelled; got '" + query.get("state") + "'"));
+            state = JobState.of(query.get("state"))
+                    .orElseThrow(() ->
+                            ApiError.badRequest("state must be one of running, succeeded, failed, cancelled; got '"
+                                    + query.get("state") + "'"));
         }
         int limit = 100;
         if (query.containsKey("limit")) {
@@ -193,12 +200,13 @@ final class Api {
                         .await();
                 byte[] chunk = switch (e) {
                     case null -> ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
-                    case Job.Progress(int done, int total) -> event("progress", Json.bytes(g -> {
-                        g.writeStartObject();
-                        g.writeNumberField("done", done);
-                        g.writeNumberField("total", total);
-                        g.writeEndObject();
-                    }));
+                    case Job.Progress(int done, int total) ->
+                        event("progress", Json.bytes(g -> {
+                            g.writeStartObject();
+                            g.writeNumberField("done", done);
+                            g.writeNumberField("total", total);
+                            g.writeEndObject();
+                        }));
                     case Job.End(JobView v) -> event("end", v.json());
                 };
                 ex.write(chunk);
@@ -237,7 +245,8 @@ final class Api {
             return "cancelled by a client (DELETE /jobs/" + id + ")";
         }
         if (reason.isBlank() || reason.length() > MAX_REASON) {
-            throw ApiError.badRequest("reason must be 1 to " + MAX_REASON + " characters of text, e.g. ?reason=no+longer+needed");
+            throw ApiError.badRequest(
+                    "reason must be 1 to " + MAX_REASON + " characters of text, e.g. ?reason=no+longer+needed");
         }
         return reason;
     }
@@ -271,8 +280,9 @@ final class Api {
         List<String> unknown = new ArrayList<>(query.keySet());
         unknown.removeAll(Set.of(names));
         if (!unknown.isEmpty()) {
-            throw ApiError.badRequest("unknown query parameter" + (unknown.size() == 1 ? " " : "s ") + String.join(", ", unknown)
-                    + "; " + route + (names.length == 0 ? " takes none" : " takes " + String.join(", ", names)));
+            throw ApiError.badRequest(
+                    "unknown query parameter" + (unknown.size() == 1 ? " " : "s ") + String.join(", ", unknown) + "; "
+                            + route + (names.length == 0 ? " takes none" : " takes " + String.join(", ", names)));
         }
     }
 }

@@ -59,7 +59,7 @@ public final class FirstLook {
     }
 
     private String lookup(int n) throws InterruptedException {
-        Thread.sleep(Duration.ofMillis(40L * (6 - n)));     // the last one finishes first
+        Thread.sleep(Duration.ofMillis(40L * (6 - n))); // the last one finishes first
         String answer = "answer-" + n;
         say("   lookup-" + n + " -> " + answer + (Thread.currentThread().isVirtual() ? " (virtual thread)" : ""));
         return answer;
@@ -134,16 +134,20 @@ public final class FirstLook {
             Weft.timeout(Duration.ofMillis(150), request -> {
                 request.fork("cache", () -> {
                     Weft.sleep(Duration.ofMillis(20));
-                    say("   cache: miss (" + Weft.timeLeft().map(d -> "about " + d.toMillis() / 10 * 10 + " ms").orElse("no deadline") + " left)");
+                    say("   cache: miss ("
+                            + Weft.timeLeft()
+                                    .map(d -> "about " + d.toMillis() / 10 * 10 + " ms")
+                                    .orElse("no deadline") + " left)");
                     return null;
                 });
                 return Weft.run(ScopeOptions.named("backends"), backends -> {
                     Task<String> primary = backends.fork("primary", () -> {
                         try {
-                            Weft.sleep(Duration.ofSeconds(5));   // far too slow
+                            Weft.sleep(Duration.ofSeconds(5)); // far too slow
                             return "primary answer";
                         } catch (RuntimeException e) {
-                            say("   primary: stopped at the request's deadline (" + e.getClass().getSimpleName() + ")");
+                            say("   primary: stopped at the request's deadline ("
+                                    + e.getClass().getSimpleName() + ")");
                             throw e;
                         }
                     });
@@ -151,8 +155,8 @@ public final class FirstLook {
                 });
             });
         } catch (DeadlineExceededException e) {
-            say("   Weft.timeout threw " + e.getClass().getSimpleName() + " for scope '" + e.reason().scope()
-                    + "' (timeout " + e.reason().timeout().toMillis() + " ms)");
+            say("   Weft.timeout threw " + e.getClass().getSimpleName() + " for scope '"
+                    + e.reason().scope() + "' (timeout " + e.reason().timeout().toMillis() + " ms)");
         }
     }
 
@@ -161,7 +165,7 @@ public final class FirstLook {
             case Outcome.Success<?>(Object v) -> "succeeded with " + v;
             case Outcome.Failure<?>(Throwable cause) -> "failed with " + cause;
             case Outcome.Cancelled<?>(CancelReason.TaskFailed(String who, Throwable cause)) ->
-                    "cancelled because " + who + " failed (" + cause.getMessage() + ")";
+                "cancelled because " + who + " failed (" + cause.getMessage() + ")";
             case Outcome.Cancelled<?>(CancelReason reason) -> reason.describe();
             case Outcome.TimedOut<?>(CancelReason.DeadlineExpired d) -> "timed out: " + d.describe();
         };

@@ -99,8 +99,8 @@ final class HttpFront {
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setRequestHeaderSize(8 * 1024);
-        ServerConnector connector = new ServerConnector(server, 1, 1,
-                new Guard(new HttpConnectionFactory(http), limits.maxConnections()));
+        ServerConnector connector =
+                new ServerConnector(server, 1, 1, new Guard(new HttpConnectionFactory(http), limits.maxConnections()));
         connector.setHost(address.getAddress().getHostAddress());
         connector.setPort(address.getPort());
         connector.setIdleTimeout(limits.idleTimeout().toMillis());
@@ -180,9 +180,9 @@ final class HttpFront {
 
     /** What the sweep knows of a connection that has delivered at least one request. */
     private static final class Progress {
-        int inFlight;           // guarded by this
-        long bytesInWhenIdle;   // guarded by this: bytes read when its last request completed
-        long partialSince;      // guarded by this: when bytes of an unfinished next request were first seen; 0 if none
+        int inFlight; // guarded by this
+        long bytesInWhenIdle; // guarded by this: bytes read when its last request completed
+        long partialSince; // guarded by this: when bytes of an unfinished next request were first seen; 0 if none
     }
 
     /** Notes that a request's headers have arrived; returns the callback that notes its end. */
@@ -221,15 +221,18 @@ final class HttpFront {
     }
 
     private void scheduleSweep(Scheduler scheduler, long everyMillis) {
-        sweep = scheduler.schedule(() -> {
-            try {
-                sweepOnce();
-            } finally {
-                if (server.isRunning()) {
-                    scheduleSweep(scheduler, everyMillis);
-                }
-            }
-        }, everyMillis, TimeUnit.MILLISECONDS);
+        sweep = scheduler.schedule(
+                () -> {
+                    try {
+                        sweepOnce();
+                    } finally {
+                        if (server.isRunning()) {
+                            scheduleSweep(scheduler, everyMillis);
+                        }
+                    }
+                },
+                everyMillis,
+                TimeUnit.MILLISECONDS);
     }
 
     /** Closes every connection whose request headers are overdue. */
@@ -244,14 +247,14 @@ final class HttpFront {
             Progress p = progress.get(c);
             boolean overdue;
             if (p == null) {
-                overdue = now - ep.getCreatedTimeStamp() > limit;   // no request yet since accept
+                overdue = now - ep.getCreatedTimeStamp() > limit; // no request yet since accept
             } else {
                 synchronized (p) {
                     if (p.inFlight > 0 || c.getBytesIn() <= p.bytesInWhenIdle) {
-                        p.partialSince = 0;       // being answered, or idle between requests
+                        p.partialSince = 0; // being answered, or idle between requests
                         overdue = false;
                     } else if (p.partialSince == 0) {
-                        p.partialSince = now;     // the next request has begun
+                        p.partialSince = now; // the next request has begun
                         overdue = false;
                     } else {
                         overdue = now - p.partialSince > limit;
@@ -259,7 +262,8 @@ final class HttpFront {
                 }
             }
             if (overdue) {
-                ep.close(new TimeoutException("no complete request headers within " + headerTimeout.toMillis() + " ms"));
+                ep.close(
+                        new TimeoutException("no complete request headers within " + headerTimeout.toMillis() + " ms"));
             }
         }
     }
@@ -307,12 +311,13 @@ final class HttpFront {
 
         Refusal(EndPoint endPoint, Connector connector, int max) {
             super(endPoint, connector.getExecutor());
-            byte[] body = Json.error("the server is at its limit of " + max
-                    + " open connections; try again in a moment");
+            byte[] body =
+                    Json.error("the server is at its limit of " + max + " open connections; try again in a moment");
             String head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
                     + body.length + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
             byte[] h = head.getBytes(StandardCharsets.US_ASCII);
-            ByteBuffer b = ByteBuffer.allocate(h.length + body.length).put(h).put(body).flip();
+            ByteBuffer b =
+                    ByteBuffer.allocate(h.length + body.length).put(h).put(body).flip();
             this.answer = b;
         }
 
@@ -320,10 +325,15 @@ final class HttpFront {
         public void onOpen() {
             super.onOpen();
             getEndPoint().setIdleTimeout(REFUSAL_LINGER.toMillis());
-            getEndPoint().write(Callback.from(() -> {
-                getEndPoint().shutdownOutput();
-                fillInterested();
-            }, x -> getEndPoint().close(x)), answer);
+            getEndPoint()
+                    .write(
+                            Callback.from(
+                                    () -> {
+                                        getEndPoint().shutdownOutput();
+                                        fillInterested();
+                                    },
+                                    x -> getEndPoint().close(x)),
+                            answer);
         }
 
         @Override
@@ -358,13 +368,14 @@ final class HttpFront {
         private static final Predicate<String> GENERIC = m -> m == null || m.isBlank() || m.equals("Bad Request");
 
         @Override
-        protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
-                                        Callback callback) {
+        protected void generateResponse(
+                Request request, Response response, int code, String message, Throwable cause, Callback callback) {
             String text = switch (code) {
-                case 400 -> GENERIC.test(message)
-                        ? "the request could not be parsed: a malformed request line, URI or header"
-                                + " (percent-encoding in a path must be % and two hex digits)"
-                        : "the request could not be parsed: " + message;
+                case 400 ->
+                    GENERIC.test(message)
+                            ? "the request could not be parsed: a malformed request line, URI or header"
+                                    + " (percent-encoding in a path must be % and two hex digits)"
+                            : "the request could not be parsed: " + message;
                 case 431 -> "the request headers are larger than 8 KiB";
                 default -> message == null || message.isBlank() ? "HTTP " + code : message;
             };

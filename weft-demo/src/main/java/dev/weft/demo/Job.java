@@ -36,8 +36,8 @@ final class Job {
     /** The job's task in the service scope; set while {@link Jobs} holds its lock, before anyone can look the job up. */
     volatile Task<Void> task;
 
-    private int done;                                              // guarded by this
-    private JobView end;                                           // guarded by this; set once
+    private int done; // guarded by this
+    private JobView end; // guarded by this; set once
     private final List<Channel<Event>> watchers = new ArrayList<>(); // guarded by this
 
     Job(long id, JobSpec spec, Instant createdAt) {
@@ -53,7 +53,16 @@ final class Job {
 
     /** The view of this job ending in {@code state} now. */
     synchronized JobView ending(JobState state, Long primes, String detail) {
-        return new JobView(id, state, done, spec.size(), spec, primes, detail, createdAt, Instant.now().truncatedTo(ChronoUnit.MILLIS));
+        return new JobView(
+                id,
+                state,
+                done,
+                spec.size(),
+                spec,
+                primes,
+                detail,
+                createdAt,
+                Instant.now().truncatedTo(ChronoUnit.MILLIS));
     }
 
     private JobView running(int done) {

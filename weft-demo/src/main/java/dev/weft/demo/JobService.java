@@ -5,8 +5,8 @@ import dev.weft.ScopeOptions;
 import dev.weft.Task;
 import dev.weft.Weft;
 import dev.weft.channel.Channel;
-import dev.weft.channel.Promise;
 import dev.weft.channel.ChannelClosedException;
+import dev.weft.channel.Promise;
 import dev.weft.console.Console;
 import dev.weft.console.ConsoleOptions;
 import dev.weft.diag.StarvationProbe;
@@ -78,8 +78,13 @@ public final class JobService {
      *                POST gets 503, so a client that submits faster than the jobs run cannot
      *                fill the process's memory
      */
-    public record Limits(int maxConnections, Duration headerTimeout, Duration idleTimeout, int backlog,
-                         int consoleStreams, int maxJobs) {
+    public record Limits(
+            int maxConnections,
+            Duration headerTimeout,
+            Duration idleTimeout,
+            int backlog,
+            int consoleStreams,
+            int maxJobs) {
         /**
          * 1,000 connections (each costs a socket and a little memory; far below the usual
          * 20,000-descriptor limits, far above what a demo needs), 10 s for headers (a slow
@@ -87,8 +92,8 @@ public final class JobService {
          * 15 s keep-alive), a backlog of 1,024 (a burst of 500 connects fits), 16 console pages,
          * 10,000 jobs in progress (a few KB each while they wait: tens of MB at most).
          */
-        public static final Limits DEFAULTS = new Limits(1_000, Duration.ofSeconds(10), Duration.ofSeconds(30), 1_024, 16,
-                10_000);
+        public static final Limits DEFAULTS =
+                new Limits(1_000, Duration.ofSeconds(10), Duration.ofSeconds(30), 1_024, 16, 10_000);
 
         /**
          * Validates the limits.
@@ -101,12 +106,13 @@ public final class JobService {
                 throw new NullPointerException("headerTimeout and idleTimeout must not be null");
             }
             if (maxConnections < 1 || backlog < 1 || consoleStreams < 1 || maxJobs < 1) {
-                throw new IllegalArgumentException("maxConnections, backlog, consoleStreams and maxJobs must be at least 1, got "
-                        + maxConnections + ", " + backlog + ", " + consoleStreams + ", " + maxJobs);
+                throw new IllegalArgumentException(
+                        "maxConnections, backlog, consoleStreams and maxJobs must be at least 1, got " + maxConnections
+                                + ", " + backlog + ", " + consoleStreams + ", " + maxJobs);
             }
             if (!headerTimeout.isPositive() || !idleTimeout.isPositive()) {
-                throw new IllegalArgumentException("headerTimeout and idleTimeout must be positive, got " + headerTimeout
-                        + " and " + idleTimeout);
+                throw new IllegalArgumentException(
+                        "headerTimeout and idleTimeout must be positive, got " + headerTimeout + " and " + idleTimeout);
             }
         }
     }
@@ -165,8 +171,12 @@ public final class JobService {
          * @return the defaults
          */
         public static Config defaults() {
-            return new Config(Path.of("weft-data"), new InetSocketAddress(InetAddress.getLoopbackAddress(), PORT),
-                    Duration.ofSeconds(5), null, Limits.DEFAULTS);
+            return new Config(
+                    Path.of("weft-data"),
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), PORT),
+                    Duration.ofSeconds(5),
+                    null,
+                    Limits.DEFAULTS);
         }
     }
 
@@ -241,7 +251,8 @@ public final class JobService {
     private Void serve(Scope service, JobStore store) throws Exception {
         Jobs jobs = new Jobs(store, service, config.limits().maxJobs());
         Api api = new Api(jobs);
-        boolean generated = config.token() == null && !config.address().getAddress().isLoopbackAddress();
+        boolean generated =
+                config.token() == null && !config.address().getAddress().isLoopbackAddress();
         String token = generated ? Access.generate() : config.token();
         Access access = accessFor(config, token);
         // The console is a resource of the service scope: it closes when the service ends,
@@ -255,23 +266,26 @@ public final class JobService {
         // forks a task per request in its own scope. The channel never blocks Jetty: it holds
         // at most one request per open connection, and the connection limit bounds those. A
         // closed channel (shutdown) makes the handler answer 503.
-        Channel<Exchange> exchanges = Channel.unbounded(ex -> ex.abort(new IllegalStateException("the service stopped")));
+        Channel<Exchange> exchanges =
+                Channel.unbounded(ex -> ex.abort(new IllegalStateException("the service stopped")));
         HttpFront front = HttpFront.start(config.address(), config.limits(), new Gate(access, console, exchanges));
-        Task<Void> http = service.fork("http", () -> Weft.run(ScopeOptions.named("http"), requests -> {
-            for (Exchange exchange : exchanges) {
-                requests.fork("request", () -> {
-                    api.handle(exchange);
+        Task<Void> http = service.fork(
+                "http",
+                () -> Weft.run(ScopeOptions.named("http"), requests -> {
+                    for (Exchange exchange : exchanges) {
+                        requests.fork("request", () -> {
+                            api.handle(exchange);
+                            return null;
+                        });
+                    }
                     return null;
-                });
-            }
-            return null;
-        }));
+                }));
         try {
             announce(front.address(), access, generated ? token : null, store);
             String why = stopRequested.await();
             shutdown(why, jobs, front, console, exchanges, http);
         } finally {
-            front.stop();   // at once if the service failed or was cancelled; a no-op after shutdown
+            front.stop(); // at once if the service failed or was cancelled; a no-op after shutdown
         }
         return null;
     }
@@ -294,7 +308,8 @@ public final class JobService {
     private void announce(InetSocketAddress bound, Access access, String generated, JobStore store) {
         List<URI> urls = reachable(bound);
         URI uri = urls.getFirst();
-        say("listening on " + String.join(", ", urls.stream().map(URI::toString).toList()) + " (data: " + store.file() + ")");
+        say("listening on " + String.join(", ", urls.stream().map(URI::toString).toList()) + " (data: " + store.file()
+                + ")");
         String auth = "";
         if (!bound.getAddress().isLoopbackAddress()) {
             say("WARNING: listening beyond loopback (" + bound.getAddress().getHostAddress() + "): anyone who can reach"
@@ -315,8 +330,9 @@ public final class JobService {
     }
 
     /** The graceful shutdown protocol; see the class description. */
-    private void shutdown(String why, Jobs jobs, HttpFront front, Console console,
-                          Channel<Exchange> exchanges, Task<Void> http) throws Exception {
+    private void shutdown(
+            String why, Jobs jobs, HttpFront front, Console console, Channel<Exchange> exchanges, Task<Void> http)
+            throws Exception {
         List<Job> running = jobs.close();
         front.stopAccepting();
         say("stopping (" + why + "): no new jobs, listener closed; " + running.size() + " job(s) running, grace "
@@ -343,9 +359,10 @@ public final class JobService {
         exchanges.close();
         console.close();
         if (Weft.timeoutOrEmpty(HTTP_DRAIN, drain -> {
-            http.awaitOutcome();
-            return true;
-        }).isEmpty()) {
+                    http.awaitOutcome();
+                    return true;
+                })
+                .isEmpty()) {
             http.cancel("shutdown: requests still in progress " + HTTP_DRAIN.toSeconds() + " s after the jobs ended");
         }
         http.awaitOutcome();
@@ -375,7 +392,11 @@ public final class JobService {
                 String method = request.getMethod();
                 if (!method.equals("GET") && !method.equals("HEAD")) {
                     response.getHeaders().put("Allow", "GET, HEAD");
-                    HttpFront.answer(response, callback, 405, Json.error(method + " is not allowed on /console; allowed: GET, HEAD"));
+                    HttpFront.answer(
+                            response,
+                            callback,
+                            405,
+                            Json.error(method + " is not allowed on /console; allowed: GET, HEAD"));
                     return true;
                 }
                 if (!access.admitsConsole(request, response, callback)) {
@@ -394,8 +415,8 @@ public final class JobService {
             try {
                 exchanges.trySend(ex);
             } catch (ChannelClosedException e) {
-                HttpFront.answer(response, callback, 503,
-                        Json.error("the service is shutting down; try again once it is back"));
+                HttpFront.answer(
+                        response, callback, 503, Json.error("the service is shutting down; try again once it is back"));
             }
             return true;
         }
@@ -450,7 +471,8 @@ public final class JobService {
                         continue;
                     }
                     for (InetAddress a : Collections.list(nif.getInetAddresses())) {
-                        boolean sameFamily = (a instanceof Inet6Address) == (bound.getAddress() instanceof Inet6Address);
+                        boolean sameFamily =
+                                (a instanceof Inet6Address) == (bound.getAddress() instanceof Inet6Address);
                         if (!a.isLinkLocalAddress() && !a.isLoopbackAddress() && sameFamily) {
                             hosts.add(a);
                         }

@@ -36,6 +36,7 @@ record JobSpec(int cpuSteps, int waitSteps, int waitMillis, int forks, long time
 
     /** Numbers examined by one CPU step. */
     static final int CPU_BLOCK = 20_000;
+
     static final int MAX_STEPS = 10_000;
     static final int MAX_WAIT_MILLIS = 60_000;
     static final int MAX_FORKS = 64;
@@ -104,13 +105,14 @@ record JobSpec(int cpuSteps, int waitSteps, int waitMillis, int forks, long time
             }
             if (p.nextToken() != null) {
                 throw ApiError.badRequest("unexpected content after the JSON object, at line "
-                        + p.currentTokenLocation().getLineNr() + " column " + p.currentTokenLocation().getColumnNr());
+                        + p.currentTokenLocation().getLineNr() + " column "
+                        + p.currentTokenLocation().getColumnNr());
             }
         } catch (JsonProcessingException e) {
             var at = e.getLocation();
             // Jackson's message may point at a "start marker" with a redacted source; keep only line and column.
-            String why = e.getOriginalMessage().replaceAll(
-                    "\\[Source: [^;]*; line: (\\d+), column: (\\d+)]", "line $1, column $2");
+            String why = e.getOriginalMessage()
+                    .replaceAll("\\[Source: [^;]*; line: (\\d+), column: (\\d+)]", "line $1, column $2");
             throw ApiError.badRequest("malformed JSON: " + why
                     + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         } catch (IOException e) {
@@ -141,7 +143,8 @@ record JobSpec(int cpuSteps, int waitSteps, int waitMillis, int forks, long time
     }
 
     /** The field's value if given (checked against [min, max]), else {@code absent}. */
-    private static long in(Map<String, Long> given, String name, long absent, long min, long max, List<String> problems) {
+    private static long in(
+            Map<String, Long> given, String name, long absent, long min, long max, List<String> problems) {
         Long v = given.get(name);
         if (v == null) {
             return absent;

@@ -6,7 +6,10 @@ import java.util.Optional;
 
 /** The state of a job, as stored and as answered: {@code running} until it ends in one of the others. */
 enum JobState {
-    RUNNING, SUCCEEDED, FAILED, CANCELLED;
+    RUNNING,
+    SUCCEEDED,
+    FAILED,
+    CANCELLED;
 
     /** The lower-case name used in JSON and in the database. */
     String label() {

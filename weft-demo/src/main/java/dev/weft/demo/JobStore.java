@@ -43,7 +43,7 @@ final class JobStore implements AutoCloseable {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Path file;
-    private final Connection db;          // guarded by lock
+    private final Connection db; // guarded by lock
     private final int recovered;
 
     private JobStore(Path file, Connection db, int recovered) {
@@ -75,8 +75,10 @@ final class JobStore implements AutoCloseable {
         try {
             Files.createDirectories(dataDir);
         } catch (IOException e) {
-            throw new IOException("the data directory " + dataDir + " cannot be created (" + why(e)
-                    + "); choose a directory this user can write", e);
+            throw new IOException(
+                    "the data directory " + dataDir + " cannot be created (" + why(e)
+                            + "); choose a directory this user can write",
+                    e);
         }
         Path file = dataDir.resolve("jobs.db");
         SQLiteConfig config = new SQLiteConfig();
@@ -115,8 +117,10 @@ final class JobStore implements AutoCloseable {
         if (e.getMessage() == null || !e.getMessage().contains("SQLITE_BUSY")) {
             throw e;
         }
-        return new IOException(dataDir.resolve("jobs.db") + " is locked by another process (is a job service"
-                + " already running on " + dataDir + "?): stop it, or pass another --data directory", e);
+        return new IOException(
+                dataDir.resolve("jobs.db") + " is locked by another process (is a job service" + " already running on "
+                        + dataDir + "?): stop it, or pass another --data directory",
+                e);
     }
 
     /** The database file. */
@@ -184,7 +188,8 @@ final class JobStore implements AutoCloseable {
 
     /** The newest {@code limit} jobs, in the given state or any (null), newest first. */
     List<JobView> list(JobState state, int limit) throws SQLException {
-        String sql = "SELECT " + COLUMNS + " FROM jobs" + (state == null ? "" : " WHERE state = ?") + " ORDER BY id DESC LIMIT ?";
+        String sql = "SELECT " + COLUMNS + " FROM jobs" + (state == null ? "" : " WHERE state = ?")
+                + " ORDER BY id DESC LIMIT ?";
         lock.lock();
         try (PreparedStatement p = db.prepareStatement(sql)) {
             int i = 1;
@@ -219,7 +224,15 @@ final class JobStore implements AutoCloseable {
         String detail = r.getString(7);
         Instant created = Instant.ofEpochMilli(r.getLong(8));
         long finished = r.getLong(9);
-        return new JobView(id, state, r.getInt(3), r.getInt(4), spec, result, detail, created,
+        return new JobView(
+                id,
+                state,
+                r.getInt(3),
+                r.getInt(4),
+                spec,
+                result,
+                detail,
+                created,
                 r.wasNull() ? null : Instant.ofEpochMilli(finished));
     }
 

@@ -25,8 +25,16 @@ import java.time.Instant;
  * @param createdAt when it was accepted
  * @param finishedAt when it ended, or null while running
  */
-record JobView(long id, JobState state, int done, int total, JobSpec spec, Long primes, String detail,
-               Instant createdAt, Instant finishedAt) {
+record JobView(
+        long id,
+        JobState state,
+        int done,
+        int total,
+        JobSpec spec,
+        Long primes,
+        String detail,
+        Instant createdAt,
+        Instant finishedAt) {
 
     void write(JsonGenerator g) throws IOException {
         g.writeStartObject();
@@ -50,7 +58,7 @@ record JobView(long id, JobState state, int done, int total, JobSpec spec, Long 
             }
             case FAILED -> g.writeStringField("error", detail);
             case CANCELLED -> g.writeStringField("reason", detail);
-            case RUNNING -> { }
+            case RUNNING -> {}
         }
         g.writeEndObject();
     }

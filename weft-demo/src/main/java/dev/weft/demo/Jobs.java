@@ -32,7 +32,7 @@ final class Jobs {
     private final Scope service;
     private final Map<Long, Job> live = new ConcurrentHashMap<>();
     private final int maxJobs;
-    private boolean admitting = true;   // guarded by this
+    private boolean admitting = true; // guarded by this
 
     /** Jobs of {@code store}, run as tasks of {@code service}, at most {@code maxJobs} in progress at once. */
     Jobs(JobStore store, Scope service, int maxJobs) {
@@ -52,13 +52,14 @@ final class Jobs {
      */
     synchronized JobView submit(JobSpec spec) throws ApiError, SQLException {
         if (!admitting) {
-            throw ApiError.unavailable("the service is shutting down and takes no new jobs; submit it again once it is back");
+            throw ApiError.unavailable(
+                    "the service is shutting down and takes no new jobs; submit it again once it is back");
         }
         if (live.size() >= maxJobs) {
             throw ApiError.unavailable("the service has " + maxJobs + " jobs in progress, its limit (--max-jobs);"
                     + " submit it again once some have finished");
         }
-        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);   // as stored
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS); // as stored
         Job job = new Job(store.insert(spec, now), spec, now);
         live.put(job.id, job);
         job.task = service.fork("job-" + job.id, () -> run(job));
@@ -99,8 +100,8 @@ final class Jobs {
         Job job = live.get(id);
         if (job == null) {
             JobView stored = store.find(id).orElseThrow(() -> ApiError.notFound("no job " + id));
-            throw ApiError.conflict("job " + id + " already " + stored.state().label()
-                    + "; only a running job can be cancelled");
+            throw ApiError.conflict(
+                    "job " + id + " already " + stored.state().label() + "; only a running job can be cancelled");
         }
         taskOf(job).cancel(reason);
         JobView end = awaitEnd(job);
@@ -123,7 +124,7 @@ final class Jobs {
     }
 
     private synchronized Task<Void> taskOf(Job job) {
-        return job.task;   // submit sets it while holding this lock
+        return job.task; // submit sets it while holding this lock
     }
 
     /** Closes admission (new jobs get 503) and returns the jobs still running. */
@@ -143,8 +144,10 @@ final class Jobs {
             cancelled = e;
             end = job.ending(JobState.CANCELLED, null, reason(e.reason()));
         } catch (DeadlineExceededException e) {
-            end = job.ending(JobState.FAILED, null, "timed out: the job's deadline of "
-                    + job.spec.timeoutMillis() + " ms expired before it finished");
+            end = job.ending(
+                    JobState.FAILED,
+                    null,
+                    "timed out: the job's deadline of " + job.spec.timeoutMillis() + " ms expired before it finished");
         } catch (Exception e) {
             end = job.ending(JobState.FAILED, null, e.getMessage() != null ? e.getMessage() : e.toString());
         } catch (Error e) {
@@ -153,7 +156,7 @@ final class Jobs {
         }
         record(job, end);
         if (cancelled != null) {
-            throw cancelled;   // the task ends CANCELLED, as the task tree should show
+            throw cancelled; // the task ends CANCELLED, as the task tree should show
         }
         if (fatal != null) {
             throw fatal;

@@ -55,7 +55,8 @@ final class Json {
         Map<String, String> out = new HashMap<>();
         try (JsonParser p = FACTORY.createParser(json)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new IOException("not a JSON object: " + new String(json, java.nio.charset.StandardCharsets.UTF_8));
+                throw new IOException(
+                        "not a JSON object: " + new String(json, java.nio.charset.StandardCharsets.UTF_8));
             }
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();

@@ -53,7 +53,8 @@ public final class LoadDriver {
      * @param disconnectShare share of turns in which the client goes away mid-request instead
      * @param seed the seed of every random choice
      */
-    public record Options(URI base, int clients, int jobsPerClient, double cancelShare, double disconnectShare, long seed) {}
+    public record Options(
+            URI base, int clients, int jobsPerClient, double cancelShare, double disconnectShare, long seed) {}
 
     /**
      * Latencies of one kind of request, sorted.
@@ -70,8 +71,14 @@ public final class LoadDriver {
 
         @Override
         public String toString() {
-            return String.format("%-22s n=%6d  p50=%8.2f ms  p90=%8.2f ms  p99=%8.2f ms  p99.9=%8.2f ms  max=%8.2f ms",
-                    what, nanos.length, micros(0.5) / 1e3, micros(0.9) / 1e3, micros(0.99) / 1e3, micros(0.999) / 1e3,
+            return String.format(
+                    "%-22s n=%6d  p50=%8.2f ms  p90=%8.2f ms  p99=%8.2f ms  p99.9=%8.2f ms  max=%8.2f ms",
+                    what,
+                    nanos.length,
+                    micros(0.5) / 1e3,
+                    micros(0.9) / 1e3,
+                    micros(0.99) / 1e3,
+                    micros(0.999) / 1e3,
                     micros(1) / 1e3);
         }
     }
@@ -90,9 +97,17 @@ public final class LoadDriver {
      * @param get {@code GET /jobs/{id}} latencies
      * @param firstProgress from sending a job's {@code POST} to its first progress event
      */
-    public record Report(long requests, Duration elapsed, Map<Integer, Long> statuses, long errors, List<String> errorSamples,
-                         long disconnects,
-                         Map<Long, String> outcomes, Latencies post, Latencies get, Latencies firstProgress) {
+    public record Report(
+            long requests,
+            Duration elapsed,
+            Map<Integer, Long> statuses,
+            long errors,
+            List<String> errorSamples,
+            long disconnects,
+            Map<Long, String> outcomes,
+            Latencies post,
+            Latencies get,
+            Latencies firstProgress) {
         /** Answered requests per second. */
         public double requestsPerSecond() {
             return requests / (elapsed.toNanos() / 1e9);
@@ -100,9 +115,16 @@ public final class LoadDriver {
 
         @Override
         public String toString() {
-            return String.format("%d requests in %.2f s = %.0f req/s; statuses %s; %d errors %s, %d deliberate disconnects; %d jobs%n",
-                    requests, elapsed.toNanos() / 1e9, requestsPerSecond(), statuses, errors, errorSamples, disconnects,
-                    outcomes.size())
+            return String.format(
+                            "%d requests in %.2f s = %.0f req/s; statuses %s; %d errors %s, %d deliberate disconnects; %d jobs%n",
+                            requests,
+                            elapsed.toNanos() / 1e9,
+                            requestsPerSecond(),
+                            statuses,
+                            errors,
+                            errorSamples,
+                            disconnects,
+                            outcomes.size())
                     + post + "\n" + get + "\n" + firstProgress;
         }
     }
@@ -111,7 +133,8 @@ public final class LoadDriver {
     static final Duration POLL_LIMIT = Duration.ofSeconds(90);
 
     private final Options options;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
     private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
     private final LongAdder errors = new LongAdder();
     private final ConcurrentLinkedQueue<String> errorSamples = new ConcurrentLinkedQueue<>();
@@ -141,7 +164,7 @@ public final class LoadDriver {
 
     private Report runAll() throws Exception {
         long start = System.nanoTime();
-        try (http) {   // closes the clients' connections when done
+        try (http) { // closes the clients' connections when done
             Weft.run(ScopeOptions.named("load"), scope -> {
                 for (int c = 0; c < options.clients(); c++) {
                     int id = c;
@@ -157,8 +180,17 @@ public final class LoadDriver {
         Map<Integer, Long> byStatus = new TreeMap<>();
         statuses.forEach((s, n) -> byStatus.put(s, n.sum()));
         long requests = byStatus.values().stream().mapToLong(Long::longValue).sum();
-        return new Report(requests, elapsed, byStatus, errors.sum(), List.copyOf(errorSamples), disconnects.sum(), Map.copyOf(outcomes),
-                latencies("POST /jobs", posts), latencies("GET /jobs/{id}", gets), latencies("POST to first progress", firsts));
+        return new Report(
+                requests,
+                elapsed,
+                byStatus,
+                errors.sum(),
+                List.copyOf(errorSamples),
+                disconnects.sum(),
+                Map.copyOf(outcomes),
+                latencies("POST /jobs", posts),
+                latencies("GET /jobs/{id}", gets),
+                latencies("POST to first progress", firsts));
     }
 
     private static Latencies latencies(String what, ConcurrentLinkedQueue<long[]> perClient) {
@@ -175,10 +207,11 @@ public final class LoadDriver {
                 goAway(rnd);
                 continue;
             }
-            boolean watch = j == options.jobsPerClient() / 2;   // mid-run: not the cold start
-            String spec = watch ? "{\"cpuSteps\": 1, \"forks\": 1}"
+            boolean watch = j == options.jobsPerClient() / 2; // mid-run: not the cold start
+            String spec = watch
+                    ? "{\"cpuSteps\": 1, \"forks\": 1}"
                     : "{\"cpuSteps\": " + rnd.nextInt(3) + ", \"waitSteps\": " + (1 + rnd.nextInt(4))
-                      + ", \"waitMillis\": " + rnd.nextInt(21) + ", \"forks\": " + (1 + rnd.nextInt(3)) + "}";
+                            + ", \"waitMillis\": " + rnd.nextInt(21) + ", \"forks\": " + (1 + rnd.nextInt(3)) + "}";
             long t0 = System.nanoTime();
             HttpResponse<byte[]> created = send("POST", "jobs", spec);
             if (created == null) {
@@ -228,8 +261,11 @@ public final class LoadDriver {
 
     /** Sends a request and counts its status; null if it failed without an answer (counted as an error). */
     private HttpResponse<byte[]> send(String method, String path, String body) throws InterruptedException {
-        HttpRequest req = HttpRequest.newBuilder(options.base().resolve(path)).timeout(Duration.ofSeconds(60))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        HttpRequest req = HttpRequest.newBuilder(options.base().resolve(path))
+                .timeout(Duration.ofSeconds(60))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .build();
         try {
             HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
@@ -259,7 +295,8 @@ public final class LoadDriver {
     /** Reads the job's event stream until a step is done (or the job ended), then drops the stream. */
     private boolean awaitFirstProgress(long id) throws InterruptedException {
         HttpRequest req = HttpRequest.newBuilder(options.base().resolve("jobs/" + id + "/events"))
-                .timeout(Duration.ofSeconds(60)).build();
+                .timeout(Duration.ofSeconds(60))
+                .build();
         try {
             HttpResponse<Stream<String>> r = http.send(req, HttpResponse.BodyHandlers.ofLines());
             statuses.computeIfAbsent(r.statusCode(), s -> new LongAdder()).increment();
@@ -269,8 +306,11 @@ public final class LoadDriver {
                     String line = it.next();
                     if (line.startsWith("event: ")) {
                         event = line.substring(7);
-                    } else if (line.startsWith("data: ") && (event.equals("end")
-                            || !Json.scalars(line.substring(6).getBytes(StandardCharsets.UTF_8)).get("done").equals("0"))) {
+                    } else if (line.startsWith("data: ")
+                            && (event.equals("end")
+                                    || !Json.scalars(line.substring(6).getBytes(StandardCharsets.UTF_8))
+                                            .get("done")
+                                            .equals("0"))) {
                         return true;
                     }
                 }
@@ -288,16 +328,21 @@ public final class LoadDriver {
         String request = switch (kind) {
             case 0 -> "POST /jobs HTTP/1.1\r\nHost: load\r\nContent-Length: 60\r\n\r\n{\"cpuSteps\": ";
             case 1 -> "GET /jobs?limit=50 HTTP/1.1\r\nHost: load\r\n\r\n";
-            default -> "GET /jobs/" + (1 + rnd.nextInt(Math.max(1, outcomes.size()))) + "/events HTTP/1.1\r\nHost: load\r\n\r\n";
+            default ->
+                "GET /jobs/" + (1 + rnd.nextInt(Math.max(1, outcomes.size())))
+                        + "/events HTTP/1.1\r\nHost: load\r\n\r\n";
         };
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(options.base().getHost(), options.base().getPort()), 30_000);
+            s.connect(
+                    new InetSocketAddress(
+                            options.base().getHost(), options.base().getPort()),
+                    30_000);
             OutputStream out = s.getOutputStream();
             out.write(request.getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            if (kind != 0 && rnd.nextBoolean()) {   // a half-sent request has no answer to read
+            if (kind != 0 && rnd.nextBoolean()) { // a half-sent request has no answer to read
                 InputStream in = s.getInputStream();
-                in.readNBytes(1 + rnd.nextInt(64));   // part of an answer, then gone
+                in.readNBytes(1 + rnd.nextInt(64)); // part of an answer, then gone
             }
         } catch (IOException e) {
             // going away is the point; the server must cope
@@ -314,8 +359,17 @@ public final class LoadDriver {
      */
     @SuppressWarnings("CatchAndPrintStackTrace") // a command-line tool: the service thread's failure goes to stderr
     public static void main(String[] args) throws Exception {
-        Map<String, String> o = new TreeMap<>(Map.of("--clients", "200", "--jobs", "20", "--cancel", "0.1",
-                "--disconnect", "0.05", "--seed", Long.toString(System.nanoTime())));
+        Map<String, String> o = new TreeMap<>(Map.of(
+                "--clients",
+                "200",
+                "--jobs",
+                "20",
+                "--cancel",
+                "0.1",
+                "--disconnect",
+                "0.05",
+                "--seed",
+                Long.toString(System.nanoTime())));
         for (int i = 0; i + 1 < args.length; i += 2) {
             o.put(args[i], args[i + 1]);
         }
@@ -326,8 +380,10 @@ public final class LoadDriver {
             base = URI.create(o.get("--url"));
         } else {
             var dir = Files.createTempDirectory("weft-load");
-            own = new JobService(new JobService.Config(dir, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                    Duration.ofSeconds(5)), new PrintStream(PrintStream.nullOutputStream()));
+            own = new JobService(
+                    new JobService.Config(
+                            dir, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), Duration.ofSeconds(5)),
+                    new PrintStream(PrintStream.nullOutputStream()));
             JobService s = own;
             ownThread = Thread.ofPlatform().name("job-service").start(() -> {
                 try {
@@ -339,8 +395,13 @@ public final class LoadDriver {
             base = own.awaitStarted();
             System.out.println("started a service on " + base + " with data in " + dir);
         }
-        var options = new Options(base, Integer.parseInt(o.get("--clients")), Integer.parseInt(o.get("--jobs")),
-                Double.parseDouble(o.get("--cancel")), Double.parseDouble(o.get("--disconnect")), Long.parseLong(o.get("--seed")));
+        var options = new Options(
+                base,
+                Integer.parseInt(o.get("--clients")),
+                Integer.parseInt(o.get("--jobs")),
+                Double.parseDouble(o.get("--cancel")),
+                Double.parseDouble(o.get("--disconnect")),
+                Long.parseLong(o.get("--seed")));
         System.out.println("load: " + options);
         long[] step = new long[50];
         for (int i = 0; i < step.length; i++) {
@@ -349,11 +410,13 @@ public final class LoadDriver {
             step[i] = System.nanoTime() - t;
         }
         Arrays.sort(step);
-        run(new Options(base, options.clients(), 2, options.cancelShare(), options.disconnectShare(), options.seed() - 1));
+        run(new Options(
+                base, options.clients(), 2, options.cancelShare(), options.disconnectShare(), options.seed() - 1));
         System.out.println("warm-up done (2 jobs per client); measuring");
         Report report = run(options);
         System.out.println(report);
-        System.out.printf("baseline: one CPU step alone (the only step of a watched job), before the load: p50=%.2f ms%n",
+        System.out.printf(
+                "baseline: one CPU step alone (the only step of a watched job), before the load: p50=%.2f ms%n",
                 step[step.length / 2] / 1e6);
         if (own != null) {
             own.stop("load finished");

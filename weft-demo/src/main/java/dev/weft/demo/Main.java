@@ -37,8 +37,18 @@ public final class Main {
               --console-clients  console pages open at once, 4 per address at most (default: 16)
               --max-jobs         jobs in progress at once; past it, a POST gets 503 (default: 10000)
             """;
-    private static final List<String> OPTIONS = List.of("--port", "--host", "--data", "--grace", "--token",
-            "--max-connections", "--header-timeout", "--idle-timeout", "--backlog", "--console-clients", "--max-jobs");
+    private static final List<String> OPTIONS = List.of(
+            "--port",
+            "--host",
+            "--data",
+            "--grace",
+            "--token",
+            "--max-connections",
+            "--header-timeout",
+            "--idle-timeout",
+            "--backlog",
+            "--console-clients",
+            "--max-jobs");
 
     /** Jetty's start-up lines are noise on a terminal: warnings and worse only, unless logging is configured. */
     private static final java.util.logging.Logger JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
@@ -78,14 +88,17 @@ public final class Main {
         }
         JobService service = new JobService(config, System.out);
         Duration hookLimit = config.grace().plusSeconds(30);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            service.stop("signal: SIGTERM or Ctrl-C");
-            try {
-                service.awaitStopped(hookLimit);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "job-service-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            service.stop("signal: SIGTERM or Ctrl-C");
+                            try {
+                                service.awaitStopped(hookLimit);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "job-service-shutdown"));
         try {
             service.run();
         } catch (IOException | SQLException e) {
@@ -151,7 +164,11 @@ public final class Main {
                 throw new IllegalArgumentException(tokenFrom + ": " + e.getMessage(), e);
             }
         }
-        return new JobService.Config(data, new InetSocketAddress(host, port), grace, token,
+        return new JobService.Config(
+                data,
+                new InetSocketAddress(host, port),
+                grace,
+                token,
                 new JobService.Limits(maxConnections, headerTimeout, idleTimeout, backlog, consoleClients, maxJobs));
     }
 
@@ -160,8 +177,10 @@ public final class Main {
         try {
             return InetAddress.getByName(literal);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("--host: cannot resolve '" + value + "'; give an address of this machine"
-                    + " (127.0.0.1, ::1, 0.0.0.0 for every IPv4 interface, :: for every interface) or a host name", e);
+            throw new IllegalArgumentException(
+                    "--host: cannot resolve '" + value + "'; give an address of this machine"
+                            + " (127.0.0.1, ::1, 0.0.0.0 for every IPv4 interface, :: for every interface) or a host name",
+                    e);
         }
     }
 
@@ -174,6 +193,7 @@ public final class Main {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException(name + " must be an integer from " + min + " to " + max + ", got '" + value + "'");
+        throw new IllegalArgumentException(
+                name + " must be an integer from " + min + " to " + max + ", got '" + value + "'");
     }
 }

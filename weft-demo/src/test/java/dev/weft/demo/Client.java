@@ -23,8 +23,9 @@ final class Client {
     static final Duration HANG = Duration.ofSeconds(60);
 
     final URI base;
-    private final String token;   // sent as a bearer token if not null
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final String token; // sent as a bearer token if not null
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     Client(URI base) {
         this(base, null);
@@ -49,7 +50,9 @@ final class Client {
 
     Answer send(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest.Builder b = request(base.resolve(path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         JsonNode json = null;
         if (r.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) {
@@ -65,7 +68,10 @@ final class Client {
     /** POSTs a job and returns its view; fails unless the answer is 201. */
     JsonNode submit(String spec) throws IOException, InterruptedException {
         Answer a = send("POST", "jobs", spec);
-        assertEquals(201, a.status(), () -> "POST /jobs " + spec + " -> " + a.response().body());
+        assertEquals(
+                201,
+                a.status(),
+                () -> "POST /jobs " + spec + " -> " + a.response().body());
         return a.json();
     }
 
@@ -98,7 +104,9 @@ final class Client {
         HttpRequest req = request(base.resolve("jobs/" + id + "/events")).build();
         HttpResponse<Stream<String>> r = http.send(req, HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, r.statusCode());
-        assertEquals("text/event-stream; charset=utf-8", r.headers().firstValue("Content-Type").orElse(""));
+        assertEquals(
+                "text/event-stream; charset=utf-8",
+                r.headers().firstValue("Content-Type").orElse(""));
         List<Event> out = new ArrayList<>();
         try (Stream<String> lines = r.body()) {
             String name = null;

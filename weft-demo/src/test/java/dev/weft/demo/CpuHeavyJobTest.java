@@ -35,7 +35,9 @@ class CpuHeavyJobTest {
         try (ServiceRun run = new ServiceRun(data, Duration.ofSeconds(1))) {
             Client client = run.client;
             // About two minutes of CPU on two cores, in eight forks: more than the pool's threads and the carriers.
-            long id = client.submit("{\"cpuSteps\": 10000, \"forks\": 8}").get("id").asLong();
+            long id = client.submit("{\"cpuSteps\": 10000, \"forks\": 8}")
+                    .get("id")
+                    .asLong();
             long giveUp = System.nanoTime() + Client.HANG.toNanos();
             while (client.get("jobs/" + id).json().at("/progress/done").asInt() < 2) {
                 assertTrue(System.nanoTime() < giveUp, "the job made no progress within " + Client.HANG);
@@ -60,8 +62,11 @@ class CpuHeavyJobTest {
             assertEquals("cancelled", cancelled.json().get("state").asText());
             assertEquals("enough", cancelled.json().get("reason").asText(), cancelled.json()::toString);
             // The service runs the starvation probe: no step of the job ever held a carrier long enough to be named.
-            StarvationProbe.lastReport().map(StarvationReport::hogs).orElse(List.of()).forEach(h ->
-                    assertTrue(!h.label().startsWith("task 'job-" + id), "a job's task hogged a carrier: " + h));
+            StarvationProbe.lastReport()
+                    .map(StarvationReport::hogs)
+                    .orElse(List.of())
+                    .forEach(h -> assertTrue(
+                            !h.label().startsWith("task 'job-" + id), "a job's task hogged a carrier: " + h));
         }
     }
 
@@ -76,8 +81,9 @@ class CpuHeavyJobTest {
 
     private static void count(NodeSnapshot n, boolean inJob, String job, int[] found) {
         boolean in = inJob || n.name().equals(job);
-        if (in && n.name().equals("onCpu") && (n.blockedOn() instanceof BlockedOn.OnCpu
-                || n.blockedOn() instanceof BlockedOn.CpuQueued)) {
+        if (in
+                && n.name().equals("onCpu")
+                && (n.blockedOn() instanceof BlockedOn.OnCpu || n.blockedOn() instanceof BlockedOn.CpuQueued)) {
             found[0]++;
         }
         for (NodeSnapshot c : n.children()) {

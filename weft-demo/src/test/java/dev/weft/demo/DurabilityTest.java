@@ -38,20 +38,33 @@ class DurabilityTest {
 
         Child(Path data) throws Exception {
             String java = ProcessHandle.current().info().command().orElseThrow();
-            process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "--port", "0", "--data", data.toString(), "--grace", "1")
-                    .redirectErrorStream(true).start();
+            process = new ProcessBuilder(
+                            java,
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-Xmx256m",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            Main.class.getName(),
+                            "--port",
+                            "0",
+                            "--data",
+                            data.toString(),
+                            "--grace",
+                            "1")
+                    .redirectErrorStream(true)
+                    .start();
             CompletableFuture<URI> listening = new CompletableFuture<>();
             reader = Thread.ofPlatform().daemon().name("child-output").start(() -> {
-                try (var in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                try (var in =
+                        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                     for (String line; (line = in.readLine()) != null; ) {
                         lines.add(line);
                         if (line.startsWith("listening on ")) {
                             listening.complete(URI.create(line.substring(13, line.indexOf(' ', 13))));
                         }
                     }
-                    listening.completeExceptionally(new AssertionError("the service exited before listening: " + lines));
+                    listening.completeExceptionally(
+                            new AssertionError("the service exited before listening: " + lines));
                 } catch (Exception e) {
                     listening.completeExceptionally(e);
                 }
@@ -60,8 +73,9 @@ class DurabilityTest {
         }
 
         int awaitExit() throws Exception {
-            assertTrue(process.waitFor(Client.HANG.toSeconds(), TimeUnit.SECONDS), "the service did not exit: " + lines);
-            reader.join(Client.HANG);   // every line it printed is in lines
+            assertTrue(
+                    process.waitFor(Client.HANG.toSeconds(), TimeUnit.SECONDS), "the service did not exit: " + lines);
+            reader.join(Client.HANG); // every line it printed is in lines
             return process.exitValue();
         }
 
@@ -82,9 +96,13 @@ class DurabilityTest {
         List<Long> quick = new ArrayList<>();
         List<Long> endless = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            quick.add(client.submit("{\"cpuSteps\": " + (i + 1) + ", \"waitSteps\": 2, \"waitMillis\": 10}").get("id").asLong());
+            quick.add(client.submit("{\"cpuSteps\": " + (i + 1) + ", \"waitSteps\": 2, \"waitMillis\": 10}")
+                    .get("id")
+                    .asLong());
             endless.add(client.submit(JobServiceTest.ENDLESS).get("id").asLong());
-            all.add(client.submit("{\"cpuSteps\": 5, \"waitSteps\": 20, \"waitMillis\": 50}").get("id").asLong());
+            all.add(client.submit("{\"cpuSteps\": 5, \"waitSteps\": 20, \"waitMillis\": 50}")
+                    .get("id")
+                    .asLong());
         }
         all.addAll(quick);
         all.addAll(endless);
@@ -103,7 +121,10 @@ class DurabilityTest {
         Map<Long, JsonNode> byId = new HashMap<>();
         jobs.forEach(j -> byId.put(j.get("id").asLong(), j));
         for (JsonNode j : jobs) {
-            assertTrue(List.of("succeeded", "failed", "cancelled").contains(j.get("state").asText()), "left running: " + j);
+            assertTrue(
+                    List.of("succeeded", "failed", "cancelled")
+                            .contains(j.get("state").asText()),
+                    "left running: " + j);
         }
         for (long id : work.all()) {
             assertTrue(byId.containsKey(id), "job " + id + " is lost");
@@ -126,12 +147,16 @@ class DurabilityTest {
             // SIGTERM. Through the handle: Process.destroy() sends the same signal but also closes
             // our end of the child's output pipe, and then we could not read what shutdown prints.
             first.process.toHandle().destroy();
-            assertEquals(143, first.awaitExit(), "exits as terminated by SIGTERM, after the shutdown hook: " + first.lines);
-            assertTrue(first.lines.getLast().startsWith("database closed: "), "the database closes last: " + first.lines);
+            assertEquals(
+                    143, first.awaitExit(), "exits as terminated by SIGTERM, after the shutdown hook: " + first.lines);
+            assertTrue(
+                    first.lines.getLast().startsWith("database closed: "), "the database closes last: " + first.lines);
         }
         try (Child second = new Child(data)) {
             checkAfterRestart(new Client(second.uri), work, "shutdown");
-            assertTrue(second.lines.stream().noneMatch(l -> l.startsWith("recovered")), "nothing was left running: " + second.lines);
+            assertTrue(
+                    second.lines.stream().noneMatch(l -> l.startsWith("recovered")),
+                    "nothing was left running: " + second.lines);
         }
     }
 
@@ -140,12 +165,14 @@ class DurabilityTest {
         Work work;
         try (Child first = new Child(data)) {
             work = startWorkAndLearnSomeResults(new Client(first.uri));
-            first.process.destroyForcibly();   // SIGKILL: no shutdown hook, no clean-up
+            first.process.destroyForcibly(); // SIGKILL: no shutdown hook, no clean-up
             first.awaitExit();
         }
         try (Child second = new Child(data)) {
             checkAfterRestart(new Client(second.uri), work, JobStore.ABRUPT);
-            assertTrue(second.lines.stream().anyMatch(l -> l.startsWith("recovered: ")), "the restart says what it recovered: " + second.lines);
+            assertTrue(
+                    second.lines.stream().anyMatch(l -> l.startsWith("recovered: ")),
+                    "the restart says what it recovered: " + second.lines);
         }
     }
 }

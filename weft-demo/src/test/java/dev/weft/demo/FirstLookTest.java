@@ -31,7 +31,8 @@ class FirstLookTest {
         }) {
             assertTrue(out.contains(expected), "missing \"" + expected + "\" in:\n" + out);
         }
-        assertTrue(out.indexOf("session: connection closed") < out.indexOf("session outcome:"),
+        assertTrue(
+                out.indexOf("session: connection closed") < out.indexOf("session outcome:"),
                 "clean-up completes before the outcome is reported");
     }
 }

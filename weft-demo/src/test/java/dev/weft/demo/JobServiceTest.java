@@ -37,6 +37,7 @@ class JobServiceTest {
 
     @TempDir
     static Path data;
+
     ServiceRun run;
     Client client;
 
@@ -83,7 +84,8 @@ class JobServiceTest {
         }
         JsonNode end = seen.getLast();
         assertEquals("succeeded", end.get("state").asText(), end::toString);
-        assertEquals(primesBelow(6 * JobSpec.CPU_BLOCK), end.at("/result/primes").asLong());
+        assertEquals(
+                primesBelow(6 * JobSpec.CPU_BLOCK), end.at("/result/primes").asLong());
         assertEquals(12, end.at("/progress/done").asInt());
         assertTrue(end.has("finishedAt"));
         assertEquals(end, client.get("jobs/" + id).json(), "a finished job answers the same from the database");
@@ -91,17 +93,22 @@ class JobServiceTest {
 
     @Test
     void eventsStreamProgressThenTheEnd() throws Exception {
-        long id = client.submit("{\"cpuSteps\": 2, \"waitSteps\": 8, \"waitMillis\": 30, \"forks\": 2}").get("id").asLong();
+        long id = client.submit("{\"cpuSteps\": 2, \"waitSteps\": 8, \"waitMillis\": 30, \"forks\": 2}")
+                .get("id")
+                .asLong();
         List<Client.Event> events = client.events(id);
         Client.Event end = events.getLast();
         assertEquals("end", end.name());
         assertEquals("succeeded", end.data().get("state").asText());
-        assertEquals(primesBelow(2 * JobSpec.CPU_BLOCK), end.data().at("/result/primes").asLong());
+        assertEquals(
+                primesBelow(2 * JobSpec.CPU_BLOCK),
+                end.data().at("/result/primes").asLong());
         int last = -1;
         for (Client.Event e : events.subList(0, events.size() - 1)) {
             assertEquals("progress", e.name());
             int done = e.data().get("done").asInt();
-            assertTrue(done >= last && done <= 10 && e.data().get("total").asInt() == 10, "progress in order: " + events);
+            assertTrue(
+                    done >= last && done <= 10 && e.data().get("total").asInt() == 10, "progress in order: " + events);
             last = done;
         }
         assertEquals(List.of(end), client.events(id), "a finished job's stream is just its end");
@@ -138,15 +145,20 @@ class JobServiceTest {
     void aFailingStepFailsTheJobAndCancelsItsOtherForks() throws Exception {
         JsonNode end = client.runToEnd("{\"waitSteps\": 40, \"waitMillis\": 60000, \"forks\": 4, \"failAtStep\": 0}");
         assertEquals("failed", end.get("state").asText());
-        assertEquals("step 0 failed, as the request asked (failAtStep)", end.get("error").asText());
-        assertEquals(0, end.at("/progress/done").asInt(), "the other forks were cancelled in their first minute-long wait");
+        assertEquals(
+                "step 0 failed, as the request asked (failAtStep)",
+                end.get("error").asText());
+        assertEquals(
+                0, end.at("/progress/done").asInt(), "the other forks were cancelled in their first minute-long wait");
     }
 
     @Test
     void aJobPastItsDeadlineFails() throws Exception {
         JsonNode end = client.runToEnd("{\"waitSteps\": 4, \"waitMillis\": 60000, \"timeoutMillis\": 50}");
         assertEquals("failed", end.get("state").asText());
-        assertEquals("timed out: the job's deadline of 50 ms expired before it finished", end.get("error").asText());
+        assertEquals(
+                "timed out: the job's deadline of 50 ms expired before it finished",
+                end.get("error").asText());
     }
 
     @Test
@@ -176,24 +188,76 @@ class JobServiceTest {
                 Arguments.of("POST", "jobs", "{", 400, "malformed JSON: Unexpected end-of-input"),
                 Arguments.of("POST", "jobs", "", 400, "the body is empty"),
                 Arguments.of("POST", "jobs", "[1, 2]", 400, "the body must be a JSON object"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 1, \"colour\": \"red\"}", 400, "unknown field colour; a job takes cpuSteps,"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 1, \"colour\": \"red\"}",
+                        400,
+                        "unknown field colour; a job takes cpuSteps,"),
                 Arguments.of("POST", "jobs", "{\"a\": 1, \"cpuSteps\": 1, \"b\": [2]}", 400, "unknown fields a, b;"),
                 Arguments.of("POST", "jobs", "{\"cpuSteps\": -1}", 400, "cpuSteps must be between 0 and 10000, got -1"),
-                Arguments.of("POST", "jobs", "{\"waitSteps\": 1, \"waitMillis\": -5}", 400, "waitMillis must be between 0 and 60000, got -5"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"waitSteps\": 1, \"waitMillis\": -5}",
+                        400,
+                        "waitMillis must be between 0 and 60000, got -5"),
                 Arguments.of("POST", "jobs", "{\"cpuSteps\": \"3\"}", 400, "cpuSteps must be an integer, got a string"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 1.5}", 400, "cpuSteps must be an integer, got a number with a fraction"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 99999999999999999999999}", 400, "cpuSteps is out of range"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 1.5}",
+                        400,
+                        "cpuSteps must be an integer, got a number with a fraction"),
+                Arguments.of(
+                        "POST", "jobs", "{\"cpuSteps\": 99999999999999999999999}", 400, "cpuSteps is out of range"),
                 Arguments.of("POST", "jobs", "{}", 400, "a job needs at least one step"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 6000, \"waitSteps\": 6000}", 400, "cpuSteps + waitSteps must be at most 10000, got 12000"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 1, \"forks\": 0}", 400, "forks must be between 1 and 64, got 0"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 2, \"failAtStep\": 2}", 400, "failAtStep must be between 0 and 1, got 2"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 1, \"timeoutMillis\": 0}", 400, "timeoutMillis must be between 1 and"),
-                Arguments.of("POST", "jobs", "{\"cpuSteps\": 1, \"cpuSteps\": 2}", 400, "malformed JSON: Duplicate field 'cpuSteps'"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 6000, \"waitSteps\": 6000}",
+                        400,
+                        "cpuSteps + waitSteps must be at most 10000, got 12000"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 1, \"forks\": 0}",
+                        400,
+                        "forks must be between 1 and 64, got 0"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 2, \"failAtStep\": 2}",
+                        400,
+                        "failAtStep must be between 0 and 1, got 2"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 1, \"timeoutMillis\": 0}",
+                        400,
+                        "timeoutMillis must be between 1 and"),
+                Arguments.of(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": 1, \"cpuSteps\": 2}",
+                        400,
+                        "malformed JSON: Duplicate field 'cpuSteps'"),
                 Arguments.of("POST", "jobs", "{\"cpuSteps\": 1} {}", 400, "unexpected content after the JSON object"),
                 Arguments.of("POST", "jobs", big, 413, "the body is larger than 65536 bytes"),
-                Arguments.of("POST", "jobs?priority=high", "{\"cpuSteps\": 1}", 400, "unknown query parameter priority; POST /jobs takes none"),
-                Arguments.of("GET", "jobs?state=done", null, 400, "state must be one of running, succeeded, failed, cancelled; got 'done'"),
-                Arguments.of("GET", "jobs?limit=abc", null, 400, "limit must be an integer between 1 and 1000, got 'abc'"),
+                Arguments.of(
+                        "POST",
+                        "jobs?priority=high",
+                        "{\"cpuSteps\": 1}",
+                        400,
+                        "unknown query parameter priority; POST /jobs takes none"),
+                Arguments.of(
+                        "GET",
+                        "jobs?state=done",
+                        null,
+                        400,
+                        "state must be one of running, succeeded, failed, cancelled; got 'done'"),
+                Arguments.of(
+                        "GET", "jobs?limit=abc", null, 400, "limit must be an integer between 1 and 1000, got 'abc'"),
                 Arguments.of("GET", "jobs?limit=1&limit=2", null, 400, "query parameter limit is given twice"),
                 Arguments.of("GET", "jobs/999999", null, 404, "no job 999999"),
                 Arguments.of("GET", "jobs/abc", null, 400, "a job id is a positive integer, got 'abc'"),
@@ -203,27 +267,41 @@ class JobServiceTest {
                 Arguments.of("GET", "", null, 404, "no such path: /; the API is under /jobs"),
                 Arguments.of("DELETE", "jobs/999999", null, 404, "no job 999999"),
                 Arguments.of("DELETE", "jobs/999999?reason=", null, 400, "reason must be 1 to 500 characters"),
-                Arguments.of("DELETE", "jobs/999999?why=x", null, 400, "unknown query parameter why; DELETE /jobs/{id} takes reason"),
+                Arguments.of(
+                        "DELETE",
+                        "jobs/999999?why=x",
+                        null,
+                        400,
+                        "unknown query parameter why; DELETE /jobs/{id} takes reason"),
                 Arguments.of("PUT", "jobs", "{}", 405, "PUT is not allowed on /jobs; allowed: GET, HEAD, POST"),
                 Arguments.of("DELETE", "jobs", null, 405, "DELETE is not allowed on /jobs; allowed: GET, HEAD, POST"),
                 Arguments.of("POST", "jobs/5", "{}", 405, "POST is not allowed on /jobs/5; allowed: GET, HEAD, DELETE"),
-                Arguments.of("DELETE", "jobs/5/events", null, 405, "DELETE is not allowed on /jobs/5/events; allowed: GET, HEAD"),
+                Arguments.of(
+                        "DELETE",
+                        "jobs/5/events",
+                        null,
+                        405,
+                        "DELETE is not allowed on /jobs/5/events; allowed: GET, HEAD"),
                 Arguments.of("POST", "console", "{}", 405, "POST is not allowed on /console; allowed: GET, HEAD"));
     }
 
     @ParameterizedTest(name = "{0} /{1} -> {3}")
     @MethodSource("badRequests")
-    void badInputGetsA4xxNamingTheProblemAndStartsNoJob(String method, String path, String body, int status, String error)
-            throws Exception {
-        long before = client.get("jobs?limit=1").json().get("jobs").path(0).path("id").asLong();
+    void badInputGetsA4xxNamingTheProblemAndStartsNoJob(
+            String method, String path, String body, int status, String error) throws Exception {
+        long before =
+                client.get("jobs?limit=1").json().get("jobs").path(0).path("id").asLong();
         Client.Answer a = client.send(method, path, body);
         assertEquals(status, a.status(), a.response()::body);
-        assertTrue(a.error().contains(error), () -> "expected \"" + error + "\" in " + a.response().body());
+        assertTrue(
+                a.error().contains(error),
+                () -> "expected \"" + error + "\" in " + a.response().body());
         if (status == 405) {
             String allow = error.substring(error.indexOf("allowed: ") + 9);
             assertEquals(allow, a.response().headers().firstValue("Allow").orElse(""));
         }
-        long after = client.get("jobs?limit=1").json().get("jobs").path(0).path("id").asLong();
+        long after =
+                client.get("jobs?limit=1").json().get("jobs").path(0).path("id").asLong();
         assertEquals(before, after, "no job was created");
     }
 
@@ -235,13 +313,18 @@ class JobServiceTest {
         URI page = client.base.resolve(r.headers().firstValue("Location").orElseThrow());
         assertEquals(client.base.resolve("/console/"), page, "the console is served by the API's own server");
         HttpClient plain = HttpClient.newHttpClient();
-        String json = plain.send(HttpRequest.newBuilder(page.resolve("snapshot.json")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+        String json = plain.send(
+                        HttpRequest.newBuilder(page.resolve("snapshot.json")).build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
         assertTrue(json.contains("\"name\":\"job-service\""), json);
         assertTrue(json.contains("\"name\":\"job-" + id + "\""), json);
         assertTrue(json.contains("\"name\":\"job-" + id + "/part-0\""), json);
-        assertTrue(plain.send(HttpRequest.newBuilder(page).build(), HttpResponse.BodyHandlers.ofString()).body()
-                .contains("<html"), "the console page is served");
+        assertTrue(
+                plain.send(HttpRequest.newBuilder(page).build(), HttpResponse.BodyHandlers.ofString())
+                        .body()
+                        .contains("<html"),
+                "the console page is served");
         assertEquals(200, client.send("DELETE", "jobs/" + id, null).status());
     }
 
@@ -272,7 +355,8 @@ class JobServiceTest {
 
     /** Sends {@code GET /jobs?limit=1} on a kept-alive connection and reads the whole answer; returns its status. */
     private static int exchangeOn(Socket s) throws Exception {
-        s.getOutputStream().write("GET /jobs?limit=1 HTTP/1.1\r\nHost: test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream()
+                .write("GET /jobs?limit=1 HTTP/1.1\r\nHost: test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         s.getOutputStream().flush();
         InputStream in = s.getInputStream();
         StringBuilder head = new StringBuilder();
@@ -283,8 +367,11 @@ class JobServiceTest {
             }
             head.append((char) b);
         }
-        int length = head.toString().lines().filter(l -> l.toLowerCase(Locale.ROOT).startsWith("content-length:"))
-                .map(l -> Integer.parseInt(l.substring(l.indexOf(':') + 1).trim())).findFirst()
+        int length = head.toString()
+                .lines()
+                .filter(l -> l.toLowerCase(Locale.ROOT).startsWith("content-length:"))
+                .map(l -> Integer.parseInt(l.substring(l.indexOf(':') + 1).trim()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no Content-Length: " + head));
         assertEquals(length, in.readNBytes(length).length, "the whole body arrives");
         return Integer.parseInt(head.substring(head.indexOf(" ") + 1, head.indexOf(" ") + 4));

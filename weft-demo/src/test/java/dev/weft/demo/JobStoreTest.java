@@ -28,8 +28,12 @@ class JobStoreTest {
             store.finish(end);
             store.finish(new JobView(bad, JobState.FAILED, 1, 3, SPEC, null, "boom", now, now.plusMillis(6)));
             assertEquals(end, store.find(ok).orElseThrow());
-            assertEquals(List.of(bad, ok), store.list(null, 10).stream().map(JobView::id).toList());
-            assertEquals(List.of(bad), store.list(JobState.FAILED, 10).stream().map(JobView::id).toList());
+            assertEquals(
+                    List.of(bad, ok),
+                    store.list(null, 10).stream().map(JobView::id).toList());
+            assertEquals(
+                    List.of(bad),
+                    store.list(JobState.FAILED, 10).stream().map(JobView::id).toList());
             assertEquals(1, store.list(null, 1).size());
         }
         assertTrue(dir.resolve("jobs.db").toFile().isFile());

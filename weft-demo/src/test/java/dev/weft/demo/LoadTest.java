@@ -41,7 +41,9 @@ class LoadTest {
             long heapAfterFirst = heapAfterGc();
             roundAndCheck(run.client, seed + 1, replay);
             long growth = heapAfterGc() - heapAfterFirst;
-            assertTrue(growth < HEAP_GROWTH_LIMIT, "heap after GC grew by " + (growth >> 20) + " MiB between rounds" + replay);
+            assertTrue(
+                    growth < HEAP_GROWTH_LIMIT,
+                    "heap after GC grew by " + (growth >> 20) + " MiB between rounds" + replay);
         }
     }
 
@@ -55,8 +57,11 @@ class LoadTest {
         assertTrue(report.firstProgress().nanos().length > 0, "first progress was observed: " + what);
         for (Map.Entry<Long, String> e : report.outcomes().entrySet()) {
             JsonNode stored = client.get("jobs/" + e.getKey()).json();
-            assertEquals(e.getValue(), stored.get("state").asText(), "job " + e.getKey() + " as stored: " + stored + replay);
-            assertTrue(List.of("succeeded", "cancelled").contains(e.getValue()), "job " + e.getKey() + " ended " + stored + replay);
+            assertEquals(
+                    e.getValue(), stored.get("state").asText(), "job " + e.getKey() + " as stored: " + stored + replay);
+            assertTrue(
+                    List.of("succeeded", "cancelled").contains(e.getValue()),
+                    "job " + e.getKey() + " ended " + stored + replay);
         }
         assertEquals(0, client.get("jobs?state=running").json().get("jobs").size(), "a job is left running" + replay);
     }
@@ -69,8 +74,9 @@ class LoadTest {
             return round.get(ROUND_BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             String tree = dev.weft.TaskTree.render();
-            throw new AssertionError("a load round did not finish within " + ROUND_BOUND + "; at nanoTime "
-                    + System.nanoTime() + " the live tasks are:\n" + tree.substring(0, Math.min(tree.length(), 20_000)) + replay);
+            throw new AssertionError(
+                    "a load round did not finish within " + ROUND_BOUND + "; at nanoTime " + System.nanoTime()
+                            + " the live tasks are:\n" + tree.substring(0, Math.min(tree.length(), 20_000)) + replay);
         }
     }
 

@@ -51,14 +51,18 @@ class NetworkSafetyTest {
             Client.Answer none = anonymous.get("jobs");
             assertEquals(401, none.status());
             assertTrue(none.error().contains("Authorization: Bearer TOKEN"), none.error());
-            assertEquals("Bearer realm=\"weft\"", none.response().headers().firstValue("WWW-Authenticate").orElse(""));
+            assertEquals(
+                    "Bearer realm=\"weft\"",
+                    none.response().headers().firstValue("WWW-Authenticate").orElse(""));
             Client wrong = new Client(run.client.base, TOKEN + "x");
             assertEquals(401, wrong.send("POST", "jobs", "{\"cpuSteps\": 1}").status());
             assertEquals(401, wrong.get("console/snapshot.json").status());
             assertEquals(0, run.client.get("jobs").json().get("jobs").size(), "a refused POST started no job");
 
-            assertEquals(201, run.client.send("POST", "jobs", "{\"cpuSteps\": 1}").status());
-            assertEquals(200, run.client.get("console/snapshot.json").status(), "the console takes the bearer token too");
+            assertEquals(
+                    201, run.client.send("POST", "jobs", "{\"cpuSteps\": 1}").status());
+            assertEquals(
+                    200, run.client.get("console/snapshot.json").status(), "the console takes the bearer token too");
         }
     }
 
@@ -92,8 +96,11 @@ class NetworkSafetyTest {
     @Test
     void anyAddressButLoopbackGetsAToken() {
         var wildcard = new JobService.Config(data, new InetSocketAddress("0.0.0.0", 8080), Duration.ZERO);
-        var loopback = new JobService.Config(data, new InetSocketAddress(InetAddress.getLoopbackAddress(), 8080), Duration.ZERO);
-        assertThrows(IllegalArgumentException.class, () -> JobService.accessFor(wildcard, null),
+        var loopback = new JobService.Config(
+                data, new InetSocketAddress(InetAddress.getLoopbackAddress(), 8080), Duration.ZERO);
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> JobService.accessFor(wildcard, null),
                 "without a token, only loopback is served");
         assertFalse(JobService.accessFor(loopback, null).required());
         assertTrue(JobService.accessFor(wildcard, Access.generate()).required());
@@ -105,11 +112,17 @@ class NetworkSafetyTest {
 
         for (URI u : JobService.reachable(new InetSocketAddress("0.0.0.0", 8080))) {
             assertNotNull(u.getHost(), u.toString());
-            assertFalse(u.getHost().equals("0.0.0.0") || u.getHost().contains("0:0:0:0:0:0:0:0"),
+            assertFalse(
+                    u.getHost().equals("0.0.0.0") || u.getHost().contains("0:0:0:0:0:0:0:0"),
                     "a wildcard address is not a place to connect to: " + u);
         }
-        assertEquals(URI.create("http://[0:0:0:0:0:0:0:1]:8080/"), JobService.uri(InetAddress.getLoopbackAddress() instanceof java.net.Inet6Address
-                ? InetAddress.getLoopbackAddress() : ipv6Loopback(), 8080));
+        assertEquals(
+                URI.create("http://[0:0:0:0:0:0:0:1]:8080/"),
+                JobService.uri(
+                        InetAddress.getLoopbackAddress() instanceof java.net.Inet6Address
+                                ? InetAddress.getLoopbackAddress()
+                                : ipv6Loopback(),
+                        8080));
     }
 
     private static InetAddress ipv6Loopback() {
@@ -124,7 +137,13 @@ class NetworkSafetyTest {
 
     @Test
     void aConnectionThatTricklesItsHeadersIsCutAtTheHeaderDeadline() throws Exception {
-        var limits = new JobService.Limits(100, Duration.ofSeconds(2), LONG, 64, 4, 1_000); // short, but long enough that a stalled machine cannot cut a well-behaved request
+        var limits = new JobService.Limits(
+                100,
+                Duration.ofSeconds(2),
+                LONG,
+                64,
+                4,
+                1_000); // short, but long enough that a stalled machine cannot cut a well-behaved request
         try (ServiceRun run = new ServiceRun(data, null, limits)) {
             // A fresh connection that sends one byte and stops.
             Socket oneByte = connect(run);
@@ -136,7 +155,7 @@ class NetworkSafetyTest {
             OutputStream out = trickle.getOutputStream();
             out.write("GET /jobs HTTP/1.1\r\nHost: t\r\n".getBytes(StandardCharsets.US_ASCII));
             boolean cut = false;
-            for (int i = 0; i < 2_000 && !cut; i++) {   // at most 2,000 x 30 ms, far past the deadline
+            for (int i = 0; i < 2_000 && !cut; i++) { // at most 2,000 x 30 ms, far past the deadline
                 try {
                     out.write('X');
                     out.flush();
@@ -149,7 +168,8 @@ class NetworkSafetyTest {
 
             // A kept-alive connection: a whole request, then the next one trickles.
             Socket kept = connect(run);
-            assertEquals(200, exchange(kept, "GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n").status());
+            assertEquals(
+                    200, exchange(kept, "GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n").status());
             kept.getOutputStream().write("GET /jobs HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
             assertClosedByServer(kept);
 
@@ -167,27 +187,34 @@ class NetworkSafetyTest {
             List<Socket> held = new ArrayList<>();
             for (int i = 0; i < max; i++) {
                 Socket s = connect(run);
-                assertEquals(200, exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n").status(), "connection " + i);
+                assertEquals(
+                        200,
+                        exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n").status(),
+                        "connection " + i);
                 held.add(s);
             }
             for (int k = 0; k < 5; k++) {
                 Socket extra = connect(run);
                 String answer;
                 try {
-                    extra.getOutputStream().write("GET /jobs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-                            .getBytes(StandardCharsets.US_ASCII));
+                    extra.getOutputStream()
+                            .write("GET /jobs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                                    .getBytes(StandardCharsets.US_ASCII));
                     answer = new String(extra.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
                 } catch (SocketException e) {
-                    answer = "";   // reset: refused, which is also an answer
+                    answer = ""; // reset: refused, which is also an answer
                 }
                 assertTrue(answer.isEmpty() || answer.startsWith("HTTP/1.1 503"), answer);
                 if (!answer.isEmpty()) {
-                    assertTrue(answer.contains("{\"error\":\"the server is at its limit of 8 open connections"), answer);
+                    assertTrue(
+                            answer.contains("{\"error\":\"the server is at its limit of 8 open connections"), answer);
                 }
                 extra.close();
             }
             for (Socket s : held) {
-                assertEquals(200, exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n").status(),
+                assertEquals(
+                        200,
+                        exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\n\r\n").status(),
                         "the connections within the limit still work");
                 s.close();
             }
@@ -197,7 +224,8 @@ class NetworkSafetyTest {
             while (status != 200 && System.nanoTime() < giveUp) {
                 Thread.sleep(20);
                 try (Socket s = connect(run)) {
-                    status = exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").status();
+                    status = exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                            .status();
                 } catch (IOException e) {
                     status = 0;
                 }
@@ -217,7 +245,8 @@ class NetworkSafetyTest {
 
             Client.Answer refused = run.client.send("POST", "jobs", endless);
             assertEquals(503, refused.status(), refused.response().body());
-            assertTrue(refused.json().get("error").asText().startsWith("the service has 2 jobs in progress, its limit"),
+            assertTrue(
+                    refused.json().get("error").asText().startsWith("the service has 2 jobs in progress, its limit"),
                     refused.response().body());
             assertEquals(stored, run.client.get("jobs").json().get("jobs").size(), "a refused job is not stored");
 
@@ -251,10 +280,13 @@ class NetworkSafetyTest {
             try (Socket s = connect(run)) {
                 Raw big = exchange(s, "GET /jobs HTTP/1.1\r\nHost: t\r\nX-Big: " + "a".repeat(10_000) + "\r\n\r\n");
                 assertEquals(431, big.status(), big.text());
-                assertTrue(Client.JSON.readTree(big.body()).path("error").asText().contains("larger than 8 KiB"));
+                assertTrue(
+                        Client.JSON.readTree(big.body()).path("error").asText().contains("larger than 8 KiB"));
             }
             long id = run.client.submit("{\"cpuSteps\": 1}").get("id").asLong();
-            for (String path : new String[] {"/jobs", "/jobs/" + id, "/jobs/" + id + "/events", "/console/", "/console/snapshot.json"}) {
+            for (String path : new String[] {
+                "/jobs", "/jobs/" + id, "/jobs/" + id + "/events", "/console/", "/console/snapshot.json"
+            }) {
                 try (Socket s = connect(run)) {
                     Raw head = exchange(s, "HEAD " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", true);
                     assertEquals(200, head.status(), "HEAD " + path + " -> " + head.text());
@@ -278,10 +310,12 @@ class NetworkSafetyTest {
 
     @Test
     void theConsoleKeepsUpdatingWhileTasksHoldEveryCarrier() throws Exception {
-        int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+        int carriers = Integer.getInteger(
+                "jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
         try (ServiceRun run = new ServiceRun(data, null, JobService.Limits.DEFAULTS)) {
             Socket s = connect(run);
-            s.getOutputStream().write("GET /console/events HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write("GET /console/events HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
             assertTrue(readUntil(in, "event: tree\n"), "a first tree before the hogs start");
             stopHogs = false;
@@ -299,7 +333,8 @@ class NetworkSafetyTest {
             });
             try {
                 // Each tree is a new snapshot: the hogs show in one once they run.
-                assertTrue(readUntil(in, "\"name\":\"hog-0\""), "the console shows the hogs while they hold the carriers");
+                assertTrue(
+                        readUntil(in, "\"name\":\"hog-0\""), "the console shows the hogs while they hold the carriers");
                 for (int i = 0; i < 3; i++) {
                     assertTrue(readUntil(in, "event: tree\n"), "update " + i + " while the carriers are held");
                 }
@@ -319,8 +354,11 @@ class NetworkSafetyTest {
         }
 
         String header(String name) {
-            return head.lines().filter(l -> l.toLowerCase(Locale.ROOT).startsWith(name + ":"))
-                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("");
+            return head.lines()
+                    .filter(l -> l.toLowerCase(Locale.ROOT).startsWith(name + ":"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst()
+                    .orElse("");
         }
     }
 
@@ -370,7 +408,7 @@ class NetworkSafetyTest {
         } catch (SocketTimeoutException e) {
             return false;
         } catch (SocketException e) {
-            return true;   // reset
+            return true; // reset
         } finally {
             s.close();
         }

@@ -26,8 +26,12 @@ final class ServiceRun implements AutoCloseable {
 
     /** A service with {@code limits} and, if not null, {@code token}, on loopback and a free port. */
     ServiceRun(Path dataDir, String token, JobService.Limits limits) throws Exception {
-        this(new JobService.Config(dataDir, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                Duration.ofSeconds(1), token, limits));
+        this(new JobService.Config(
+                dataDir,
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                Duration.ofSeconds(1),
+                token,
+                limits));
     }
 
     ServiceRun(JobService.Config config) throws Exception {

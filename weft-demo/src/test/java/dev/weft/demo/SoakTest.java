@@ -88,7 +88,9 @@ class SoakTest {
                 SplittableRandom rnd = root.split();
                 load.add(Thread.ofVirtual().name("vanishing-" + i).start(() -> vanishing(run, rnd)));
             }
-            load.add(Thread.ofVirtual().name("console-flood").start(() -> every(Duration.ofSeconds(10), () -> flood(run))));
+            load.add(Thread.ofVirtual()
+                    .name("console-flood")
+                    .start(() -> every(Duration.ofSeconds(10), () -> flood(run))));
             load.add(Thread.ofVirtual().name("bursts").start(() -> every(Duration.ofSeconds(15), () -> burst(run))));
             Thread.sleep(length);
             running = false;
@@ -99,7 +101,8 @@ class SoakTest {
 
             // Back to the start: no connection left but what the clients still close, heap and threads flat.
             // The server's pool ends threads idle for its idle timeout, so give it two of them.
-            long giveUp = System.nanoTime() + Math.max(Client.HANG.toMillis(), 2L * HttpFront.IDLE_THREAD_MILLIS) * 1_000_000;
+            long giveUp =
+                    System.nanoTime() + Math.max(Client.HANG.toMillis(), 2L * HttpFront.IDLE_THREAD_MILLIS) * 1_000_000;
             int threadsAfter;
             do {
                 Thread.sleep(200);
@@ -107,21 +110,30 @@ class SoakTest {
             } while (threadsAfter > threadsBefore + 8 && System.nanoTime() < giveUp);
             long heapAfter = heapAfterGc();
             var nodes = new java.util.TreeMap<String, Integer>();
-            dev.weft.diag.Diagnostics.snapshot().nodes().forEach(n ->
-                    nodes.merge(n.name().replaceAll("[0-9]+", "#") + " " + n.state(), 1, Integer::sum));
+            dev.weft.diag.Diagnostics.snapshot()
+                    .nodes()
+                    .forEach(n -> nodes.merge(n.name().replaceAll("[0-9]+", "#") + " " + n.state(), 1, Integer::sum));
             System.out.println("SOAK task tree after: " + nodes);
 
             List<Long> sorted = new ArrayList<>(latencies);
             Collections.sort(sorted);
             long p50 = sorted.get(sorted.size() / 2);
             long p99 = sorted.get((int) (sorted.size() * 0.99));
-            System.out.printf("SOAK normal requests %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; refused (503/429) %d;"
+            System.out.printf(
+                    "SOAK normal requests %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms; refused (503/429) %d;"
                             + " slowloris sockets cut %d; burst connects answered %d; client errors %d%n",
-                    normalRequests.sum(), p50 / 1e6, p99 / 1e6, sorted.getLast() / 1e6, refused.sum(),
-                    slowlorisCut.sum(), burstAnswered.sum(), failures.sum());
-            System.out.printf("SOAK heap after GC: %d MB before, %d MB after; threads: %d before, %d after;"
-                            + " jobs acknowledged %d%n", heapBefore >> 20, heapAfter >> 20, threadsBefore, threadsAfter,
-                    acknowledged.size());
+                    normalRequests.sum(),
+                    p50 / 1e6,
+                    p99 / 1e6,
+                    sorted.getLast() / 1e6,
+                    refused.sum(),
+                    slowlorisCut.sum(),
+                    burstAnswered.sum(),
+                    failures.sum());
+            System.out.printf(
+                    "SOAK heap after GC: %d MB before, %d MB after; threads: %d before, %d after;"
+                            + " jobs acknowledged %d%n",
+                    heapBefore >> 20, heapAfter >> 20, threadsBefore, threadsAfter, acknowledged.size());
 
             if (threadsAfter > threadsBefore + 8 || heapAfter > heapBefore + (64L << 20)) {
                 printWhatGrew();
@@ -133,10 +145,14 @@ class SoakTest {
                 }
             }
             assertEquals(0, missing, "every acknowledged job is stored");
-            assertTrue(threadsAfter <= threadsBefore + 8, "threads back to the start: " + threadsBefore + " -> " + threadsAfter);
-            assertTrue(heapAfter <= heapBefore + (64L << 20), "heap back near the start: " + (heapBefore >> 20) + " MB -> "
-                    + (heapAfter >> 20) + " MB");
-            assertTrue(normalRequests.sum() > 0 && failures.sum() * 100 <= normalRequests.sum(),
+            assertTrue(
+                    threadsAfter <= threadsBefore + 8,
+                    "threads back to the start: " + threadsBefore + " -> " + threadsAfter);
+            assertTrue(
+                    heapAfter <= heapBefore + (64L << 20),
+                    "heap back near the start: " + (heapBefore >> 20) + " MB -> " + (heapAfter >> 20) + " MB");
+            assertTrue(
+                    normalRequests.sum() > 0 && failures.sum() * 100 <= normalRequests.sum(),
                     "normal clients were served: " + normalRequests.sum() + " requests, " + failures.sum() + " errors");
         }
     }
@@ -145,8 +161,11 @@ class SoakTest {
         while (running) {
             try {
                 long t0 = System.nanoTime();
-                Client.Answer a = run.client.send("POST", "jobs", "{\"cpuSteps\": " + rnd.nextInt(0, 3)
-                        + ", \"waitSteps\": 2, \"waitMillis\": " + rnd.nextInt(1, 50) + "}");
+                Client.Answer a = run.client.send(
+                        "POST",
+                        "jobs",
+                        "{\"cpuSteps\": " + rnd.nextInt(0, 3) + ", \"waitSteps\": 2, \"waitMillis\": "
+                                + rnd.nextInt(1, 50) + "}");
                 latencies.add(System.nanoTime() - t0);
                 normalRequests.increment();
                 if (a.status() == 201) {
@@ -184,7 +203,7 @@ class SoakTest {
                     s.getOutputStream().write(request[i % request.length]);
                     try {
                         if (s.getInputStream().read() < 0) {
-                            break;   // cut
+                            break; // cut
                         }
                     } catch (java.net.SocketTimeoutException e) {
                         // nothing yet: send the next byte
@@ -199,12 +218,14 @@ class SoakTest {
 
     private void vanishing(ServiceRun run, SplittableRandom rnd) {
         while (running) {
-            String path = rnd.nextBoolean() ? "/console/events" : "/jobs/" + Math.max(1, acknowledged.size()) + "/events";
+            String path =
+                    rnd.nextBoolean() ? "/console/events" : "/jobs/" + Math.max(1, acknowledged.size()) + "/events";
             try (Socket s = NetworkSafetyTest.connect(run)) {
-                s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream()
+                        .write(("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
                 InputStream in = s.getInputStream();
                 in.readNBytes(rnd.nextInt(1, 200));
-                s.setSoLinger(true, 0);   // vanish: reset, no goodbye
+                s.setSoLinger(true, 0); // vanish: reset, no goodbye
             } catch (IOException e) {
                 // refused or cut: fine
             }
@@ -219,8 +240,9 @@ class SoakTest {
                 Socket s = new Socket();
                 s.setReceiveBufferSize(1024);
                 s.connect(new java.net.InetSocketAddress(run.client.base.getHost(), run.client.base.getPort()));
-                s.getOutputStream().write("GET /console/events HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                pages.add(s);   // never read
+                s.getOutputStream()
+                        .write("GET /console/events HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                pages.add(s); // never read
             }
             sleep(3_000);
         } catch (IOException e) {
@@ -243,8 +265,9 @@ class SoakTest {
         for (int i = 0; i < BURST; i++) {
             clients.add(Thread.ofVirtual().start(() -> {
                 try (Socket s = NetworkSafetyTest.connect(run)) {
-                    s.getOutputStream().write("GET /jobs?limit=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-                            .getBytes(StandardCharsets.US_ASCII));
+                    s.getOutputStream()
+                            .write("GET /jobs?limit=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                                    .getBytes(StandardCharsets.US_ASCII));
                     String head = new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
                     if (head.startsWith("HTTP/1.1 ")) {
                         answered.incrementAndGet();
@@ -297,13 +320,19 @@ class SoakTest {
         Thread.getAllStackTraces().forEach((t, frames) -> {
             if (t.getName().startsWith("weft-http-") && !t.getName().contains("acceptor")) {
                 System.out.println("SOAK thread " + t.getName() + " " + t.getState() + ": "
-                        + java.util.Arrays.stream(frames).limit(8).map(String::valueOf).toList());
+                        + java.util.Arrays.stream(frames)
+                                .limit(8)
+                                .map(String::valueOf)
+                                .toList());
             }
         });
         try {
-            Object histogram = ManagementFactory.getPlatformMBeanServer().invoke(
-                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
-                    new Object[] {new String[0]}, new String[] {String[].class.getName()});
+            Object histogram = ManagementFactory.getPlatformMBeanServer()
+                    .invoke(
+                            new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                            "gcClassHistogram",
+                            new Object[] {new String[0]},
+                            new String[] {String[].class.getName()});
             histogram.toString().lines().limit(30).forEach(l -> System.out.println("SOAK heap " + l));
         } catch (Exception e) {
             System.out.println("SOAK no class histogram: " + e);
@@ -315,7 +344,9 @@ class SoakTest {
         for (int i = 0; i < 3; i++) {
             System.gc();
             Thread.sleep(100);
-            best = Math.min(best, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+            best = Math.min(
+                    best,
+                    ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         }
         return best;
     }

@@ -35,7 +35,8 @@ class MdcBridgeTest {
     @Test
     void withoutTheBridgeAForkStartsWithAnEmptyMdc() throws Exception {
         MDC.put("requestId", "r-1");
-        assertNull(Weft.run(options(), scope -> scope.fork(() -> MDC.get("requestId")).join()));
+        assertNull(Weft.run(
+                options(), scope -> scope.fork(() -> MDC.get("requestId")).join()));
     }
 
     @Test
@@ -46,7 +47,11 @@ class MdcBridgeTest {
         Weft.run(options(), scope -> {
             assertEquals("r-1", scope.fork(() -> MDC.get("requestId")).join());
             // nested: a fork of a fork, through a nested scope
-            assertEquals("r-1", scope.fork(() -> Weft.run(inner -> inner.fork(() -> MDC.get("requestId")).join())).join());
+            assertEquals(
+                    "r-1",
+                    scope.fork(() -> Weft.run(inner ->
+                                    inner.fork(() -> MDC.get("requestId")).join()))
+                            .join());
             CountDownLatch childPut = new CountDownLatch(1);
             CountDownLatch parentPut = new CountDownLatch(1);
             Task<String> a = scope.fork(() -> {
@@ -64,7 +69,8 @@ class MdcBridgeTest {
             MDC.put("requestId", "parent, later");
             parentPut.countDown();
             assertEquals("a", a.join());
-            assertEquals("r-1", b.join(), "a copy at fork time, isolated from siblings and from the parent's later puts");
+            assertEquals(
+                    "r-1", b.join(), "a copy at fork time, isolated from siblings and from the parent's later puts");
             assertEquals("parent, later", MDC.get("requestId"));
             return null;
         });
@@ -81,7 +87,8 @@ class MdcBridgeTest {
             r.run();
             afterBody[0] = MDC.getCopyOfContextMap();
         });
-        String during = Weft.run(ScopeOptions.named("mdc").withThreadFactory(recording),
+        String during = Weft.run(
+                ScopeOptions.named("mdc").withThreadFactory(recording),
                 scope -> scope.fork(() -> MDC.get("requestId")).join());
         assertEquals("r-2", during);
         assertTrue(afterBody[0] == null || afterBody[0].isEmpty(), "left behind: " + afterBody[0]);
@@ -94,7 +101,9 @@ class MdcBridgeTest {
         try (CpuPool pool = CpuPool.create("mdc-cpu", 1)) {
             Weft.run(options().withCpuPool(pool), scope -> {
                 MDC.put("requestId", "r-3");
-                assertEquals("r-3", scope.forkCpu("carried", () -> MDC.get("requestId")).join());
+                assertEquals(
+                        "r-3",
+                        scope.forkCpu("carried", () -> MDC.get("requestId")).join());
                 assertEquals("r-3", Weft.onCpu(() -> MDC.get("requestId")));
                 MDC.clear();
                 // The pool's only thread runs this one too: nothing of the previous task's MDC is left.
@@ -107,6 +116,7 @@ class MdcBridgeTest {
     @Test
     void anEmptyMdcGivesForksAnEmptyMdc() throws Exception {
         MdcBridge.install();
-        assertNull(Weft.run(options(), scope -> scope.fork(() -> MDC.getCopyOfContextMap()).join()));
+        assertNull(Weft.run(
+                options(), scope -> scope.fork(() -> MDC.getCopyOfContextMap()).join()));
     }
 }

@@ -190,8 +190,9 @@ public final class VirtualTime {
         ScopeOptions virtual = switch (options.clock()) {
             case null -> options.withClock(new VirtualClock());
             case VirtualClock _ -> options;
-            default -> throw new IllegalArgumentException("VirtualTime.run needs a VirtualClock, but the options"
-                    + " carry " + options.clock() + ": pass a new VirtualClock(), or no clock at all");
+            default ->
+                throw new IllegalArgumentException("VirtualTime.run needs a VirtualClock, but the options" + " carry "
+                        + options.clock() + ": pass a new VirtualClock(), or no clock at all");
         };
         Run<T> run = new Run<>(virtual, body);
         run.start();
@@ -219,7 +220,10 @@ public final class VirtualTime {
 
         void start() {
             String name = options.name() != null ? options.name() : DEFAULT_NAME;
-            runner = Thread.ofPlatform().daemon().name("weft-virtual-time[" + name + "]").unstarted(this::runRoot);
+            runner = Thread.ofPlatform()
+                    .daemon()
+                    .name("weft-virtual-time[" + name + "]")
+                    .unstarted(this::runRoot);
             runner.start();
         }
 
@@ -252,7 +256,8 @@ public final class VirtualTime {
                         interrupted = true;
                         runner.interrupt(); // Weft turns it into a cancellation of the root
                         if (stopReason == null) {
-                            stopReason = new CancelReason.Interrupted(Thread.currentThread().getName());
+                            stopReason = new CancelReason.Interrupted(
+                                    Thread.currentThread().getName());
                             stopAsked = System.nanoTime();
                         }
                         continue;
@@ -269,8 +274,10 @@ public final class VirtualTime {
                         stopReason = seen;
                         stopAsked = System.nanoTime();
                     }
-                    long allowed = stopReason instanceof CancelReason.Stalled || stopReason instanceof CancelReason.Interrupted
-                            ? unwindWait.toNanos() : unwindWait.toNanos() + watchdog.toNanos();
+                    long allowed =
+                            stopReason instanceof CancelReason.Stalled || stopReason instanceof CancelReason.Interrupted
+                                    ? unwindWait.toNanos()
+                                    : unwindWait.toNanos() + watchdog.toNanos();
                     if (stopReason != null && System.nanoTime() - stopAsked >= allowed) {
                         throw unstoppable(stopReason, Duration.ofNanos(allowed));
                     }
@@ -302,11 +309,13 @@ public final class VirtualTime {
             if (found.isEmpty()) {
                 return null;
             }
-            StringBuilder sb = new StringBuilder("a deadlock in scope '").append(r.name()).append("':");
+            StringBuilder sb =
+                    new StringBuilder("a deadlock in scope '").append(r.name()).append("':");
             for (Deadlock d : found) {
                 sb.append('\n').append(d.description());
             }
-            sb.append("\nThe tree when it was found:\n").append(Diagnostics.snapshot(r).toText());
+            sb.append("\nThe tree when it was found:\n")
+                    .append(Diagnostics.snapshot(r).toText());
             r.cancel("weft-test found a deadlock");
             return sb.toString().stripTrailing();
         }
@@ -318,15 +327,22 @@ public final class VirtualTime {
             if (reason instanceof CancelReason.Stalled s) {
                 sb.append(s.report().stripTrailing()).append("\n\n");
             } else if (reason instanceof CancelReason.Interrupted) {
-                sb.append("the thread calling VirtualTime.run was interrupted, so scope '").append(rootName)
+                sb.append("the thread calling VirtualTime.run was interrupted, so scope '")
+                        .append(rootName)
                         .append("' was cancelled.\n\n");
             } else {
-                sb.append("scope '").append(rootName).append("' was ").append(reason.describe()).append(".\n\n");
+                sb.append("scope '")
+                        .append(rootName)
+                        .append("' was ")
+                        .append(reason.describe())
+                        .append(".\n\n");
             }
             sb.append("These tasks could not be stopped: the scope was cancelled, but it did not finish within ")
-                    .append(unwindWait).append(" of real time. Something an interrupt does not end holds them")
+                    .append(unwindWait)
+                    .append(" of real time. Something an interrupt does not end holds them")
                     .append(" (a synchronized monitor, Lock.lock(), a loop without Weft.checkpoint()). Weft never")
-                    .append(" abandons a thread: they are still running and keep scope '").append(rootName)
+                    .append(" abandons a thread: they are still running and keep scope '")
+                    .append(rootName)
                     .append("' open; VirtualTime.run stopped waiting for them. Now:\n")
                     .append(root != null ? TaskTree.render(root) : TaskTree.render());
             return new AssertionError(sb.toString().stripTrailing(), new CancelledException(reason));

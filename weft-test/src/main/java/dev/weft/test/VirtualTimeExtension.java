@@ -50,7 +50,8 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * clock.
  */
 public final class VirtualTimeExtension implements InvocationInterceptor, ParameterResolver {
-    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(VirtualTimeExtension.class);
+    private static final ExtensionContext.Namespace NAMESPACE =
+            ExtensionContext.Namespace.create(VirtualTimeExtension.class);
     private static final String CLOCK = "clock";
 
     /** Creates the extension; JUnit does this when it finds {@link WithVirtualTime}. */
@@ -65,8 +66,11 @@ public final class VirtualTimeExtension implements InvocationInterceptor, Parame
      * @throws Throwable what the test method threw, unchanged
      */
     @Override
-    public void interceptTestMethod(Invocation<Void> invocation, ReflectiveInvocationContext<Method> invocationContext,
-            ExtensionContext extensionContext) throws Throwable {
+    public void interceptTestMethod(
+            Invocation<Void> invocation,
+            ReflectiveInvocationContext<Method> invocationContext,
+            ExtensionContext extensionContext)
+            throws Throwable {
         runVirtually(invocation, extensionContext);
     }
 
@@ -78,8 +82,11 @@ public final class VirtualTimeExtension implements InvocationInterceptor, Parame
      * @throws Throwable what the test method threw, unchanged
      */
     @Override
-    public void interceptTestTemplateMethod(Invocation<Void> invocation,
-            ReflectiveInvocationContext<Method> invocationContext, ExtensionContext extensionContext) throws Throwable {
+    public void interceptTestTemplateMethod(
+            Invocation<Void> invocation,
+            ReflectiveInvocationContext<Method> invocationContext,
+            ExtensionContext extensionContext)
+            throws Throwable {
         runVirtually(invocation, extensionContext);
     }
 
@@ -129,14 +136,17 @@ public final class VirtualTimeExtension implements InvocationInterceptor, Parame
 
     /** The clock of the invocation {@code context} belongs to, created on first use. */
     private static VirtualClock clockOf(ExtensionContext context) {
-        return context.getStore(NAMESPACE).getOrComputeIfAbsent(CLOCK, k -> new VirtualClock(watchdog(context)),
-                VirtualClock.class);
+        return context.getStore(NAMESPACE)
+                .getOrComputeIfAbsent(CLOCK, k -> new VirtualClock(watchdog(context)), VirtualClock.class);
     }
 
     /** The watchdog of the innermost {@link WithVirtualTime}: method, then class, then enclosing classes. */
     private static Duration watchdog(ExtensionContext context) {
-        for (Optional<ExtensionContext> c = Optional.of(context); c.isPresent(); c = c.get().getParent()) {
-            Optional<WithVirtualTime> a = AnnotationSupport.findAnnotation(c.get().getElement(), WithVirtualTime.class);
+        for (Optional<ExtensionContext> c = Optional.of(context);
+                c.isPresent();
+                c = c.get().getParent()) {
+            Optional<WithVirtualTime> a =
+                    AnnotationSupport.findAnnotation(c.get().getElement(), WithVirtualTime.class);
             if (a.isPresent()) {
                 long millis = a.get().watchdogMillis();
                 if (millis <= 0) {

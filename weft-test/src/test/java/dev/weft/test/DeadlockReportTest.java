@@ -17,20 +17,22 @@ class DeadlockReportTest {
 
     @Test
     void aJoinCycleFailsTheRunWithTheCycleSpelledOutWhileAnotherTaskKeepsTheClockMoving() {
-        AssertionError e = assertThrows(AssertionError.class, () -> VirtualTime.run(scope -> {
-            scope.fork("heartbeat", () -> {
-                while (true) {
-                    Weft.sleep(Duration.ofSeconds(1)); // the clock never stalls
-                }
-            });
-            Promise<Task<?>> toA = new Promise<>();
-            Promise<Task<?>> toB = new Promise<>();
-            Task<?> a = scope.fork("a", () -> toA.await().join());
-            Task<?> b = scope.fork("b", () -> toB.await().join());
-            toA.complete(b);
-            toB.complete(a);
-            return null;
-        }));
+        AssertionError e = assertThrows(
+                AssertionError.class,
+                () -> VirtualTime.run(scope -> {
+                    scope.fork("heartbeat", () -> {
+                        while (true) {
+                            Weft.sleep(Duration.ofSeconds(1)); // the clock never stalls
+                        }
+                    });
+                    Promise<Task<?>> toA = new Promise<>();
+                    Promise<Task<?>> toB = new Promise<>();
+                    Task<?> a = scope.fork("a", () -> toA.await().join());
+                    Task<?> b = scope.fork("b", () -> toB.await().join());
+                    toA.complete(b);
+                    toB.complete(a);
+                    return null;
+                }));
         String m = e.getMessage();
         assertTrue(m.startsWith("a deadlock in scope 'virtual-time':"), m);
         for (String part : List.of("task 'a'", "joins task 'b'", "task 'b'", "joins task 'a'", "task 'heartbeat'")) {

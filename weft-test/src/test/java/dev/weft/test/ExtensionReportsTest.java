@@ -62,12 +62,21 @@ class ExtensionReportsTest {
 
     @Test
     void aDeadlockedTestFailsWithTheDeadlockReport() {
-        run(DeadlockFixture.class).assertThatEvents().haveExactly(1, event(test("handshake"),
-                finishedWithFailure(instanceOf(AssertionError.class),
-                        message(m -> m.contains("a deadlock") && m.contains("scope 'handshake()'")
-                                && m.contains("task 'alice'") && m.contains("waiting on Gate[b]")
-                                && m.contains("task 'bob'") && m.contains("waiting on Gate[a]")),
-                        rootCause(instanceOf(CancelledException.class)))));
+        run(DeadlockFixture.class)
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("handshake"),
+                                finishedWithFailure(
+                                        instanceOf(AssertionError.class),
+                                        message(m -> m.contains("a deadlock")
+                                                && m.contains("scope 'handshake()'")
+                                                && m.contains("task 'alice'")
+                                                && m.contains("waiting on Gate[b]")
+                                                && m.contains("task 'bob'")
+                                                && m.contains("waiting on Gate[a]")),
+                                        rootCause(instanceOf(CancelledException.class)))));
     }
 
     @KitOnly
@@ -89,11 +98,18 @@ class ExtensionReportsTest {
 
     @Test
     void aTestBusyOutsideWeftFailsWithTheWatchdogReport() {
-        run(BusyOutsideWeftFixture.class).assertThatEvents().haveExactly(1, event(test("naps"),
-                finishedWithFailure(instanceOf(AssertionError.class),
-                        message(m -> m.contains("the clock cannot advance") && m.contains("for PT0.3S of real time")
-                                && m.contains("task 'napper' RUNNING — busy outside Weft")
-                                && m.contains("Thread.sleep")))));
+        run(BusyOutsideWeftFixture.class)
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("naps"),
+                                finishedWithFailure(
+                                        instanceOf(AssertionError.class),
+                                        message(m -> m.contains("the clock cannot advance")
+                                                && m.contains("for PT0.3S of real time")
+                                                && m.contains("task 'napper' RUNNING — busy outside Weft")
+                                                && m.contains("Thread.sleep")))));
     }
 
     @KitOnly
@@ -118,8 +134,12 @@ class ExtensionReportsTest {
     void aTestsOwnFailureIsReportedUnchanged() {
         Events events = run(PlainFailureFixture.class);
         events.assertThatEvents()
-                .haveExactly(1, event(test("fails"), finishedWithFailure(
-                        new Condition<>(t -> t == PlainFailureFixture.THROWN, "the very exception the test threw"))))
+                .haveExactly(
+                        1,
+                        event(
+                                test("fails"),
+                                finishedWithFailure(new Condition<>(
+                                        t -> t == PlainFailureFixture.THROWN, "the very exception the test threw"))))
                 .haveExactly(1, event(test("passes"), finishedSuccessfully()));
     }
 
@@ -130,16 +150,24 @@ class ExtensionReportsTest {
         @Timeout(value = 200, unit = TimeUnit.MILLISECONDS)
         void napsPastItsTimeout() throws Exception {
             Weft.run(scope -> scope.fork("napper", () -> {
-                Thread.sleep(60_000); // real time, far past the 200 ms timeout, which ends it
-                return null;
-            }).join());
+                        Thread.sleep(60_000); // real time, far past the 200 ms timeout, which ends it
+                        return null;
+                    })
+                    .join());
         }
     }
 
     @Test
     void aJUnitTimeoutCancelsTheTestsScope() {
-        run(JUnitTimeoutFixture.class).assertThatEvents().haveExactly(1, event(test("napsPastItsTimeout"),
-                finishedWithFailure(instanceOf(TimeoutException.class), message(m -> m.contains("timed out after 200 milliseconds")))));
+        run(JUnitTimeoutFixture.class)
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("napsPastItsTimeout"),
+                                finishedWithFailure(
+                                        instanceOf(TimeoutException.class),
+                                        message(m -> m.contains("timed out after 200 milliseconds")))));
     }
 
     @KitOnly
@@ -153,8 +181,15 @@ class ExtensionReportsTest {
 
     @Test
     void aWatchdogThatIsNotPositiveIsRejected() {
-        run(ZeroWatchdogFixture.class).assertThatEvents().haveExactly(1, event(test("neverRuns"),
-                finishedWithFailure(instanceOf(ExtensionContextException.class),
-                        message(m -> m.contains("watchdogMillis = 0") && m.contains("must be positive")))));
+        run(ZeroWatchdogFixture.class)
+                .assertThatEvents()
+                .haveExactly(
+                        1,
+                        event(
+                                test("neverRuns"),
+                                finishedWithFailure(
+                                        instanceOf(ExtensionContextException.class),
+                                        message(m ->
+                                                m.contains("watchdogMillis = 0") && m.contains("must be positive")))));
     }
 }

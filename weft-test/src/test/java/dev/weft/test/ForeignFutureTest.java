@@ -27,7 +27,8 @@ class ForeignFutureTest {
     private static void completeAfter(CompletableFuture<String> f, long millis, String... waits) {
         Thread.ofPlatform().start(() -> {
             try {
-                while (!rendered(TaskTree.render(), waits)) { // polling only to wait; a hang ends in the watchdog's report
+                while (!rendered(
+                        TaskTree.render(), waits)) { // polling only to wait; a hang ends in the watchdog's report
                     Thread.sleep(1);
                 }
                 Thread.sleep(millis);

@@ -44,16 +44,18 @@ class RetryExampleTest {
             return "ok";
         });
         assertEquals("ok", result);
-        assertEquals(List.of(Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(7)),
-                calledAt);
+        assertEquals(
+                List.of(Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(7)), calledAt);
     }
 
     @Test
     void givesUpAfterTheLastAttempt(VirtualClock clock) {
         IOException last = new IOException("still down");
-        IOException thrown = assertThrows(IOException.class, () -> retry(3, Duration.ofSeconds(1), () -> {
-            throw last;
-        }));
+        IOException thrown = assertThrows(
+                IOException.class,
+                () -> retry(3, Duration.ofSeconds(1), () -> {
+                    throw last;
+                }));
         assertSame(last, thrown);
         assertEquals(Duration.ofSeconds(3), Duration.ofNanos(clock.nanoTime())); // slept 1 s + 2 s
     }

@@ -3,7 +3,6 @@ package dev.weft.test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.weft.DeadlineExceededException;
 import dev.weft.ScopeOptions;
@@ -84,10 +83,12 @@ class VirtualTimeExtensionTest {
 
     @Test
     void timeoutsAreMeasuredOnTheVirtualClock(VirtualClock clock) {
-        assertThrows(DeadlineExceededException.class, () -> Weft.timeout(Duration.ofSeconds(3), scope -> {
-            Weft.sleep(Duration.ofDays(1));
-            return null;
-        }));
+        assertThrows(
+                DeadlineExceededException.class,
+                () -> Weft.timeout(Duration.ofSeconds(3), scope -> {
+                    Weft.sleep(Duration.ofDays(1));
+                    return null;
+                }));
         assertEquals(Duration.ofSeconds(3).toNanos(), clock.nanoTime());
     }
 

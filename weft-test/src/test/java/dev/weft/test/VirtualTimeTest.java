@@ -54,24 +54,28 @@ class VirtualTimeTest {
     @Test
     void aBodyExceptionPropagatesUnchanged() {
         IOException thrown = new IOException("disk on fire");
-        IOException caught = assertThrows(IOException.class, () -> VirtualTime.run(scope -> {
-            Weft.sleep(Duration.ofMinutes(1));
-            throw thrown;
-        }));
+        IOException caught = assertThrows(
+                IOException.class,
+                () -> VirtualTime.run(scope -> {
+                    Weft.sleep(Duration.ofMinutes(1));
+                    throw thrown;
+                }));
         assertSame(thrown, caught);
     }
 
     @Test
     void aTaskFailurePropagatesUnchanged() {
         IllegalStateException thrown = new IllegalStateException("bad state");
-        var caught = assertThrows(IllegalStateException.class, () -> VirtualTime.run(scope -> {
-            scope.fork("failing", () -> {
-                Weft.sleep(Duration.ofSeconds(5));
-                throw thrown;
-            });
-            Weft.sleep(Duration.ofHours(1)); // cancelled at 5 s by the failure
-            return null;
-        }));
+        var caught = assertThrows(
+                IllegalStateException.class,
+                () -> VirtualTime.run(scope -> {
+                    scope.fork("failing", () -> {
+                        Weft.sleep(Duration.ofSeconds(5));
+                        throw thrown;
+                    });
+                    Weft.sleep(Duration.ofHours(1)); // cancelled at 5 s by the failure
+                    return null;
+                }));
         assertSame(thrown, caught);
     }
 
@@ -80,10 +84,11 @@ class VirtualTimeTest {
         VirtualClock clock = new VirtualClock();
         Gate a = new Gate("a");
         Gate b = new Gate("b");
-        AssertionError e = assertThrows(AssertionError.class, () ->
-                VirtualTime.run(ScopeOptions.named("handshake").withClock(clock), scope -> {
+        AssertionError e = assertThrows(
+                AssertionError.class,
+                () -> VirtualTime.run(ScopeOptions.named("handshake").withClock(clock), scope -> {
                     scope.fork("alice", () -> {
-                        Weft.await(b);          // waits for bob, who waits for alice
+                        Weft.await(b); // waits for bob, who waits for alice
                         a.open();
                         return null;
                     });
@@ -101,14 +106,17 @@ class VirtualTimeTest {
         assertTrue(report.contains("task 'bob'") && report.contains("waiting on Gate[a]"), report);
         assertEquals(Duration.ofSeconds(2).toNanos(), clock.nanoTime());
         CancelledException cause = assertInstanceOf(CancelledException.class, e.getCause());
-        assertEquals(report, assertInstanceOf(CancelReason.Stalled.class, cause.reason()).report());
+        assertEquals(
+                report,
+                assertInstanceOf(CancelReason.Stalled.class, cause.reason()).report());
     }
 
     @Test
     void theClockRefusesToAdvancePastATaskInThreadSleepAndSaysSo() {
         VirtualClock clock = new VirtualClock(Duration.ofMillis(300));
-        AssertionError e = assertThrows(AssertionError.class, () ->
-                VirtualTime.run(ScopeOptions.named("napping").withClock(clock), scope -> {
+        AssertionError e = assertThrows(
+                AssertionError.class,
+                () -> VirtualTime.run(ScopeOptions.named("napping").withClock(clock), scope -> {
                     scope.fork("napper", () -> {
                         Thread.sleep(60_000); // real time; the stall's cancellation interrupts it
                         return null;
@@ -147,19 +155,23 @@ class VirtualTimeTest {
         try {
             assertTrue(held.await(30, TimeUnit.SECONDS));
             VirtualClock clock = new VirtualClock(Duration.ofMillis(300));
-            AssertionError e = assertThrows(AssertionError.class, () -> VirtualTime.run(
-                    ScopeOptions.named("locking").withClock(clock), scope -> {
-                        scope.fork("locker", () -> {
-                            lock.lock(); // Lock.lock() ignores interrupts: the cancellation cannot end it
-                            lock.unlock();
-                            return null;
-                        });
-                        scope.fork("waiter", () -> {
-                            Weft.sleep(Duration.ofHours(1));
-                            return null;
-                        });
-                        return null;
-                    }, Duration.ofSeconds(1)));
+            AssertionError e = assertThrows(
+                    AssertionError.class,
+                    () -> VirtualTime.run(
+                            ScopeOptions.named("locking").withClock(clock),
+                            scope -> {
+                                scope.fork("locker", () -> {
+                                    lock.lock(); // Lock.lock() ignores interrupts: the cancellation cannot end it
+                                    lock.unlock();
+                                    return null;
+                                });
+                                scope.fork("waiter", () -> {
+                                    Weft.sleep(Duration.ofHours(1));
+                                    return null;
+                                });
+                                return null;
+                            },
+                            Duration.ofSeconds(1)));
             String report = e.getMessage();
             assertTrue(report.contains("the clock cannot advance"), report);
             assertTrue(report.contains("task 'locker' RUNNING — busy outside Weft"), report);
@@ -194,18 +206,23 @@ class VirtualTimeTest {
         try {
             assertTrue(held.await(30, TimeUnit.SECONDS));
             VirtualClock clock = new VirtualClock(Duration.ofMillis(300));
-            AssertionError e = assertThrows(AssertionError.class, () -> VirtualTime.run(
-                    ScopeOptions.named("gap").withClock(clock), scope -> {
-                        scope.fork("locker", () -> {
-                            lock.lock();
-                            lock.unlock();
-                            return null;
-                        });
-                        while (!lock.hasQueuedThreads()) {
-                            Thread.onSpinWait();
-                        }
-                        throw new IllegalStateException("the body fails first"); // the root is cancelled with TaskFailed
-                    }, Duration.ofSeconds(1)));
+            AssertionError e = assertThrows(
+                    AssertionError.class,
+                    () -> VirtualTime.run(
+                            ScopeOptions.named("gap").withClock(clock),
+                            scope -> {
+                                scope.fork("locker", () -> {
+                                    lock.lock();
+                                    lock.unlock();
+                                    return null;
+                                });
+                                while (!lock.hasQueuedThreads()) {
+                                    Thread.onSpinWait();
+                                }
+                                throw new IllegalStateException(
+                                        "the body fails first"); // the root is cancelled with TaskFailed
+                            },
+                            Duration.ofSeconds(1)));
             String report = e.getMessage();
             assertTrue(report.contains("the body fails first"), report);
             assertTrue(report.contains("These tasks could not be stopped"), report);
@@ -225,10 +242,11 @@ class VirtualTimeTest {
         Thread caller = Thread.ofPlatform().name("caller").start(() -> {
             try {
                 VirtualTime.run(scope -> scope.fork("napper", () -> {
-                    started.countDown();
-                    Thread.sleep(60_000); // real time: ends when the caller's interrupt cancels the run
-                    return null;
-                }).join()); // the body ends by the cancellation, so the run reports it
+                            started.countDown();
+                            Thread.sleep(60_000); // real time: ends when the caller's interrupt cancels the run
+                            return null;
+                        })
+                        .join()); // the body ends by the cancellation, so the run reports it
             } catch (Throwable e) {
                 thrown.set(e);
             }
@@ -245,21 +263,24 @@ class VirtualTimeTest {
     @Test
     void theScopeOptionsApplyOnTheVirtualClock() throws Exception {
         VirtualClock clock = new VirtualClock();
-        var e = assertThrows(DeadlineExceededException.class, () -> VirtualTime.run(
-                ScopeOptions.named("bounded").withClock(clock).withTimeout(Duration.ofSeconds(30)), scope -> {
-                    Task<?> t = scope.fork(() -> {
-                        Weft.sleep(Duration.ofHours(1));
-                        return null;
-                    });
-                    return t.join();
-                }));
+        var e = assertThrows(
+                DeadlineExceededException.class,
+                () -> VirtualTime.run(
+                        ScopeOptions.named("bounded").withClock(clock).withTimeout(Duration.ofSeconds(30)), scope -> {
+                            Task<?> t = scope.fork(() -> {
+                                Weft.sleep(Duration.ofHours(1));
+                                return null;
+                            });
+                            return t.join();
+                        }));
         assertTrue(e.getMessage().contains("bounded"), e.getMessage());
         assertEquals(Duration.ofSeconds(30).toNanos(), clock.nanoTime());
     }
 
     @Test
     void aClockThatIsNotVirtualIsRejected() {
-        var e = assertThrows(IllegalArgumentException.class,
+        var e = assertThrows(
+                IllegalArgumentException.class,
                 () -> VirtualTime.run(ScopeOptions.named("x").withClock(Clock.system()), scope -> null));
         assertTrue(e.getMessage().contains("VirtualClock"), e.getMessage());
         assertThrows(NullPointerException.class, () -> VirtualTime.run(null, scope -> null));
@@ -270,7 +291,8 @@ class VirtualTimeTest {
     void aClockDrivingAnotherRootIsRefused() throws Exception {
         VirtualClock clock = new VirtualClock();
         VirtualTime.run(ScopeOptions.named("outer").withClock(clock), scope -> {
-            assertThrows(IllegalStateException.class,
+            assertThrows(
+                    IllegalStateException.class,
                     () -> VirtualTime.run(ScopeOptions.named("inner").withClock(clock), s -> null));
             return null;
         });

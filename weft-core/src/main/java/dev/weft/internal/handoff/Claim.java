@@ -38,7 +38,9 @@ public final class Claim implements Waker {
     private static final int WITHDRAWN = 3;
     /** Held by the waiter itself while it polls a pollable that does not complete waiters. */
     private static final int POLLING = 4;
+
     private static final VarHandle STATE;
+
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(Claim.class, "state", int.class);
@@ -196,12 +198,14 @@ public final class Claim implements Waker {
 
     @Override
     public String toString() {
-        return "Claim[" + switch (state) {
-            case WAITING -> "waiting";
-            case LOCKED -> "locked";
-            case POLLING -> "polling";
-            case COMMITTED -> "committed";
-            default -> "withdrawn";
-        } + "]";
+        return "Claim["
+                + switch (state) {
+                    case WAITING -> "waiting";
+                    case LOCKED -> "locked";
+                    case POLLING -> "polling";
+                    case COMMITTED -> "committed";
+                    default -> "withdrawn";
+                }
+                + "]";
     }
 }
