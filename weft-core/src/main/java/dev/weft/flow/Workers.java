@@ -9,6 +9,8 @@ import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
 import dev.weft.time.Clock;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -37,8 +39,8 @@ final class Workers {
      * (one element, waiting for it, and as many more as are ready without waiting, so a slow
      * upstream's elements go out alone as soon as they come), and splits what it got into
      * one job per free worker, or one job if none is free. So no element waits in one
-     * worker's job while another worker is free, and the dispatcher holds at most one job
-     * that no worker is free for. The ordered feeder also counts only as many free workers
+     * worker's job while another worker is free when the jobs are made, and the dispatcher
+     * holds at most one job that no worker is free for. The ordered feeder also counts only as many free workers
      * as there is room for promises in the output, so it holds at most one job whose
      * promise does not fit. flatMap's jobs are always single elements (an inner flow's time
      * is not the mapper's).
@@ -46,7 +48,12 @@ final class Workers {
      * Unordered (mapParUnordered, flatMap): the stage task pulls the upstream (it is the
      * dispatcher); a worker emits its results into the stage's output as soon as it has them.
      * A mapParUnordered worker offers the results of its job as one chunk when the job is
-     * done.
+     * done. While it maps a job of several elements, the job is open (Shared, in Pace.open):
+     * its elements are claimed one at a time, and a worker helps with open jobs before it
+     * takes a job of its own and before it ends, offering each result it makes at once. So
+     * an element that turns out slow holds back none of its job's later elements while
+     * another worker is free. Whoever claims an element owns it: a worker that fails or is
+     * cancelled claims what is left of its job and hands it to the upstream's hook.
      * Fail fast: the first failure (an element's, an inner flow's, the upstream's) is
      * recorded, ends the output after the results already in it, and cancels the stage's
      * scope, so work in flight stops; elements taken and not finished go to the upstream's
@@ -95,6 +102,8 @@ final class Workers {
         private volatile long perElement = Long.MAX_VALUE;
         /** Jobs handed out (or being handed out) to the workers and not finished. */
         final AtomicInteger busy = new AtomicInteger();
+        /** mapParUnordered's jobs of several elements that are being mapped: free workers help. */
+        final ConcurrentLinkedQueue<Shared> open = new ConcurrentLinkedQueue<>();
 
         /** How many of {@code n} workers are free for a job now; at least 1 (one job waits for a worker). */
         int free(int n) {
@@ -121,6 +130,38 @@ final class Workers {
     }
 
     /**
+     * A job of several elements of mapParUnordered, while its worker maps it: the worker and
+     * any free worker that helps claim its elements one at a time, so an element that turns
+     * out slow holds back none of the elements after it while another worker is free. Whoever
+     * claims an element owns it: it delivers the result or hands the element to a hook.
+     */
+    static final class Shared {
+        final Object job;
+        final int size;
+        private final AtomicInteger next = new AtomicInteger();
+
+        Shared(Object job) {
+            this.job = job;
+            this.size = Chunk.sizeOf(job);
+        }
+
+        /** Claims the next element: its index, or -1 if every element is claimed. */
+        int claim() {
+            for (int i; (i = next.get()) < size; ) {
+                if (next.compareAndSet(i, i + 1)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /** Claims every element not claimed yet; returns the index of the first of them ({@code size} if none). */
+        int claimRest() {
+            return Math.min(next.getAndSet(size), size);
+        }
+    }
+
+    /**
      * What a worker of an unordered stage does with one job (an element or a chunk): turn
      * each element into results and deliver them. When it throws, every element of the job
      * after the one it was on has gone to the upstream's hook, and every result it made and
@@ -128,6 +169,14 @@ final class Workers {
      */
     private interface Job<T> {
         void run(Object job, Cursor<T> up) throws Exception;
+
+        /**
+         * Between jobs, and before a worker ends: maps elements of other workers' jobs that
+         * nobody has claimed yet (mapParUnordered's {@link Shared} jobs), until none is left.
+         * Throws as {@link #run} does.
+         */
+        @SuppressWarnings("UnusedVariable") // the upstream, for jobs that help; this one does not
+        default void help(Cursor<T> up) throws Exception {}
     }
 
     /**
@@ -154,36 +203,78 @@ final class Workers {
                 "flow.mapParUnordered",
                 n,
                 hook,
-                (s, st) -> dispatch(upstream, n, s, st, pace, (Object job, Cursor<T> up) -> {
-                    try {
-                        mapJob(f, job, up, st, pace);
-                    } finally {
-                        pace.busy.decrementAndGet();
+                (s, st) -> dispatch(upstream, n, s, st, pace, new Job<T>() {
+                    @Override
+                    public void run(Object job, Cursor<T> up) throws Exception {
+                        try {
+                            mapJob(f, job, up, st, pace);
+                        } finally {
+                            pace.busy.decrementAndGet();
+                        }
+                    }
+
+                    @Override
+                    public void help(Cursor<T> up) throws Exception {
+                        helpOthers(f, up, st, pace);
                     }
                 }));
         return Stage.cursor(stage, hook);
     }
 
-    /** A job of mapParUnordered (see the overview and {@link Job}). */
+    /**
+     * A job of mapParUnordered (see the overview and {@link Job}). A job of several elements
+     * is open to help ({@link Shared}) while it is mapped: this worker maps the elements it
+     * claims and offers their results together at the end; a helper offers each result it
+     * makes at once.
+     */
     private static <T, R> void mapJob(
             Flow.Mapper<? super T, ? extends R> f, Object job, Cursor<T> up, Stage<R> st, Pace pace) throws Exception {
-        int size = Chunk.sizeOf(job);
-        Object[] results = new Object[size];
         Clock clock = Weft.clock();
         long realStart = System.nanoTime();
         long clockStart = clock.nanoTime();
-        int i = 0;
+        if (!(job instanceof Chunk)) {
+            R r = compute(f, Chunk.<T>get(job, 0), up, UNORDERED_MAPPER);
+            pace.done(clock, realStart, clockStart, 1);
+            st.offer(r);
+            return;
+        }
+        Shared shared = new Shared(job);
+        Object[] results = new Object[shared.size];
+        int count = 0;
+        pace.open.add(shared);
         try {
-            for (; i < size; i++) {
-                results[i] = compute(f, Chunk.<T>get(job, i), up, "the mapper of mapParUnordered");
+            for (int i; (i = shared.claim()) >= 0; ) {
+                results[count] = compute(f, Chunk.<T>get(job, i), up, UNORDERED_MAPPER);
+                count++;
             }
         } catch (Throwable e) {
-            st.dropped(results, 0, i); // made, never offered
-            Chunk.drop(up.onUndelivered, job, i + 1); // taken, never mapped
+            pace.open.remove(shared);
+            st.dropped(results, 0, count); // made, never offered
+            Chunk.drop(up.onUndelivered, job, shared.claimRest()); // taken, claimed by nobody
             throw e;
         }
-        pace.done(clock, realStart, clockStart, size);
-        st.offer(results, size);
+        pace.open.remove(shared);
+        if (count > 0) {
+            pace.done(clock, realStart, clockStart, count);
+            st.offer(results, count);
+        }
+    }
+
+    private static final String UNORDERED_MAPPER = "the mapper of mapParUnordered";
+
+    /** {@link Job#help} of mapParUnordered: maps unclaimed elements of open jobs, offering each result at once. */
+    private static <T, R> void helpOthers(Flow.Mapper<? super T, ? extends R> f, Cursor<T> up, Stage<R> st, Pace pace)
+            throws Exception {
+        for (Shared shared; (shared = pace.open.peek()) != null; ) {
+            int i = shared.claim();
+            if (i < 0) {
+                pace.open.remove(shared); // every element claimed: nothing left to help with
+                continue;
+            }
+            if (!st.offer(compute(f, Chunk.<T>get(shared.job, i), up, UNORDERED_MAPPER)) || st.failed()) {
+                return;
+            }
+        }
     }
 
     static <T, R> Cursor<R> flatMap(
@@ -273,20 +364,24 @@ final class Workers {
         }
     }
 
-    /** A worker of an unordered stage: takes jobs until there are no more, the stage fails, or it is cancelled. */
+    /**
+     * A worker of an unordered stage: takes jobs until there are no more, the stage fails, or
+     * it is cancelled; before each job, and before it ends, it helps with other workers' open
+     * jobs ({@link Job#help}).
+     */
     private static <T> void work(Channel<Object> jobs, Job<T> job, Cursor<T> up, Scope s, Stage<?> st) {
         try {
-            for (Object x : jobs) {
-                try {
-                    job.run(x, up);
-                } catch (Throwable e) {
-                    if (Stage.isOwnCancellation(e)) {
-                        throw (CancelledException) e;
-                    }
-                    st.fail(e, s);
+            Iterator<Object> it = jobs.iterator();
+            while (true) {
+                if (!step(() -> job.help(up), s, st)) {
                     return;
                 }
-                if (st.failed()) {
+                if (!it.hasNext()) {
+                    step(() -> job.help(up), s, st); // jobs handed out last may still have elements
+                    return;
+                }
+                Object x = it.next();
+                if (!step(() -> job.run(x, up), s, st)) {
                     return;
                 }
             }
@@ -296,6 +391,30 @@ final class Workers {
             }
             throw e;
         }
+    }
+
+    /** A worker's step that may fail; what it throws fails the stage. Returns false if the worker must stop. */
+    @FunctionalInterface
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a worker's step: returns true if the worker goes on; false if the stage failed
+     * (this step's failure, recorded here, or another's). Rethrows the worker's own
+     * cancellation.
+     */
+    private static boolean step(Step step, Scope s, Stage<?> st) {
+        try {
+            step.run();
+        } catch (Throwable e) {
+            if (Stage.isOwnCancellation(e)) {
+                throw (CancelledException) e;
+            }
+            st.fail(e, s);
+            return false;
+        }
+        return !st.failed();
     }
 
     /**

@@ -139,6 +139,39 @@ class FlowBatchTest {
                 "four at a time, each result as soon as its element is mapped");
     }
 
+    /**
+     * An element that turns out slow inside a job of several holds back none of the elements
+     * after it: free workers help with the rest of its job, so it is delivered last. (A Go or
+     * Kotlin user expects this of an unordered worker pool: results come in the order the
+     * work finishes.) Each run puts the slow element at another place, after enough cheap
+     * ones for the jobs to have grown.
+     */
+    @Test
+    void aSlowElementInsideAJobHoldsBackNoneOfTheElementsAfterIt() throws Exception {
+        int n = 400;
+        for (int slow : List.of(150, 201, 250, 302, 350)) {
+            VirtualClock clock = new VirtualClock();
+            List<Integer> got = Weft.run(ScopeOptions.named("one slow element").withClock(clock), s -> {
+                List<Integer> order = new ArrayList<>();
+                Flow.fromIterable(counted(0, n, ConcurrentHashMap.newKeySet()))
+                        .mapParUnordered(4, x -> {
+                            if (x == slow) {
+                                Weft.sleep(SECOND);
+                            }
+                            return x;
+                        })
+                        .forEach(order::add);
+                return order;
+            });
+            assertEquals(n, got.size(), "every element arrives once");
+            assertEquals(n, Set.copyOf(got).size(), "every element arrives once");
+            assertEquals(
+                    slow,
+                    got.get(n - 1),
+                    "the slow element " + slow + " arrives last; the last ten were " + got.subList(n - 10, n));
+        }
+    }
+
     // ---- exactly once -----------------------------------------------------------------------
 
     /** How a run of a case stops. */
