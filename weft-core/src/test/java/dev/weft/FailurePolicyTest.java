@@ -1,10 +1,10 @@
 package dev.weft;
 
-import static dev.weft.ChannelFixtures.never;
-import static dev.weft.ChannelFixtures.recording;
-import static dev.weft.ChannelTest.drain;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelFixtures.never;
+import static dev.weft.channel.ChannelFixtures.recording;
+import static dev.weft.channel.ChannelTest.drain;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Timeout;
  * deliberately differs (citing the documentation).
  *
  * <p>Ordering comes from handshakes, never from sleeps: under a {@link dev.weft.time.VirtualClock},
- * {@link ChannelTest#settle()} returns only once every other task is parked in a Weft wait;
+ * {@link dev.weft.channel.ChannelTest#settle()} returns only once every other task is parked in a Weft wait;
  * on the real scheduler, latches and the channels themselves order things. No test asserts
  * on wall-clock time; bounds only catch hangs. Randomized cases are seeded ({@link Seeds}).
  */

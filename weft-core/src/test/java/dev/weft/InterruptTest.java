@@ -1,7 +1,7 @@
 package dev.weft;
 
-import static dev.weft.ChannelTest.drain;
 import static dev.weft.ScopeTest.blockForever;
+import static dev.weft.channel.ChannelTest.drain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
  * deliberately differs (citing the documentation).
  *
  * <p>Ordering comes from handshakes, never from sleeps: under a {@link dev.weft.time.VirtualClock},
- * {@link ChannelTest#settle()} returns only once every other task is parked in a Weft wait;
+ * {@link dev.weft.channel.ChannelTest#settle()} returns only once every other task is parked in a Weft wait;
  * on the real scheduler, latches and the channels themselves order things. No test asserts
  * on wall-clock time; bounds only catch hangs. Randomized cases are seeded ({@link Seeds}).
  */

@@ -53,10 +53,10 @@ public final class Seeds {
     static final int INDEX_BITS = 20;
 
     /** How long one case may run before it is declared hung. Not a performance bound. */
-    static final Duration HANG_BOUND = Duration.ofSeconds(30);
+    public static final Duration HANG_BOUND = Duration.ofSeconds(30);
 
     /** The stress factor: 1 by default, 20 under {@code -Pstress}. */
-    static final int FACTOR = parseFactor(System.getProperty("weft.stress.factor"));
+    public static final int FACTOR = parseFactor(System.getProperty("weft.stress.factor"));
 
     private static final String REPLAY = System.getProperty("weft.seed");
 
@@ -117,7 +117,7 @@ public final class Seeds {
      * @param cells the size of the grid; at most 2^{@value #INDEX_BITS}
      * @param check the case
      */
-    static void forEachCell(String what, int cells, SeededCase check) {
+    public static void forEachCell(String what, int cells, SeededCase check) {
         if (cells > (1 << INDEX_BITS)) {
             throw new IllegalArgumentException("too many cells: " + cells);
         }

@@ -1,7 +1,7 @@
 package dev.weft;
 
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Select semantics: fairness and bias, timeout and default clauses, send clauses, exactly
  * one committed clause, failing clauses, bad input. Cancellation of a select is in
- * {@link ChannelTest#aCancelledSelectCommitsNoClause()} with the other blocking operations.
+ * {@link dev.weft.channel.ChannelTest#aCancelledSelectCommitsNoClause()} with the other blocking operations.
  */
 @Timeout(60) // only to catch hangs
 class SelectTest {

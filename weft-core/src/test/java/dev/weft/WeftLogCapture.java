@@ -39,7 +39,7 @@ public final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback
     private boolean parentHandlers;
 
     /** Starts capturing. */
-    void start() {
+    public void start() {
         parentHandlers = logger.getUseParentHandlers();
         logger.setUseParentHandlers(false);
         logger.addHandler(handler);
@@ -56,7 +56,7 @@ public final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback
     }
 
     /** Stops capturing and restores the logger. */
-    void stop() {
+    public void stop() {
         logger.removeHandler(handler);
         logger.setUseParentHandlers(parentHandlers);
         records.clear();
@@ -77,7 +77,7 @@ public final class WeftLogCapture implements BeforeAllCallback, AfterAllCallback
     }
 
     /** Returns the exceptions attached to the records captured so far. */
-    List<Throwable> thrown() {
+    public List<Throwable> thrown() {
         List<Throwable> out = new ArrayList<>();
         for (LogRecord r : records) {
             if (r.getThrown() != null) {

@@ -1,13 +1,17 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.settle;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.Promise;
+import dev.weft.Outcome;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
 import dev.weft.time.Timer;
 import dev.weft.time.VirtualClock;
 import java.time.Duration;

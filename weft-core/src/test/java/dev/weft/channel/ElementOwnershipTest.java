@@ -1,18 +1,22 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelFixtures.kind;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelFixtures.kind;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.ChannelFixtures.Ledger;
-import dev.weft.ChannelFixtures.Res;
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
+import dev.weft.CancelledException;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
+import dev.weft.channel.ChannelFixtures.Ledger;
+import dev.weft.channel.ChannelFixtures.Res;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

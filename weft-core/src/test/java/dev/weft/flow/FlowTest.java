@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.flow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.CancelledException;
+import dev.weft.Outcome;
+import dev.weft.ScopeBody;
+import dev.weft.ScopeOptions;
+import dev.weft.Task;
+import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.ChannelClosedException;
-import dev.weft.flow.Flow;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
 import java.time.Duration;

@@ -1,14 +1,18 @@
-package dev.weft;
+package dev.weft.flow;
 
-import static dev.weft.FlowTest.virtual;
+import static dev.weft.flow.FlowTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.Outcome;
+import dev.weft.Task;
+import dev.weft.Weft;
 import dev.weft.channel.Promise;
-import dev.weft.flow.Flow;
 import dev.weft.time.VirtualClock;
 import java.io.IOException;
 import java.time.Duration;
@@ -26,7 +30,7 @@ import org.junit.jupiter.api.Timeout;
  * to its end, and what a failure or a cancellation delivers before it is thrown. Waits are
  * ordered on a {@link VirtualClock} (time passes only once every task waits, so a sleeping
  * element is still running when another one fails) or by promises, never by wall-clock time.
- * The randomized counterpart over every operator is {@link FlowCompletionStressTest}.
+ * The randomized counterpart over every operator is {@code dev.weft.FlowCompletionStressTest}.
  */
 @Timeout(60) // only to catch hangs
 class FlowCompletionTest {

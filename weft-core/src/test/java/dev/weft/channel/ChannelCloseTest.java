@@ -1,8 +1,8 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelFixtures.kind;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelFixtures.kind;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -11,9 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
-import dev.weft.channel.Promise;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Weft;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,9 +1,9 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelFixtures.kind;
-import static dev.weft.ChannelFixtures.never;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtualCollect;
+import static dev.weft.channel.ChannelFixtures.kind;
+import static dev.weft.channel.ChannelFixtures.never;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtualCollect;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -12,9 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
-import dev.weft.channel.Promise;
+import dev.weft.Outcome;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
 import dev.weft.time.VirtualClock;
 import java.time.Duration;
 import java.util.ArrayList;

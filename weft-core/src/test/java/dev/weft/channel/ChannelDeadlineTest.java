@@ -1,10 +1,10 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelFixtures.kind;
-import static dev.weft.ChannelFixtures.recording;
-import static dev.weft.ChannelTest.drain;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelFixtures.kind;
+import static dev.weft.channel.ChannelFixtures.recording;
+import static dev.weft.channel.ChannelTest.drain;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -12,10 +12,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.weft.ChannelFixtures.Ledger;
-import dev.weft.ChannelFixtures.Res;
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.DeadlineExceededException;
+import dev.weft.Outcome;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
+import dev.weft.channel.ChannelFixtures.Ledger;
+import dev.weft.channel.ChannelFixtures.Res;
 import dev.weft.time.VirtualClock;
 import java.time.Duration;
 import java.util.ArrayList;

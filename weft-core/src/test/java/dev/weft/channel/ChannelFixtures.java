@@ -1,9 +1,10 @@
-package dev.weft;
+package dev.weft.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.Promise;
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.Seeds;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,16 +16,16 @@ import java.util.function.Consumer;
  * channel by number, a "nil channel", a task body that records its cancellation reason, and a
  * ledger of closeable payloads.
  */
-final class ChannelFixtures {
+public final class ChannelFixtures {
     private ChannelFixtures() {}
 
     /** A "nil channel": a pollable that is never ready (a promise nobody completes). */
-    static <T> Promise<T> never() {
+    public static <T> Promise<T> never() {
         return new Promise<>();
     }
 
     /** Runs {@code body}; if it is cancelled, records the reason and rethrows (sticky cancellation). */
-    static <T> Callable<T> recording(List<CancelReason> reasons, Callable<T> body) {
+    public static <T> Callable<T> recording(List<CancelReason> reasons, Callable<T> body) {
         return () -> {
             try {
                 return body.call();

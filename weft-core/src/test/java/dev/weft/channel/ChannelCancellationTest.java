@@ -1,14 +1,21 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelFixtures.never;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelFixtures.never;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.channel.Channel;
+import dev.weft.CancelReason;
+import dev.weft.CancelledException;
+import dev.weft.Outcome;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.TaskTree;
+import dev.weft.Weft;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

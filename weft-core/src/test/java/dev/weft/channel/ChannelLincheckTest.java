@@ -1,12 +1,11 @@
-package dev.weft;
+package dev.weft.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
+import dev.weft.Seeds;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -1,10 +1,11 @@
-package dev.weft;
+package dev.weft.flow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.weft.ScopeOptions;
+import dev.weft.Weft;
 import dev.weft.channel.Channel;
-import dev.weft.flow.Flow;
 import dev.weft.time.VirtualClock;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -6,8 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
+import dev.weft.CancelledException;
+import dev.weft.DeadlineExceededException;
+import dev.weft.Outcome;
+import dev.weft.Scope;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.TaskTree;
+import dev.weft.Weft;
+import dev.weft.WeftLogCapture;
 import dev.weft.poll.Pollable;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.poll;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,9 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.poll.Poll;
-import dev.weft.poll.Pollable;
-import dev.weft.poll.Waker;
+import dev.weft.CancelledException;
+import dev.weft.FailurePolicy;
+import dev.weft.Outcome;
+import dev.weft.ScopeOptions;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,12 @@
-package dev.weft;
+package dev.weft.channel;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
+import dev.weft.Outcome;
+import dev.weft.ScopeOptions;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

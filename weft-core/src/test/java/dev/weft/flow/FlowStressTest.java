@@ -1,10 +1,15 @@
-package dev.weft;
+package dev.weft.flow;
 
 import static dev.weft.Seeds.msg;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.flow.Flow;
+import dev.weft.CancelledException;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Task;
+import dev.weft.TaskTree;
+import dev.weft.Weft;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -1,8 +1,10 @@
-package dev.weft;
+package dev.weft.flow;
 
+import dev.weft.CancelledException;
+import dev.weft.ScopeOptions;
+import dev.weft.Weft;
 import dev.weft.channel.Channel;
 import dev.weft.channel.Promise;
-import dev.weft.flow.Flow;
 import java.io.IOException;
 import java.util.concurrent.Flow.Publisher;
 import java.util.stream.LongStream;

@@ -1,10 +1,11 @@
-package dev.weft;
+package dev.weft.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.weft.channel.Channel;
+import dev.weft.Select;
+import dev.weft.WeftLogCapture;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,4 +1,4 @@
-package dev.weft;
+package dev.weft.channel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,9 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.ChannelClosedException;
-import dev.weft.channel.Promise;
+import dev.weft.CancelReason;
+import dev.weft.DeadlineExceededException;
+import dev.weft.FailurePolicy;
+import dev.weft.Outcome;
+import dev.weft.Scope;
+import dev.weft.ScopeBody;
+import dev.weft.ScopeOptions;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
+import dev.weft.WeftLogCapture;
 import dev.weft.internal.handoff.CompletesWaiters;
 import dev.weft.poll.Pollable;
 import dev.weft.time.VirtualClock;
@@ -40,16 +49,16 @@ import org.junit.jupiter.api.Timeout;
  * <p>Most tests run under a {@link VirtualClock}: there {@link #settle()} (a one-millisecond
  * virtual sleep of the scope's body) returns only once every other task of the tree is
  * parked in a Weft wait, so "the receiver is waiting" is a fact, not a guess about timing.
- * Select's own semantics are in {@link SelectTest}; Lincheck checks the non-blocking
+ * Select's own semantics are in {@code dev.weft.SelectTest}; Lincheck checks the non-blocking
  * operations for linearizability in {@link ChannelLincheckTest}.
  */
 @Timeout(60) // only to catch hangs
-class ChannelTest {
+public class ChannelTest {
 
     // ---- helpers --------------------------------------------------------------------------
 
     /** Runs {@code body} in a root scope driven by a fresh virtual clock. */
-    static <T> T virtual(ScopeBody<T> body) throws Exception {
+    public static <T> T virtual(ScopeBody<T> body) throws Exception {
         return Weft.run(ScopeOptions.named("test").withClock(new VirtualClock()), body);
     }
 
@@ -63,7 +72,7 @@ class ChannelTest {
      * Under a virtual clock: returns once every other task of the tree is parked in a Weft
      * wait (the clock advances only then).
      */
-    static void settle() {
+    public static void settle() {
         Weft.sleep(Duration.ofMillis(1));
     }
 
@@ -78,7 +87,7 @@ class ChannelTest {
     }
 
     /** Takes with tryReceive until the channel is empty, closed and drained, or failed. */
-    static <T> List<T> drain(Channel<T> ch) {
+    public static <T> List<T> drain(Channel<T> ch) {
         List<T> out = new ArrayList<>();
         try {
             for (Optional<T> v = ch.tryReceive(); v.isPresent(); v = ch.tryReceive()) {

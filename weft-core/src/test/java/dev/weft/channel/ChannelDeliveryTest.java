@@ -1,16 +1,19 @@
-package dev.weft;
+package dev.weft.channel;
 
-import static dev.weft.ChannelFixtures.kind;
-import static dev.weft.ChannelTest.drain;
-import static dev.weft.ChannelTest.settle;
-import static dev.weft.ChannelTest.virtual;
+import static dev.weft.channel.ChannelFixtures.kind;
+import static dev.weft.channel.ChannelTest.drain;
+import static dev.weft.channel.ChannelTest.settle;
+import static dev.weft.channel.ChannelTest.virtual;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.weft.channel.Channel;
-import dev.weft.channel.Promise;
+import dev.weft.Outcome;
+import dev.weft.Seeds;
+import dev.weft.Select;
+import dev.weft.Task;
+import dev.weft.Weft;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
