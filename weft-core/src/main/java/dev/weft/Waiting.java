@@ -51,13 +51,13 @@ final class Waiting {
         Node n = Node.current();
         if (p instanceof Handoff h) {
             // Registered already: a cancellation is seen inside the wait, which can withdraw it.
-            return awaitHandoff(p, h, n, n != null ? n.waker() : new NodeWaker(Thread.currentThread()));
+            return awaitHandoff(p, h, n, wakerOf(n));
         }
         Node.checkpoint(n);
         if (p instanceof TaskImpl<?> t) {
             t.checkNotJoiningSelf(n);
         }
-        NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
+        NodeWaker nw = wakerOf(n);
         if (p instanceof CompletesWaiters) {
             return awaitClaimed(p, n, nw, new Claim(nw));
         }
@@ -74,6 +74,11 @@ final class Waiting {
             r = p.poll(nw);
         }
         return r;
+    }
+
+    /** The waker of a wait by {@code n}'s thread: the node's own, or a fresh one for a thread outside Weft. */
+    private static NodeWaker wakerOf(Node n) {
+        return n != null ? n.waker() : new NodeWaker(Thread.currentThread());
     }
 
     /**
@@ -211,7 +216,7 @@ final class Waiting {
             claimed |= p instanceof CompletesWaiters;
             outside |= p.completedOutsideWeft();
         }
-        NodeWaker nw = n != null ? n.waker() : new NodeWaker(Thread.currentThread());
+        NodeWaker nw = wakerOf(n);
         // Racing a pollable that can be completed by a partner needs a commit-once claim;
         // the others are polled holding it, so that at most one alternative ever commits.
         Claim claim = claimed ? new Claim(nw) : null;

@@ -294,11 +294,11 @@ public final class Channel<T> implements Iterable<T> {
      * Sends {@code value} if that is possible without waiting. Never blocks; not a
      * checkpoint.
      *
-     * @param value the element
      * <p>A receiver that waits in a {@link dev.weft.Select} and is, at this very moment,
      * polling another of its clauses is passed over (and woken to look again), so on a
      * rendezvous channel this may answer false although a receiver is registered.
      *
+     * @param value the element
      * @return true if sent; false if it would have to wait (no receiver, full buffer)
      * @throws ChannelClosedException if the channel is closed or failed
      * @throws NullPointerException if {@code value} is null
