@@ -82,8 +82,8 @@ class CpuPoolScenarioTest {
                         return null;
                     });
                     Task<Integer> pinger = work.fork("pinger", () -> {
-                        poolFull.await(); // every pool thread is taken, for good, by a task that never blocks or one
-                        // blocked
+                        // Every pool thread is taken, for good, by a task that never blocks or one blocked.
+                        poolFull.await();
                         for (int i = 0; i < sc.pings(); i++) {
                             ping.send(i);
                             assertEquals(i + 1, pong.receive(), Seeds.msg(seed, "pong"));

@@ -236,9 +236,8 @@ class CpuPoolTest {
                                     queuedTaskSaw[0] = clock.nanoTime(); // read when it leaves the queue
                                     return null;
                                 });
-                                Thread.sleep(
-                                        200); // real time in which a wrongly idle clock would jump to the sleeper's
-                                // timer
+                                // Real time in which a wrongly idle clock would jump to the sleeper's timer.
+                                Thread.sleep(200);
                                 sleeperWokeEarly[0] = sleeper.isDone();
                                 release.countDown();
                                 sleeper.join();
