@@ -12,6 +12,7 @@ import java.nio.channels.FileLockInterruptionException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A node of the task tree: a scope or a task. Holds the cancellation state and delivers
@@ -63,6 +64,14 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
 
     private static final Node[] NO_NODES = new Node[0];
 
+    /**
+     * Counts the cancellations of nodes in this process; bumped after a reason is set. A task
+     * that finds the count unchanged since its fork knows that no ancestor was cancelled in
+     * between without reading the ancestors, whose cache lines the forking thread keeps
+     * writing. A cancellation it misses this way still reaches it by propagation.
+     */
+    private static final AtomicInteger CANCELLATIONS = new AtomicInteger();
+
     /** The parent node; null only for a root scope. */
     final Node parent;
 
@@ -95,12 +104,14 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      */
     ScopeImpl nestedOnThread;
 
-    /** Children, an intrusive doubly-linked list. Guarded by this. */
+    /**
+     * Children, an intrusive singly-linked list, newest first. Guarded by this. Singly
+     * linked so that linking a child writes nothing into its older sibling, a task that
+     * another thread is starting or ending.
+     */
     private Node firstChild;
 
-    /** Sibling links. Guarded by the parent's monitor. */
-    private Node prevSibling;
-
+    /** The next older sibling. Guarded by the parent's monitor. */
     private Node nextSibling;
 
     /**
@@ -186,29 +197,36 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
 
     // ---- children -------------------------------------------------------------------------
 
-    /** Links {@code child}; call with this node's monitor held. */
+    /** Links {@code child} as the first child; call with this node's monitor held. */
     final void linkChildLocked(Node child) {
-        Node first = firstChild;
-        child.nextSibling = first;
-        if (first != null) {
-            first.prevSibling = child;
-        }
+        child.nextSibling = firstChild;
         firstChild = child;
     }
 
-    /** Unlinks {@code child}; call with this node's monitor held. */
+    /**
+     * Unlinks {@code child}, which must be linked; call with this node's monitor held. Walks
+     * past the children linked after it: a nested scope, the one caller, passes at most the
+     * nodes linked while it was open, so each link is walked past once at most (amortised O(1)).
+     */
     final void unlinkChildLocked(Node child) {
-        Node prev = child.prevSibling;
-        Node next = child.nextSibling;
+        Node prev = null;
+        for (Node c = firstChild; c != null; prev = c, c = c.nextSibling) {
+            if (c == child) {
+                unlinkAfterLocked(prev, c);
+                return;
+            }
+        }
+        throw new IllegalStateException("not a linked child: " + child.name());
+    }
+
+    /** Unlinks {@code c}, whose predecessor is {@code prev} (null if {@code c} is first). */
+    private void unlinkAfterLocked(Node prev, Node c) {
         if (prev == null) {
-            firstChild = next;
+            firstChild = c.nextSibling;
         } else {
-            prev.nextSibling = next;
+            prev.nextSibling = c.nextSibling;
         }
-        if (next != null) {
-            next.prevSibling = prev;
-        }
-        child.prevSibling = child.nextSibling = null;
+        c.nextSibling = null;
     }
 
     /**
@@ -217,11 +235,14 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
      */
     final int unlinkFinishedTasksLocked() {
         int removed = 0;
+        Node prev = null;
         for (Node c = firstChild; c != null; ) {
             Node next = c.nextSibling;
             if (c instanceof TaskImpl<?> t && t.isDone()) {
-                unlinkChildLocked(c);
+                unlinkAfterLocked(prev, c);
                 removed++;
+            } else {
+                prev = c;
             }
             c = next;
         }
@@ -260,6 +281,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
                 return false;
             }
             cancelReason = reason;
+            CANCELLATIONS.incrementAndGet();
             if (!shielded()) {
                 interruptLocked();
             } else if (graceTimer == null) {
@@ -390,6 +412,16 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
         // propagation when it arrives, so its children must be cancelled now.
         cancel(r);
         return cancelReason;
+    }
+
+    /** A reading of the process's cancellation count, to pass to {@link #cancelledSince} later. */
+    static int cancellations() {
+        return CANCELLATIONS.get();
+    }
+
+    /** Whether any node was cancelled since {@code reading} was taken from {@link #cancellations}. */
+    static boolean cancelledSince(int reading) {
+        return CANCELLATIONS.get() != reading;
     }
 
     /**

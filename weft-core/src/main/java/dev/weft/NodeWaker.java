@@ -63,6 +63,11 @@ final class NodeWaker implements Waker, Runnable {
         this.driver = null;
     }
 
+    /** The virtual-clock driver this waker accounts to, or null. */
+    VirtualDriver driver() {
+        return driver;
+    }
+
     private Thread thread() {
         return node != null ? node.thread : outsideThread;
     }

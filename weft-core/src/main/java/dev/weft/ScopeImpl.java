@@ -24,20 +24,23 @@ final class ScopeImpl extends Node implements Scope {
      * Lifecycle, all on the owner thread inside Weft.run: open() links the scope into its
      * parent (or the set of roots) and inherits a pending cancellation; the body runs with
      * the scope bound as the current node; finish() records a body failure, marks the body
-     * done, cancels daemons, waits until `live` (running tasks) is 0, marks the scope
+     * done, cancels daemons, waits until every forked task has ended, marks the scope
      * closed, unlinks it, reconciles the thread's interrupt status with the parent's state,
      * and returns or throws.
      *
-     *   OPEN --body returns--> BODY_DONE --live == 0--> CLOSED
+     *   OPEN --body returns--> BODY_DONE --ended == forks--> CLOSED
      *
      * Tasks report in two steps: recordFailure() before their outcome is published (so a
      * sibling that sees the cancellation also finds the failure that caused it), then
-     * taskDone(), which counts `live` down without a lock and unparks the owner at 0 (the
-     * owner sets the volatile ownerWaiting before re-reading live, the task decrements live
-     * before reading ownerWaiting, so one of them always sees the other). Fork needs no race
-     * with that zero: only a running task of the tree (or the body) can fork, so live > 0
-     * while anyone can. Finished tasks stay linked as children until fork prunes them
-     * (amortised: once linked > 2 * live + 32) or the scope closes; cancel() skips them.
+     * taskDone(), which counts the task as ended without a lock and unparks the owner once
+     * the ended count reaches the forks (the owner sets its waiting flag before it compares
+     * the counts, the task counts itself before it reads the flag, so one of them always sees
+     * the other). Fork needs no race with that equality: only a running task of the tree (or
+     * the body) can fork, so ended < forks while anyone can. Forks are counted under the
+     * monitor; ends and the owner's flag live in an array of their own (endLine), so that
+     * ending tasks write no cache line that the forking thread writes or reads. Finished
+     * tasks stay linked as children until fork prunes them (amortised: once linked exceeds
+     * 2 * the tasks the last prune kept + 32) or the scope closes; cancel() skips them.
      * Completions take no monitor, so that a forking thread never queues behind thousands
      * of finishing tasks.
      *
@@ -96,24 +99,44 @@ final class ScopeImpl extends Node implements Scope {
     /** The timer of {@link #ownDeadline}. Touched by the owner thread only. */
     private Timer deadlineTimer;
 
-    private static final java.lang.invoke.VarHandle LIVE;
+    /** Volatile access to the slots of {@link #endLine}. */
+    private static final java.lang.invoke.VarHandle SLOT =
+            java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
+
+    private static final java.lang.invoke.VarHandle FORKS;
 
     static {
         try {
-            LIVE = java.lang.invoke.MethodHandles.lookup().findVarHandle(ScopeImpl.class, "live", int.class);
+            FORKS = java.lang.invoke.MethodHandles.lookup().findVarHandle(ScopeImpl.class, "forks", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
-    /** Running tasks: incremented under this by fork, decremented without a lock by taskDone. */
-    private volatile int live;
+
+    /** {@link #endLine}'s slot of the ended tasks and of the owner's waiting flag (1 while it waits). */
+    private static final int ENDED = 16;
+
+    private static final int OWNER_WAITING = 17;
+
+    /**
+     * What ending tasks write: the count of ended tasks and the owner's waiting flag, in the
+     * middle of an array of 32 ints, so that a cache line of 64 B around them holds nothing
+     * else. Created by the first fork (guarded by this; read by tasks, which start after it).
+     */
+    private int[] endLine;
+
     /** Forked tasks still linked as children (finished ones are unlinked lazily). Guarded by this. */
     private int linked;
-    // Guarded by this.
+
+    /** Linked tasks the last prune kept (not finished then); sets when fork prunes next. Guarded by this. */
+    private int keptByPrune;
+
+    /** Tasks forked. Written under this; read without the lock by an ending task once the owner waits. */
     private int forks;
+
+    // Guarded by this.
     private boolean bodyDone;
     boolean closed;
-    private volatile boolean ownerWaiting;
     private Throwable firstFailure;
     private List<Throwable> laterFailures;
     private List<TaskImpl<?>> collectedFailures; // COLLECT only: checked for unread failures at the end
@@ -296,14 +319,19 @@ final class ScopeImpl extends Node implements Scope {
             if (closed) {
                 throw closedError();
             }
-            task.id = ++forks;
+            if (endLine == null) {
+                endLine = new int[32];
+            }
+            task.id = forks + 1;
+            FORKS.setRelease(this, forks + 1);
             linkChildLocked(task);
-            int running = (int) LIVE.getAndAdd(this, 1) + 1;
-            if (++linked > 2 * running + 32) {
+            if (++linked > 2 * keptByPrune + 32) {
                 pruneLocked();
             }
             // A task forked into a cancelled scope (or a daemon forked after the body) starts
-            // cancelled, and still runs its body: its first checkpoint throws.
+            // cancelled, and still runs its body: its first checkpoint throws. The count is
+            // read first, so that a cancellation this look misses moves it.
+            task.cancellationsAtFork = Node.cancellations();
             CancelReason startCancelled = effectiveReason();
             if (startCancelled == null && daemon && bodyDone) {
                 startCancelled = new CancelReason.ScopeEnded(name);
@@ -505,9 +533,11 @@ final class ScopeImpl extends Node implements Scope {
         }
     }
 
-    /** A task finished: unlink it, count down, wake the owner at zero. */
+    /** A task finished: count it as ended, and wake the owner if it waits and this was the last. */
     void taskDone(TaskImpl<?> task) {
-        if ((int) LIVE.getAndAdd(this, -1) == 1 && ownerWaiting) {
+        int[] line = endLine;
+        int ended = (int) SLOT.getAndAdd(line, ENDED, 1) + 1;
+        if ((int) SLOT.getVolatile(line, OWNER_WAITING) != 0 && ended == (int) FORKS.getAcquire(this)) {
             waker.wake();
         }
     }
@@ -515,6 +545,7 @@ final class ScopeImpl extends Node implements Scope {
     /** Unlinks finished tasks, in place; amortised over forks. Call holding this. */
     private void pruneLocked() {
         linked -= unlinkFinishedTasksLocked();
+        keptByPrune = linked;
     }
 
     /**
@@ -659,16 +690,23 @@ final class ScopeImpl extends Node implements Scope {
      */
     private void awaitTasks() {
         NodeWaker w = waker;
+        int[] line;
+        synchronized (this) {
+            line = endLine;
+            if (line == null) { // nothing was forked
+                closed = true;
+                return;
+            }
+        }
         while (true) {
             w.beforePoll();
-            ownerWaiting = true;
-            if (live == 0) {
-                ownerWaiting = false;
-                synchronized (this) {
+            SLOT.setVolatile(line, OWNER_WAITING, 1);
+            synchronized (this) {
+                if ((int) SLOT.getVolatile(line, ENDED) == forks) {
                     closed = true;
                     pruneLocked();
+                    return;
                 }
-                return;
             }
             w.park(this);
             if (Thread.interrupted()) {

@@ -39,6 +39,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
     /** The task's number in its scope; written under the scope's monitor before the task is published. */
     int id;
 
+    /**
+     * The process's cancellation count read by fork before it checked the ancestors for a
+     * reason; runBody reads the ancestors again only if the count moved. Written before start.
+     */
+    int cancellationsAtFork;
+
     /** Invariant: null while running; set once. Written under this. */
     private volatile Outcome<T> outcome;
 
@@ -123,9 +129,14 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         return scope().clock;
     }
 
+    /**
+     * The tree's driver, read from the task's waker (a task of a driven tree gets one at
+     * construction), not from the scope, whose cache lines the forking thread keeps writing.
+     */
     @Override
     VirtualDriver driver() {
-        return scope().driver;
+        NodeWaker w = waker;
+        return w != null ? w.driver() : null;
     }
 
     @Override
@@ -143,7 +154,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         try {
             runBody();
         } finally {
-            VirtualDriver d = scope().driver;
+            VirtualDriver d = driver();
             if (d != null) {
                 d.idle(); // this thread is done: it no longer holds the virtual clock back
             }
@@ -164,7 +175,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         try {
             runBody();
         } finally {
-            VirtualDriver d = scope().driver;
+            VirtualDriver d = driver();
             if (d != null) {
                 d.idle(); // as run(): the task no longer holds the virtual clock back
             }
@@ -173,7 +184,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
 
     private void runBody() {
         markStarted(); // from now on cancel() interrupts this thread; a cancellation already in force is armed
-        adoptEffectiveReason();
+        if (Node.cancelledSince(cancellationsAtFork)) {
+            adoptEffectiveReason(); // an ancestor may have been cancelled since the fork looked
+        }
         runningSince = LiveTree.probeClock();
         TaskEvents.started(this);
         Outcome<T> result;

@@ -12,6 +12,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -473,5 +474,62 @@ class CancellationTest {
             assertThrows(IllegalArgumentException.class, () -> t.cancel(""));
             return null;
         });
+    }
+
+    @Test
+    @Timeout(60)
+    void aTaskThatStartsWhileItsScopesCancellationIsStillOnItsWayStartsInterrupted() throws Exception {
+        // cancel() reaches a scope's children one at a time, newest first. Holding the newest
+        // child's monitor stops it there: the scope is cancelled, the older child is not reached
+        // yet. That child, starting now, must find the cancellation itself.
+        CountDownLatch gate = new CountDownLatch(1);
+        ThreadFactory gated = r -> Thread.ofVirtual().unstarted(() -> {
+            awaitUninterruptibly(gate);
+            r.run();
+        });
+        AtomicReference<Boolean> interruptedAtStart = new AtomicReference<>();
+        Thread[] canceller = new Thread[1];
+        Weft.run(ScopeOptions.named("gated").withThreadFactory(gated), scope -> {
+            scope.fork(() -> {
+                interruptedAtStart.set(Thread.currentThread().isInterrupted());
+                return null;
+            });
+            Task<Object> newest = scope.fork(() -> null);
+            synchronized (newest) {
+                canceller[0] = Thread.ofPlatform().start(() -> scope.cancel("stop"));
+                spinUntil(() -> scope.isCancelled() && canceller[0].getState() == Thread.State.BLOCKED);
+                gate.countDown();
+                spinUntil(() -> interruptedAtStart.get() != null);
+            }
+            return null;
+        });
+        canceller[0].join();
+        assertEquals(true, interruptedAtStart.get(), "the task started with its interrupt armed");
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Spins (this thread may be interrupted by its scope, so it does not park) until {@code done}; a hang bound only. */
+    private static void spinUntil(java.util.function.BooleanSupplier done) {
+        long give = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() - give > 0) {
+                throw new AssertionError("not reached within 60 s");
+            }
+            Thread.onSpinWait();
+        }
     }
 }

@@ -610,4 +610,53 @@ class ScopeTest {
                                 .join())));
         assertNotNull(boom.getSuppressed());
     }
+
+    @Test
+    @Timeout(60)
+    void aNestedScopeThatEndsLeavesTheTasksForkedIntoItsParentMeanwhileLinked() throws Exception {
+        // The children of a scope are a list, newest first; a nested scope of the body unlinks
+        // itself when it ends, past the tasks that other tasks forked into the parent while it
+        // was open. Every one of those must stay linked, or cancel() would not reach it.
+        ScopeImpl[] nested = new ScopeImpl[1];
+        List<Task<Object>> sleepers = new ArrayList<>();
+        assertThrows(
+                CancelledException.class,
+                () -> Weft.run(outer -> {
+                    Weft.run(inner -> {
+                        nested[0] = (ScopeImpl) inner;
+                        inner.fork(() -> {
+                            for (int i = 0; i < 60; i++) {
+                                int k = i;
+                                outer.fork(() -> k); // finish at once: the prunes unlink them meanwhile
+                                synchronized (sleepers) {
+                                    sleepers.add(outer.fork(() -> {
+                                        Weft.sleep(Duration.ofHours(1));
+                                        return null;
+                                    }));
+                                }
+                            }
+                            return null;
+                        });
+                        return null;
+                    });
+                    ScopeImpl parent = (ScopeImpl) outer;
+                    List<Node> linked;
+                    synchronized (parent) {
+                        linked = Arrays.asList(parent.childrenLocked());
+                    }
+                    assertFalse(linked.contains(nested[0]), "the nested scope unlinked itself");
+                    synchronized (sleepers) {
+                        assertEquals(60, sleepers.size());
+                        for (Task<Object> t : sleepers) {
+                            assertTrue(linked.contains((Node) t), "a sleeping task is still linked");
+                        }
+                    }
+                    outer.cancel("done"); // reaches every sleeper, or this scope would wait an hour
+                    Weft.checkpoint();
+                    return null;
+                }));
+        for (Task<Object> t : sleepers) {
+            assertInstanceOf(Outcome.Cancelled.class, t.outcome());
+        }
+    }
 }
