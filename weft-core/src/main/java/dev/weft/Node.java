@@ -230,13 +230,19 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     }
 
     /**
-     * Unlinks the children that are finished tasks, walking the list in place (no copy);
-     * call with this node's monitor held. Returns how many were unlinked.
+     * Unlinks the children that are finished tasks, walking the list in place (no copy),
+     * past the {@code skip} newest children, which it leaves linked unlooked at; call with
+     * this node's monitor held. Returns how many were unlinked.
      */
-    final int unlinkFinishedTasksLocked() {
+    final int unlinkFinishedTasksLocked(int skip) {
         int removed = 0;
         Node prev = null;
-        for (Node c = firstChild; c != null; ) {
+        Node c = firstChild;
+        for (int i = 0; i < skip && c != null; i++) {
+            prev = c;
+            c = c.nextSibling;
+        }
+        while (c != null) {
             Node next = c.nextSibling;
             if (c instanceof TaskImpl<?> t && t.isDone()) {
                 unlinkAfterLocked(prev, c);

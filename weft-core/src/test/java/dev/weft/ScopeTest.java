@@ -659,4 +659,22 @@ class ScopeTest {
             assertInstanceOf(Outcome.Cancelled.class, t.outcome());
         }
     }
+
+    @Test
+    void aLongLivedScopeKeepsOnlyAFewOfItsFinishedTasksLinked() throws Exception {
+        // A scope that outlives many short tasks (a server's scope, say) must let them go:
+        // fork unlinks finished tasks as it goes, so the children stay a bounded list.
+        Weft.run(scope -> {
+            for (int i = 0; i < 10_000; i++) {
+                int k = i;
+                scope.fork(() -> k).join();
+            }
+            int linked;
+            synchronized (scope) {
+                linked = ((ScopeImpl) scope).childrenLocked().length;
+            }
+            assertTrue(linked < 200, linked + " of 10,000 finished tasks are still linked");
+            return null;
+        });
+    }
 }
