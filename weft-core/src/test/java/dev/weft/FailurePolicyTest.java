@@ -25,9 +25,6 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -291,23 +288,8 @@ class FailurePolicyTest {
 
     @Test
     void aCollectScopeLogsAFailureNobodyRead() throws Exception {
-        List<LogRecord> records = new ArrayList<>();
-        Handler h = new Handler() {
-            @Override
-            public synchronized void publish(LogRecord r) {
-                records.add(r);
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        Logger jul = Logger.getLogger("dev.weft");
-        jul.addHandler(h);
-        boolean parents = jul.getUseParentHandlers();
-        jul.setUseParentHandlers(false); // captured, not printed
+        WeftLogCapture log = new WeftLogCapture();
+        log.start();
         try {
             IOException unread = new IOException("unread");
             Weft.run(ScopeOptions.named("batch").withPolicy(FailurePolicy.COLLECT), scope -> {
@@ -320,14 +302,11 @@ class FailurePolicyTest {
                 read.awaitOutcome();
                 return null;
             });
-            synchronized (h) {
-                assertEquals(1, records.size(), "only the unread failure is logged");
-                assertSame(unread, records.get(0).getThrown());
-                assertTrue(records.get(0).getMessage().contains("'ignored'"));
-            }
+            assertEquals(1, log.messages().size(), "only the unread failure is logged");
+            assertEquals(List.of(unread), log.thrown());
+            assertTrue(log.messages().get(0).contains("'ignored'"));
         } finally {
-            jul.removeHandler(h);
-            jul.setUseParentHandlers(parents);
+            log.stop();
         }
     }
 
