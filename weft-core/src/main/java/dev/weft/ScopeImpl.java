@@ -323,8 +323,9 @@ final class ScopeImpl extends Node implements Scope {
             if (endLine == null) {
                 endLine = new int[32];
             }
-            task.id = forks + 1;
-            FORKS.setRelease(this, forks + 1);
+            int forked = forks + 1;
+            task.id = forked;
+            FORKS.setRelease(this, forked);
             linkChildLocked(task);
             if (++linked > 2 * keptByPrune + 32) {
                 pruneLocked(PRUNE_SKIP);
