@@ -353,6 +353,7 @@ final class ScopeImpl extends Node implements Scope {
                 throw new IllegalStateException("thread factory of scope '" + name + "' returned null");
             }
             task.thread = t;
+            t.setUncaughtExceptionHandler(task); // how the thread finds its task: Node.current()
             if (driver != null) {
                 driver.busy(); // counted from now: the new thread can run
             }

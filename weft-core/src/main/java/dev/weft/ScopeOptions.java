@@ -17,7 +17,9 @@ import java.util.concurrent.ThreadFactory;
  *     name
  * @param policy what a fork failure does; never null
  * @param threadFactory makes each task's thread; null to inherit the enclosing scope's, or
- *     virtual threads at the root. Model checkers inject platform threads here.
+ *     virtual threads at the root. Model checkers inject platform threads here. Weft
+ *     replaces the uncaught-exception handler of each thread it is given (a task's failures
+ *     go to its scope, never to a handler) and starts the thread itself.
  * @param clock the clock every wait in the scope reads; null to inherit the enclosing
  *     scope's, or {@link Clock#system()} at the root. Only a root scope may set a clock
  *     different from the one it would inherit.

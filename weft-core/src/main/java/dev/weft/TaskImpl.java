@@ -7,7 +7,7 @@ import dev.weft.time.Clock;
 import java.util.concurrent.Callable;
 
 /** The one implementation of {@link Task}; also the {@code Runnable} its thread runs. */
-final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.CallableOp<T, Exception> {
+final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.UncaughtExceptionHandler {
     /*
      * Implementation overview
      *
@@ -15,7 +15,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
      * is the task's from runOnPool() until the task finishes (see CpuPool). run() (or
      * runOnPool()) marks it started under the monitor (from then on cancel() may interrupt
      * the thread; a task cancelled before it started has its interrupt armed there), runs
-     * the body with the task bound as the current node — always, even when the task was
+     * the body with the task as the current node (see Node.current()) — always, even when the task was
      * cancelled before it started, so that a finally in the body always runs and its first
      * checkpoint throws — and calls finish(). finish() reports a failure to the scope first,
      * then publishes the outcome and wakes joiners, then tells the scope the task is done: so
@@ -97,10 +97,21 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         }
     }
 
-    /** The task's body, run with the task bound as the current node (saves a method reference). */
+    /**
+     * The task's thread's uncaught-exception handler: that slot is how {@link Node#current()}
+     * finds the task without a binding per task. Nothing a body throws gets here (runBody
+     * catches it all for the outcome); only a failure of Weft's own bookkeeping after the
+     * body could, and it goes where the JDK would send it without this handler.
+     */
     @Override
-    public T call() throws Exception {
-        return body.call();
+    public void uncaughtException(Thread t, Throwable e) {
+        Thread.UncaughtExceptionHandler h = Thread.getDefaultUncaughtExceptionHandler();
+        ThreadGroup g = t.getThreadGroup();
+        if (h != null) {
+            h.uncaughtException(t, e);
+        } else if (g != null) {
+            g.uncaughtException(t, e);
+        }
     }
 
     /** Set once anyone has been handed this task's failure; read when a COLLECT scope ends. */
@@ -152,7 +163,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
             throw new IllegalStateException("a Weft task runs only on the thread its scope started for it");
         }
         try {
-            runBody();
+            runBody(true);
         } finally {
             VirtualDriver d = driver();
             if (d != null) {
@@ -173,7 +184,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         }
         waitingOn = null;
         try {
-            runBody();
+            ScopedValue.where(CURRENT, this).run(() -> runBody(false)); // the pool thread is not the task's own
         } finally {
             VirtualDriver d = driver();
             if (d != null) {
@@ -182,7 +193,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         }
     }
 
-    private void runBody() {
+    /**
+     * Runs the body and finishes. On the task's own thread ({@code ownThread}), the thread's
+     * uncaught-exception handler is the task (see {@link Node#current()}); a body that
+     * replaced it had its thread detached from the task, and fails for it, loudly.
+     */
+    private void runBody(boolean ownThread) {
         markStarted(); // from now on cancel() interrupts this thread; a cancellation already in force is armed
         if (Node.cancelledSince(cancellationsAtFork)) {
             adoptEffectiveReason(); // an ancestor may have been cancelled since the fork looked
@@ -191,7 +207,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, ScopedValue.C
         TaskEvents.started(this);
         Outcome<T> result;
         try {
-            T value = ScopedValue.where(CURRENT, this).call(this);
+            T value = body.call();
+            if (ownThread && thread.getUncaughtExceptionHandler() != this) {
+                throw new IllegalStateException("task '" + name() + "' replaced the uncaught-exception handler of"
+                        + " its thread; Weft finds a task's node there, so the code after that ran outside the"
+                        + " task's tree. Leave a task's thread its handler: a task's failures go to its scope.");
+            }
             result = new Outcome.Success<>(value);
         } catch (Throwable e) {
             CancelReason r = adoptEffectiveReason();
