@@ -1,6 +1,7 @@
 package dev.weft;
 
 import dev.weft.internal.LazyLogger;
+import dev.weft.internal.LiveTree;
 import dev.weft.internal.TreeNode;
 import dev.weft.time.Clock;
 import dev.weft.time.Timer;
@@ -18,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A node of the task tree: a scope or a task. Holds the cancellation state and delivers
  * cancellation to the thread running the node's code.
  */
-abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
+abstract sealed class Node extends NodeWaker implements TreeNode permits ScopeImpl, TaskImpl {
     /*
      * Implementation overview
      *
@@ -118,13 +119,6 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     /** The next older sibling. Guarded by the parent's monitor. */
     private Node nextSibling;
 
-    /**
-     * The waker of this node's waits. Created with the node under a virtual clock (wake-ups
-     * and interrupts from other threads must reach it for the clock's accounting); else
-     * lazily by the node's own thread.
-     */
-    NodeWaker waker;
-
     /** What the node's thread is parked on in a Weft wait, or null (for reports). */
     volatile Object waitingOn;
 
@@ -169,7 +163,24 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     abstract Clock clock();
 
     /** The driver of the tree's virtual clock, or null under the system clock. */
+    @Override
     abstract VirtualDriver driver();
+
+    @Override
+    final Thread waitingThread() {
+        return thread;
+    }
+
+    @Override
+    final void parking(Object blocker) {
+        waitingOn = blocker;
+    }
+
+    @Override
+    final void unparked() {
+        waitingOn = null;
+        runningSince = LiveTree.probeClock(); // running again: the starvation probe measures from here
+    }
 
     /**
      * Returns the node the current thread is running, or null outside Weft: the innermost
@@ -195,14 +206,6 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
             }
         }
         return false;
-    }
-
-    final NodeWaker waker() {
-        NodeWaker w = waker;
-        if (w == null) {
-            w = waker = new NodeWaker(this, null);
-        }
-        return w;
     }
 
     /** Whether a shield on the node's thread holds cancellation back. Guarded by this (racy reads by that thread are its own writes). */
@@ -387,10 +390,7 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     private void interruptLocked() {
         if (started && !detached && thread != null && nestedOnThread == null) {
             interruptSent = true;
-            NodeWaker w = waker;
-            if (w != null) {
-                w.beforeInterrupt();
-            }
+            beforeInterrupt();
             thread.interrupt();
         }
     }
@@ -627,12 +627,6 @@ abstract sealed class Node implements TreeNode permits ScopeImpl, TaskImpl {
     @Override
     public final Object waitingOn() {
         return waitingOn;
-    }
-
-    @Override
-    public final boolean isParked() {
-        NodeWaker w = waker;
-        return w != null && w.isParked();
     }
 
     @Override

@@ -1,17 +1,18 @@
 package dev.weft;
 
-import dev.weft.internal.LiveTree;
 import dev.weft.poll.Waker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The waker of a node's waits (or of one wait of a thread outside the task tree): unparks
- * the waiting thread without ever losing a wake-up, and, under a virtual clock, keeps the
- * driver's count of threads that are not parked in a Weft wait exact.
+ * The waker of a node's waits, which every node is itself (or, as {@link Outside}, of one
+ * wait of a thread outside the task tree): unparks the waiting thread without ever losing a
+ * wake-up, and, under a virtual clock, keeps the driver's count of threads that are not
+ * parked in a Weft wait exact. A base class of the node, not an object of its own, so that a
+ * task that waits allocates nothing for it.
  */
-final class NodeWaker implements Waker, Runnable {
+abstract sealed class NodeWaker implements Waker permits Node, NodeWaker.Outside {
     /*
      * A wake-up is a state change, never just a LockSupport permit: a poll may take a
      * ReentrantLock (a channel's, the timer queue's), and a thread that parks inside that
@@ -45,48 +46,48 @@ final class NodeWaker implements Waker, Runnable {
         }
     }
 
-    private final Node node; // null for a thread outside the tree
-    private final Thread outsideThread; // that thread; null for a node (its thread is set when it starts)
-    private final VirtualDriver driver; // null under the system clock: no accounting
     private volatile int state;
 
-    NodeWaker(Node node, VirtualDriver driver) {
-        this.node = node;
-        this.outsideThread = null;
-        this.driver = driver;
-    }
+    /** The thread that waits; null for a node whose thread is not set yet. */
+    abstract Thread waitingThread();
 
-    /** The waker of one wait of {@code thread}, which runs no Weft task. */
-    NodeWaker(Thread thread) {
-        this.node = null;
-        this.outsideThread = thread;
-        this.driver = null;
-    }
+    /** The virtual-clock driver this waker accounts to, or null under the system clock. */
+    abstract VirtualDriver driver();
 
-    /** The virtual-clock driver this waker accounts to, or null. */
-    VirtualDriver driver() {
-        return driver;
-    }
+    /** On the waiting thread, before it parks on {@code blocker}. */
+    void parking(Object blocker) {}
 
-    private Thread thread() {
-        return node != null ? node.thread : outsideThread;
-    }
+    /** On the waiting thread, when it returns from a park. */
+    void unparked() {}
 
-    @Override
-    public void wake() {
-        if (countRunnable()) {
-            LockSupport.unpark(thread());
+    /** The waker of one wait of a thread that runs no Weft node. */
+    static final class Outside extends NodeWaker {
+        private final Thread thread;
+
+        Outside(Thread thread) {
+            this.thread = thread;
+        }
+
+        @Override
+        Thread waitingThread() {
+            return thread;
+        }
+
+        @Override
+        VirtualDriver driver() {
+            return null;
         }
     }
 
-    /** As {@link #wake()}: the form {@code dev.weft.internal.Handoff} takes. */
     @Override
-    public void run() {
-        wake();
+    public final void wake() {
+        if (countRunnable()) {
+            LockSupport.unpark(waitingThread());
+        }
     }
 
     /** Before an interrupt wakes the node's thread: counts it busy if it is parked. */
-    void beforeInterrupt() {
+    final void beforeInterrupt() {
         countRunnable();
     }
 
@@ -98,6 +99,7 @@ final class NodeWaker implements Waker, Runnable {
      */
     /** Returns true if the thread was parked and must be unparked. */
     private boolean countRunnable() {
+        VirtualDriver driver = driver();
         while (true) {
             int s = state;
             if (s == PARKED) {
@@ -128,17 +130,17 @@ final class NodeWaker implements Waker, Runnable {
      * Whether a wake-up arrived since {@link #beforePoll()}: then the waiter polls again at
      * once rather than yielding first (the park would return at once anyway).
      */
-    boolean isNotified() {
+    final boolean isNotified() {
         return state == NOTIFIED;
     }
 
     /** Whether the thread is parked in a wait and no wake-up has reached it since (for diagnostics). */
-    boolean isParked() {
+    public final boolean isParked() {
         return state == PARKED;
     }
 
     /** On the waiting thread, before each poll of a wait loop: forget wake-ups the poll will see. */
-    void beforePoll() {
+    final void beforePoll() {
         state = RUNNING;
     }
 
@@ -147,7 +149,7 @@ final class NodeWaker implements Waker, Runnable {
      * once if a wake-up arrived since {@link #beforePoll()}; may also return spuriously (the
      * caller polls again).
      */
-    void park(Object blocker) {
+    final void park(Object blocker) {
         park(blocker, false);
     }
 
@@ -155,10 +157,9 @@ final class NodeWaker implements Waker, Runnable {
      * As {@link #park(Object)}; with {@code outside}, the thread keeps counting busy for a
      * virtual clock while parked (it waits for a thread outside the tree).
      */
-    void park(Object blocker, boolean outside) {
-        if (node != null) {
-            node.waitingOn = blocker;
-        }
+    final void park(Object blocker, boolean outside) {
+        parking(blocker);
+        VirtualDriver driver = driver();
         if (outside) {
             if (STATE.compareAndSet(this, RUNNING, PARKED_OUTSIDE)) {
                 LockSupport.park(blocker);
@@ -179,9 +180,6 @@ final class NodeWaker implements Waker, Runnable {
                 }
             }
         }
-        if (node != null) {
-            node.waitingOn = null;
-            node.runningSince = LiveTree.probeClock(); // running again: the starvation probe measures from here
-        }
+        unparked();
     }
 }

@@ -184,7 +184,6 @@ final class ScopeImpl extends Node implements Scope {
         } else {
             this.driver = c instanceof VirtualClock vc ? VirtualDriver.start(this, vc) : null;
         }
-        this.waker = new NodeWaker(this, driver); // taskDone wakes the owner from task threads
         Object[] inheritedLocals = parent != null ? parent.locals : null;
         if (inheritedLocals != null) {
             this.locals = inheritedLocals; // task-local values: a nested scope starts from a copy
@@ -541,7 +540,7 @@ final class ScopeImpl extends Node implements Scope {
         int[] line = endLine;
         int ended = (int) SLOT.getAndAdd(line, ENDED, 1) + 1;
         if ((int) SLOT.getVolatile(line, OWNER_WAITING) != 0 && ended == (int) FORKS.getAcquire(this)) {
-            waker.wake();
+            wake();
         }
     }
 
@@ -701,7 +700,6 @@ final class ScopeImpl extends Node implements Scope {
      * caller when the scope returns.
      */
     private void awaitTasks() {
-        NodeWaker w = waker;
         int[] line;
         synchronized (this) {
             line = endLine;
@@ -711,7 +709,7 @@ final class ScopeImpl extends Node implements Scope {
             }
         }
         while (true) {
-            w.beforePoll();
+            beforePoll(); // the scope is the owner's waker
             SLOT.setVolatile(line, OWNER_WAITING, 1);
             synchronized (this) {
                 if ((int) SLOT.getVolatile(line, ENDED) == forks) {
@@ -720,7 +718,7 @@ final class ScopeImpl extends Node implements Scope {
                     return;
                 }
             }
-            w.park(this);
+            park(this);
             if (Thread.interrupted()) {
                 foreignInterrupt = true;
                 cancel(new CancelReason.Interrupted(Thread.currentThread().getName()));

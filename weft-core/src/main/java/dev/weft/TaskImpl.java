@@ -36,6 +36,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
     private Callable<? extends T> body; // cleared when the task finishes
     final boolean daemon;
 
+    /** The tree's virtual-clock driver, or null; the scope's, copied at the fork. */
+    private final VirtualDriver driver;
+
     /** The task's number in its scope; written under the scope's monitor before the task is published. */
     int id;
 
@@ -122,14 +125,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
         this.givenName = name;
         this.body = body;
         this.daemon = daemon;
-        if (scope.driver != null) {
-            this.waker = new NodeWaker(this, scope.driver); // interrupts from other threads must reach it
-        }
+        this.driver = scope.driver;
     }
 
     /**
      * The scope this task belongs to: its parent. Not a field of its own, so that a task
-     * stays 96 B with {@link Node#locals} (one reference fewer per task).
+     * has one reference fewer.
      */
     ScopeImpl scope() {
         return (ScopeImpl) parent;
@@ -141,13 +142,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
     }
 
     /**
-     * The tree's driver, read from the task's waker (a task of a driven tree gets one at
-     * construction), not from the scope, whose cache lines the forking thread keeps writing.
+     * The tree's driver, from the task's own field, not from the scope, whose cache lines
+     * the forking thread keeps writing.
      */
     @Override
     VirtualDriver driver() {
-        NodeWaker w = waker;
-        return w != null ? w.driver() : null;
+        return driver;
     }
 
     @Override

@@ -78,7 +78,7 @@ final class Waiting {
 
     /** The waker of a wait by {@code n}'s thread: the node's own, or a fresh one for a thread outside Weft. */
     private static NodeWaker wakerOf(Node n) {
-        return n != null ? n.waker() : new NodeWaker(Thread.currentThread());
+        return n != null ? n : new NodeWaker.Outside(Thread.currentThread());
     }
 
     /**

@@ -284,10 +284,8 @@ final class RendezvousBuffer<T> extends LockedBuffer<T> {
         }
 
         @Override
-        public boolean armPark(Runnable wake) {
-            if (waker == null) {
-                waker = wake::run; // once per wait, and only for one that parks
-            }
+        public boolean armPark(Waker wake) {
+            waker = wake;
             while (true) {
                 int s = state;
                 if (s == DONE) {

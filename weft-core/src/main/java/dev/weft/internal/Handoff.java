@@ -1,5 +1,7 @@
 package dev.weft.internal;
 
+import dev.weft.poll.Waker;
+
 /**
  * A pollable that is a single operation whose commit state lives in the operation itself:
  * a plain (not selected) send or receive waiting alone on a rendezvous channel. A partner
@@ -16,12 +18,12 @@ public interface Handoff {
     boolean isDone();
 
     /**
-     * On the waiter's thread, before it parks: makes the completer run {@code wake} (the
-     * waiter's waker; a {@link Runnable} because this bridge names only the JDK).
+     * On the waiter's thread, before it parks: makes the completer wake {@code waker} (the
+     * waiter's).
      *
      * @return false if the operation is done already (do not park)
      */
-    boolean armPark(Runnable wake);
+    boolean armPark(Waker waker);
 
     /**
      * On the waiter's thread, when it stops waiting (it was cancelled). Never blocks.
