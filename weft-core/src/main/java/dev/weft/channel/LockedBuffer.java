@@ -247,11 +247,18 @@ abstract sealed class LockedBuffer<T> extends ChannelBuffer<T> permits Rendezvou
 
     /**
      * Hands {@code value} to the first waiting receiver whose claim can be locked (with
-     * {@code own}, if given). Returns whether it did; unlinks dead receivers on the way.
+     * {@code own}, if given), but only while the buffer is empty: elements leave a channel
+     * in the order they came. Returns whether it did; unlinks dead receivers on the way.
      */
     private boolean handToReceiverLocked(T value, Claim own) {
         if (handToSlotLocked(value, own)) {
             return true;
+        }
+        if (!isEmptyLocked()) {
+            // Older elements wait in the buffer: they came while the waiting receivers were
+            // busy, and each was passed over and woken to look again. They take those first
+            // when they do; this one joins them behind.
+            return false;
         }
         for (Op<T> r = receivers.first; r != null; ) {
             Op<T> next = r.next;
