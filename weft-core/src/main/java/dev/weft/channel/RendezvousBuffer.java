@@ -1,9 +1,9 @@
 package dev.weft.channel;
 
-import dev.weft.internal.Handoff;
 import dev.weft.internal.Tuning;
 import dev.weft.internal.WaitTarget;
 import dev.weft.internal.handoff.Claim;
+import dev.weft.internal.handoff.Handoff;
 import dev.weft.poll.Poll;
 import dev.weft.poll.Pollable;
 import dev.weft.poll.Waker;

@@ -1,11 +1,11 @@
-package dev.weft.internal;
+package dev.weft.internal.handoff;
 
 import dev.weft.poll.Waker;
 
 /**
  * A pollable that is a single operation whose commit state lives in the operation itself:
  * a plain (not selected) send or receive waiting alone on a rendezvous channel. A partner
- * completes it by touching this one object, with no {@code dev.weft.internal.handoff.Claim}, so a
+ * completes it by touching this one object, with no {@link Claim}, so a
  * hand-off between two cores moves as few cache lines as it can. Weft's wait loop watches
  * {@link #isDone()} for a moment before it parks, and polls the operation only once it is
  * done. Not exported.
