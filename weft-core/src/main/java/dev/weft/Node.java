@@ -194,8 +194,7 @@ abstract sealed class Node extends NodeWaker implements TreeNode permits ScopeIm
         if (CURRENT.isBound()) {
             return CURRENT.get();
         }
-        Thread t = Thread.currentThread();
-        return t.getUncaughtExceptionHandler() instanceof TaskImpl<?> task && task.thread == t ? task : null;
+        return TaskImpl.ofThread(Thread.currentThread());
     }
 
     /** Returns whether {@code ancestor} is this node or one of its ancestors. */

@@ -351,8 +351,7 @@ final class ScopeImpl extends Node implements Scope {
             if (t == null) {
                 throw new IllegalStateException("thread factory of scope '" + name + "' returned null");
             }
-            task.thread = t;
-            t.setUncaughtExceptionHandler(task); // how the thread finds its task: Node.current()
+            task.bindTo(t); // how the thread finds its task: Node.current()
             if (driver != null) {
                 driver.busy(); // counted from now: the new thread can run
             }

@@ -15,9 +15,9 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
      * is the task's from runOnPool() until the task finishes (see CpuPool). run() (or
      * runOnPool()) marks it started under the monitor (from then on cancel() may interrupt
      * the thread; a task cancelled before it started has its interrupt armed there), runs
-     * the body with the task as the current node (see Node.current()) — always, even when the task was
-     * cancelled before it started, so that a finally in the body always runs and its first
-     * checkpoint throws — and calls finish(). finish() reports a failure to the scope first,
+     * the body with the task as the current node (see Node.current()) — always, even when
+     * the task was cancelled before it started, so that a finally in the body always runs
+     * and its first checkpoint throws — and calls finish(). finish() reports a failure to the scope first,
      * then publishes the outcome and wakes joiners, then tells the scope the task is done: so
      * anyone who sees the scope cancelled because of this task can already find its failure,
      * and the scope cannot return before the outcome is visible.
@@ -98,6 +98,20 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    /**
+     * Makes {@code t}, not yet started, this task's own thread: the task goes into the
+     * thread's uncaught-exception-handler slot, where {@link #ofThread} finds it.
+     */
+    void bindTo(Thread t) {
+        thread = t;
+        t.setUncaughtExceptionHandler(this);
+    }
+
+    /** The task whose own thread {@code t} is (see {@link #bindTo}), or null. */
+    static TaskImpl<?> ofThread(Thread t) {
+        return t.getUncaughtExceptionHandler() instanceof TaskImpl<?> task && task.thread == t ? task : null;
     }
 
     /**
@@ -208,7 +222,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
         Outcome<T> result;
         try {
             T value = body.call();
-            if (ownThread && thread.getUncaughtExceptionHandler() != this) {
+            if (ownThread && ofThread(thread) != this) {
                 throw new IllegalStateException("task '" + name() + "' replaced the uncaught-exception handler of"
                         + " its thread; Weft finds a task's node there, so the code after that ran outside the"
                         + " task's tree. Leave a task's thread its handler: a task's failures go to its scope.");
