@@ -37,8 +37,9 @@ final class ScopeImpl extends Node implements Scope {
      * the counts, the task counts itself before it reads the flag, so one of them always sees
      * the other). Fork needs no race with that equality: only a running task of the tree (or
      * the body) can fork, so ended < forks while anyone can. Forks are counted under the
-     * monitor; ends and the owner's flag live in an array of their own (endLine), so that
-     * ending tasks write no cache line that the forking thread writes or reads. Finished
+     * monitor; ends and the owner's flag live in a padded object of their own (TaskEnds),
+     * which each task reaches through its own field, so that starting and ending tasks read
+     * and write no cache line that the forking thread writes. Finished
      * tasks stay linked as children until fork prunes them (amortised: once linked exceeds
      * 2 * the tasks the last prune kept + 32; past the 32 newest children, which are likely
      * still starting) or the scope closes; cancel() skips them.
@@ -100,10 +101,6 @@ final class ScopeImpl extends Node implements Scope {
     /** The timer of {@link #ownDeadline}. Touched by the owner thread only. */
     private Timer deadlineTimer;
 
-    /** Volatile access to the slots of {@link #endLine}. */
-    private static final java.lang.invoke.VarHandle SLOT =
-            java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
-
     private static final java.lang.invoke.VarHandle FORKS;
 
     static {
@@ -114,17 +111,11 @@ final class ScopeImpl extends Node implements Scope {
         }
     }
 
-    /** {@link #endLine}'s slot of the ended tasks and of the owner's waiting flag (1 while it waits). */
-    private static final int ENDED = 16;
-
-    private static final int OWNER_WAITING = 17;
-
     /**
-     * What ending tasks write: the count of ended tasks and the owner's waiting flag, in the
-     * middle of an array of 32 ints, so that a cache line of 64 B around them holds nothing
-     * else. Created by the first fork (guarded by this; read by tasks, which start after it).
+     * What this scope's tasks write as they end, on a cache line of its own. Created by the
+     * first fork (guarded by this); each task gets it at its fork.
      */
-    private int[] endLine;
+    private TaskEnds ends;
 
     /** Forked tasks still linked as children (finished ones are unlinked lazily). Guarded by this. */
     private int linked;
@@ -310,17 +301,19 @@ final class ScopeImpl extends Node implements Scope {
                     + " tasks may fork into it. Pass data to other threads, not scopes.");
         }
         // Thread context bridges capture on this thread; may throw, and then nothing was created.
-        TaskImpl<U> task = new TaskImpl<>(this, taskName, ThreadContextBridges.carrying(body), daemon);
+        Callable<? extends U> carried = ThreadContextBridges.carrying(body);
         Object[] locals = caller.locals;
-        if (locals != null) {
-            task.locals = locals; // the fork's copy of the caller's task-local values
-        }
+        TaskImpl<U> task;
         synchronized (this) {
             if (closed) {
                 throw closedError();
             }
-            if (endLine == null) {
-                endLine = new int[32];
+            if (ends == null) {
+                ends = new TaskEnds(driver);
+            }
+            task = new TaskImpl<>(this, ends, taskName, carried, daemon);
+            if (locals != null) {
+                task.locals = locals; // the fork's copy of the caller's task-local values
             }
             int forked = forks + 1;
             task.id = forked;
@@ -536,9 +529,9 @@ final class ScopeImpl extends Node implements Scope {
 
     /** A task finished: count it as ended, and wake the owner if it waits and this was the last. */
     void taskDone(TaskImpl<?> task) {
-        int[] line = endLine;
-        int ended = (int) SLOT.getAndAdd(line, ENDED, 1) + 1;
-        if ((int) SLOT.getVolatile(line, OWNER_WAITING) != 0 && ended == (int) FORKS.getAcquire(this)) {
+        TaskEnds e = task.ends;
+        int ended = e.countEnd();
+        if (e.ownerWaiting != 0 && ended == (int) FORKS.getAcquire(this)) {
             wake();
         }
     }
@@ -699,19 +692,19 @@ final class ScopeImpl extends Node implements Scope {
      * caller when the scope returns.
      */
     private void awaitTasks() {
-        int[] line;
+        TaskEnds e;
         synchronized (this) {
-            line = endLine;
-            if (line == null) { // nothing was forked
+            e = ends;
+            if (e == null) { // nothing was forked
                 closed = true;
                 return;
             }
         }
         while (true) {
             beforePoll(); // the scope is the owner's waker
-            SLOT.setVolatile(line, OWNER_WAITING, 1);
+            e.ownerWaiting = 1;
             synchronized (this) {
-                if ((int) SLOT.getVolatile(line, ENDED) == forks) {
+                if (e.ended == forks) {
                     closed = true;
                     pruneLocked(0);
                     return;

@@ -36,8 +36,8 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
     private Callable<? extends T> body; // cleared when the task finishes
     final boolean daemon;
 
-    /** The tree's virtual-clock driver, or null; the scope's, copied at the fork. */
-    private final VirtualDriver driver;
+    /** The scope's end count and the tree's virtual-clock driver, on a line the forking thread leaves alone. */
+    final TaskEnds ends;
 
     /** The task's number in its scope; written under the scope's monitor before the task is published. */
     int id;
@@ -134,12 +134,12 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
     /** Set once anyone has been handed this task's failure; read when a COLLECT scope ends. */
     private volatile boolean failureObserved;
 
-    TaskImpl(ScopeImpl scope, String name, Callable<? extends T> body, boolean daemon) {
+    TaskImpl(ScopeImpl scope, TaskEnds ends, String name, Callable<? extends T> body, boolean daemon) {
         super(scope, false);
         this.givenName = name;
         this.body = body;
         this.daemon = daemon;
-        this.driver = scope.driver;
+        this.ends = ends;
     }
 
     /**
@@ -155,13 +155,10 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
         return scope().clock;
     }
 
-    /**
-     * The tree's driver, from the task's own field, not from the scope, whose cache lines
-     * the forking thread keeps writing.
-     */
+    /** The tree's driver, read through {@link #ends}, not from the scope, whose lines the forking thread keeps writing. */
     @Override
     VirtualDriver driver() {
-        return driver;
+        return ends.driver;
     }
 
     @Override
