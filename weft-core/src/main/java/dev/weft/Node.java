@@ -189,12 +189,21 @@ abstract sealed class Node extends NodeWaker implements TreeNode permits ScopeIm
      * before the thread starts: a ScopedValue binding per task would cost every task a
      * binding (56 B), the thread's ScopedValue cache at its first lookup (144 B) and three
      * frames of stack while it is parked. Unbound lookups allocate nothing.
+     *
+     * <p>A binding counts only on the node's own thread: a subtask of the JDK's
+     * StructuredTaskScope opened in a scope's body inherits the body's bindings, but it is a
+     * thread Weft did not start, outside the tree (its waits must park on a waker of its own,
+     * not on the scope's, which wakes the scope's owner).
      */
     static Node current() {
+        Thread t = Thread.currentThread();
         if (CURRENT.isBound()) {
-            return CURRENT.get();
+            Node n = CURRENT.get();
+            if (n.thread == t) {
+                return n;
+            }
         }
-        return TaskImpl.ofThread(Thread.currentThread());
+        return TaskImpl.ofThread(t);
     }
 
     /** Returns whether {@code ancestor} is this node or one of its ancestors. */

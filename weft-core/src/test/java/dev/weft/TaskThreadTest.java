@@ -2,6 +2,7 @@ package dev.weft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,6 +86,43 @@ class TaskThreadTest {
                     return null;
                 })
                 .join());
+    }
+
+    /**
+     * A subtask of the JDK's StructuredTaskScope, opened in a scope's body, inherits the body's
+     * ScopedValue bindings, and so Weft's binding of the scope. The JDK's scope is a preview API
+     * that these tests cannot use; binding the scope by hand on a thread of our own is the same
+     * inheritance. Without the check that a binding counts only on the node's own thread, the
+     * thread would be taken for the scope's owner: its fork would go through, and its sleep
+     * would park on the scope's waker, whose wake-up unparks the owner, and never end.
+     */
+    @Test
+    void aThreadThatInheritsAScopesBindingIsOutsideTheTree() throws Exception {
+        Weft.run(scope -> {
+            WHO.set("body");
+            AtomicReference<Node> current = new AtomicReference<>();
+            AtomicReference<Optional<String>> local = new AtomicReference<>();
+            AtomicReference<Throwable> error = new AtomicReference<>();
+            CountDownLatch slept = new CountDownLatch(1);
+            Thread inheriting = Thread.ofVirtual()
+                    .start(() -> ScopedValue.where(Node.CURRENT, (Node) scope).run(() -> {
+                        current.set(Node.current());
+                        local.set(WHO.get());
+                        try {
+                            Weft.sleep(Duration.ofMillis(1));
+                            slept.countDown();
+                            scope.fork(() -> 1);
+                        } catch (Throwable t) {
+                            error.set(t);
+                        }
+                    }));
+            assertTrue(slept.await(20, java.util.concurrent.TimeUnit.SECONDS), "the sleep never ended");
+            inheriting.join();
+            assertNull(current.get());
+            assertEquals(Optional.empty(), local.get());
+            assertInstanceOf(WrongThreadException.class, error.get());
+            return null;
+        });
     }
 
     @Test
