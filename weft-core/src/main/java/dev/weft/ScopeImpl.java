@@ -39,7 +39,8 @@ final class ScopeImpl extends Node implements Scope {
      * the body) can fork, so ended < forks while anyone can. Forks are counted under the
      * monitor; ends and the owner's flag live in a padded object of their own (TaskEnds),
      * which each task reaches through its own field, so that starting and ending tasks read
-     * and write no cache line that the forking thread writes. Finished
+     * and write no cache line that the forking thread writes (but for the fork count, read
+     * once the owner waits). Finished
      * tasks stay linked as children until fork prunes them (amortised: once linked exceeds
      * 2 * the tasks the last prune kept + 32; past the 32 newest children, which are likely
      * still starting) or the scope closes; cancel() skips them.

@@ -37,8 +37,8 @@ abstract class TaskEndsPadTail extends TaskEndsFields {
  * owner's flag that it waits for them, and the tree's virtual-clock driver. A scope creates it
  * at its first fork and every task of the scope keeps a reference to it, so that starting and
  * ending tasks read and write nothing that the forking thread writes (the scope's monitor,
- * its child store, its fork count): on two cores, sharing those lines cost every task a cache
- * miss on each side.
+ * its child store, its fork count; the last is read once the owner waits): when the tasks
+ * reached the count through the scope, every task cost a cache miss on each side.
  */
 final class TaskEnds extends TaskEndsPadTail {
     private static final VarHandle ENDED;
