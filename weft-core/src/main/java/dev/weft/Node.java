@@ -122,8 +122,13 @@ abstract sealed class Node extends NodeWaker implements TreeNode permits ScopeIm
     /** What the node's thread is parked on in a Weft wait, or null (for reports). */
     volatile Object waitingOn;
 
-    /** System.nanoTime() at creation, for diagnostics (a node's age). */
-    private final long createdAt = System.nanoTime();
+    /**
+     * System.nanoTime() when the node's code started running, for diagnostics (a node's age):
+     * a scope's at its creation, a task's when its body starts; 0 before. Not read at fork:
+     * the forking thread's time is what a burst of forks waits on (see docs/benchmarks.md).
+     * Written once by the node's own thread; racy reads are fine.
+     */
+    long startedAt;
 
     /**
      * LiveTree's probe clock when the node's thread last took up running: the task's start,
@@ -613,8 +618,8 @@ abstract sealed class Node extends NodeWaker implements TreeNode permits ScopeIm
     }
 
     @Override
-    public final long createdAt() {
-        return createdAt;
+    public final long startedAt() {
+        return startedAt;
     }
 
     @Override

@@ -153,6 +153,7 @@ final class ScopeImpl extends Node implements Scope {
     /** A scope whose {@code createdInShield} is given: true for a release's scope, detached from its parent's cancellation. */
     ScopeImpl(ScopeOptions options, Node parent, Thread owner, boolean createdInShield) {
         super(parent, createdInShield);
+        this.startedAt = System.nanoTime(); // a scope's body runs from its creation
         this.name = options.name() != null ? options.name() : "scope-" + IDS.incrementAndGet();
         this.policy = options.policy();
         ThreadFactory f = options.threadFactory();

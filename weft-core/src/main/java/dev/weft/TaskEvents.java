@@ -62,7 +62,8 @@ final class TaskEvents {
                     case Outcome.TimedOut<?> timedOut -> "TIMED_OUT";
                 };
                 e.failure = outcome instanceof Outcome.Failure<?>(Throwable cause) ? String.valueOf(cause) : null;
-                e.lifetime = System.nanoTime() - t.createdAt();
+                long started = t.startedAt();
+                e.lifetime = started == 0 ? 0 : System.nanoTime() - started; // 0: the thread never started
                 e.commit();
             }
         }
@@ -113,7 +114,7 @@ final class TaskEvents {
         String failure;
 
         @Label("Lifetime")
-        @Description("From fork to the outcome")
+        @Description("From the start of the task's body to the outcome (0 if its thread never started)")
         @Timespan(Timespan.NANOSECONDS)
         long lifetime;
     }

@@ -18,7 +18,9 @@ import java.util.Map;
  * @param name the scope's or task's name
  * @param state the task's state; null for a scope
  * @param daemon whether the task is a daemon fork; false for a scope
- * @param age the time since the node was created (real time)
+ * @param age the time since the node's code started running (real time): a scope's since it
+ *     was opened, a task's since its body started; zero for a task not started yet (queued
+ *     for a CPU pool, or its thread not yet scheduled)
  * @param cancelReason the cancellation in force for the node (its own or an enclosing
  *     scope's), or null if it is not cancelled
  * @param timeLeft the time left until the deadline in force, on the tree's clock (negative

@@ -89,7 +89,7 @@ final class Snapshotter {
                 name,
                 state,
                 task != null && task.isDaemon(),
-                Duration.ofNanos(now - n.createdAt()),
+                age(n),
                 (CancelReason) n.cancellation(),
                 timeLeft,
                 n.isShielded(),
@@ -103,6 +103,12 @@ final class Snapshotter {
         Map<String, String> out = new LinkedHashMap<>();
         n.locals().forEach((k, v) -> out.put(k, String.valueOf(v)));
         return out;
+    }
+
+    /** Since the node's code started (zero if it has not, or started after this snapshot began). */
+    private Duration age(TreeNode n) {
+        long started = n.startedAt();
+        return started == 0 ? Duration.ZERO : Duration.ofNanos(Math.max(0, now - started));
     }
 
     private BlockedOn blockedOn(String id, TreeNode n, Object waitingOn, List<String> liveTasks) {

@@ -26,8 +26,11 @@ public interface TreeNode {
      */
     Object cancellation();
 
-    /** {@link System#nanoTime()} when the node was created. */
-    long createdAt();
+    /**
+     * {@link System#nanoTime()} when the node's code started running (a scope's creation, a
+     * task's body), or 0 for a task whose body has not started yet.
+     */
+    long startedAt();
 
     /** The reading of the node's clock now (virtual under a virtual clock). */
     long clockNanos();

@@ -200,6 +200,44 @@ class SnapshotTest {
     }
 
     @Test
+    void aTasksAgeCountsFromTheStartOfItsBodyAndIsZeroWhileItWaitsToStart() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (CpuPool pool = CpuPool.create("age", 1)) {
+            Weft.run(ScopeOptions.named("age-snap").withCpuPool(pool), scope -> {
+                CountDownLatch started = new CountDownLatch(1);
+                scope.forkCpu("running", () -> {
+                    started.countDown();
+                    release.await();
+                    return null;
+                });
+                started.await();
+                Thread.sleep(20); // a lower bound on the running task's age, not a timing assumption
+                CountDownLatch secondStarted = new CountDownLatch(1);
+                scope.forkCpu("queued", () -> {
+                    secondStarted.countDown();
+                    return null;
+                });
+                TreeSnapshot s = Diagnostics.snapshot();
+                NodeSnapshot queued = s.find("queued").orElseThrow();
+                assertInstanceOf(BlockedOn.CpuQueued.class, queued.blockedOn(), s::toText);
+                assertEquals(Duration.ZERO, queued.age(), s::toText);
+                NodeSnapshot running = s.find("running").orElseThrow();
+                assertTrue(running.age().compareTo(Duration.ofMillis(20)) >= 0, s::toText);
+                NodeSnapshot root = s.find("age-snap").orElseThrow();
+                assertTrue(root.age().compareTo(running.age()) >= 0, s::toText);
+                release.countDown();
+                secondStarted.await();
+                Thread.sleep(20);
+                TreeSnapshot later = Diagnostics.snapshot();
+                later.find("queued")
+                        .ifPresent(n -> assertTrue(
+                                n.age().compareTo(Duration.ofMillis(20)) >= 0, later::toText)); // pruned once done
+                return null;
+            });
+        }
+    }
+
+    @Test
     void aCpuTaskIsShownQueuedForItsPoolThenRunningOnItAndNeitherIsADeadlock() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (CpuPool pool = CpuPool.create("render", 1)) {
