@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.weft.CancelReason;
 import dev.weft.CpuPool;
+import dev.weft.Scope;
 import dev.weft.ScopeOptions;
 import dev.weft.Task;
 import dev.weft.Weft;
@@ -199,18 +200,23 @@ class SnapshotTest {
         });
     }
 
+    /** Forks a CPU task named "running" that holds its one-thread pool until {@code release}; returns once it runs. */
+    private static void occupyThePool(Scope scope, CountDownLatch release) throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        scope.forkCpu("running", () -> {
+            started.countDown();
+            release.await();
+            return null;
+        });
+        started.await();
+    }
+
     @Test
     void aTasksAgeCountsFromTheStartOfItsBodyAndIsZeroWhileItWaitsToStart() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (CpuPool pool = CpuPool.create("age", 1)) {
             Weft.run(ScopeOptions.named("age-snap").withCpuPool(pool), scope -> {
-                CountDownLatch started = new CountDownLatch(1);
-                scope.forkCpu("running", () -> {
-                    started.countDown();
-                    release.await();
-                    return null;
-                });
-                started.await();
+                occupyThePool(scope, release);
                 Thread.sleep(20); // a lower bound on the running task's age, not a timing assumption
                 CountDownLatch secondStarted = new CountDownLatch(1);
                 scope.forkCpu("queued", () -> {
@@ -242,13 +248,7 @@ class SnapshotTest {
         CountDownLatch release = new CountDownLatch(1);
         try (CpuPool pool = CpuPool.create("render", 1)) {
             Weft.run(ScopeOptions.named("cpu-snap").withCpuPool(pool), scope -> {
-                CountDownLatch started = new CountDownLatch(1);
-                scope.forkCpu("running", () -> {
-                    started.countDown();
-                    release.await();
-                    return null;
-                });
-                started.await();
+                occupyThePool(scope, release);
                 scope.forkCpu("waiting", () -> null);
                 TreeSnapshot s = awaitSnapshot(x -> x.find("running")
                         .map(n -> n.blockedOn() instanceof BlockedOn.OnCpu c && c.threadState() == Thread.State.WAITING)
