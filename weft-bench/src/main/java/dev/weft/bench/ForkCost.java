@@ -33,7 +33,7 @@ import java.util.Locale;
  *   ./weft mvn -q -DskipTests package -pl weft-bench -am
  *   $JDK25/bin/java -cp weft-bench/target/benchmarks.jar dev.weft.bench.ForkCost raw|raw+N|weft [rounds]
  * </pre>
- * Default: 3 rounds (about 10 s per way).
+ * Default: 3 rounds (5 to 10 s per way).
  */
 public final class ForkCost {
 
