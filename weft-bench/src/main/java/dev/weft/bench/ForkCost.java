@@ -7,9 +7,10 @@ import java.lang.management.ThreadMXBean;
 import java.util.Locale;
 
 /**
- * Where the time of a fork+join batch goes: the forking thread's CPU time in the fork loop
- * and in the join loop, and the rest of the process's CPU time (the carriers), per task, next
- * to the wall time. {@code ForkJoinBench} gives the wall time only; this shows which side
+ * Where the time of a fork+join batch goes: the forking thread's CPU time in the fork loop,
+ * in the join loop and around them (for {@code weft}, mostly the scope's end once every task
+ * has been joined), and the rest of the process's CPU time (the carriers), per task, next to
+ * the wall time. {@code ForkJoinBench} gives the wall time only; this shows which side
  * limits it.
  *
  * <p>One batch is {@code ForkJoinBench}'s: fork 10,000 tiny tasks from one platform thread,
@@ -79,11 +80,13 @@ public final class ForkCost {
             double tasks = (double) BATCHES * TASKS;
             System.out.printf(
                     Locale.ROOT,
-                    "%-9s wall %4.0f ns/task | forking thread: fork %4.0f, join %3.0f | rest of the process %4.0f%n",
+                    "%-9s wall %4.0f ns/task | forking thread: fork %4.0f, join %3.0f, around %3.0f"
+                            + " | rest of the process %4.0f%n",
                     way,
                     wall / tasks,
                     forkCpu / tasks,
                     joinCpu / tasks,
+                    (own - forkCpu - joinCpu) / tasks,
                     (process - own) / tasks);
         }
         if (spins < 0) {
