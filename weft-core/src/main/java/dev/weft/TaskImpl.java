@@ -210,7 +210,7 @@ final class TaskImpl<T> extends Node implements Task<T>, Runnable, Thread.Uncaug
      * replaced it had its thread detached from the task, and fails for it, loudly.
      */
     private void runBody(boolean ownThread) {
-        startedAt = System.nanoTime(); // here, not at fork: the forking thread has more to do than its tasks
+        startedAt = System.nanoTime(); // here, not in fork: a fork's time counts several times over in a burst
         markStarted(); // from now on cancel() interrupts this thread; a cancellation already in force is armed
         if (Node.cancelledSince(cancellationsAtFork)) {
             adoptEffectiveReason(); // an ancestor may have been cancelled since the fork looked
