@@ -1,5 +1,6 @@
 package dev.weft.demo;
 
+import dev.weft.CancelledException;
 import dev.weft.DeadlineExceededException;
 import dev.weft.Weft;
 import dev.weft.interop.Futures;
@@ -28,6 +29,12 @@ import org.eclipse.jetty.util.Callback;
  * {@link #end}), by {@link #abort}, or by {@link #finish} if neither happened.
  */
 final class Exchange {
+    /**
+     * The longest declared body that a refusal (413) still reads to its end before it answers;
+     * see {@link #drain}.
+     */
+    static final long DRAIN_MAX = 1 << 20;
+
     private final Request request;
     private final Response response;
     private final Callback callback;
@@ -59,7 +66,9 @@ final class Exchange {
 
     /**
      * Reads the whole body, refusing more than {@code maxBytes} (413) and a body that does
-     * not arrive within {@code timeout} (408).
+     * not arrive within {@code timeout} (408). A body refused for its declared length is
+     * first read to its end and dropped, if it is declared no longer than {@link #DRAIN_MAX}
+     * (see {@link #drain}).
      *
      * <p><b>Cancellation:</b> a checkpoint; the read is left pending and the exchange must be
      * aborted or answered, which ends it.
@@ -70,6 +79,9 @@ final class Exchange {
     byte[] body(int maxBytes, Duration timeout) throws Exception {
         long declared = request.getLength();
         if (declared > maxBytes) {
+            if (declared <= DRAIN_MAX) {
+                drain(timeout);
+            }
             throw ApiError.tooLarge("the body is larger than " + maxBytes + " bytes");
         }
         CompletableFuture<ByteBuffer> read = Content.Source.asByteBufferAsync(request, maxBytes);
@@ -85,6 +97,28 @@ final class Exchange {
         byte[] out = new byte[b.remaining()];
         b.get(out);
         return out;
+    }
+
+    /**
+     * Reads the rest of the body and drops it, for {@code timeout} at most. A server that
+     * answers before the client has sent its whole body, and then closes the connection with
+     * bytes still unread, makes its TCP stack reset the connection, and the client can lose
+     * the answer it had not read yet. Read to its end, the refused body leaves the connection
+     * clean, and Jetty keeps it open for the next request. A body that does not end in time
+     * is left unread: the answer goes out and the connection closes.
+     *
+     * <p><b>Cancellation:</b> a checkpoint.
+     */
+    private void drain(Duration timeout) throws Exception {
+        CompletableFuture<Void> drained = new CompletableFuture<>();
+        Content.Source.consumeAll(request, Callback.from(drained));
+        try {
+            Weft.timeout(timeout, deadline -> Futures.await(drained));
+        } catch (CancelledException e) {
+            throw e; // the request task is cancelled: the exchange is aborted, not answered
+        } catch (Exception e) {
+            // too slow (the deadline), or the client is gone: answer anyway; the connection closes after it
+        }
     }
 
     /**
