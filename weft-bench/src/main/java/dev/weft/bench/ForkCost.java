@@ -23,6 +23,11 @@ import java.util.Locale;
  *   <li>{@code weft}: {@code scope.fork(() -> k)} in {@code Weft.run}, then
  *       {@code join()} each.</li>
  * </ul>
+ * A way with {@code @vt} appended ({@code raw@vt}, {@code raw+N@vt}, {@code weft@vt}) forks
+ * from a virtual thread instead, as a task that forks does: each batch runs on a virtual
+ * thread of its own (for {@code weft}, {@code Weft.run} is called there). The JDK gives no CPU
+ * time per virtual thread, so those lines show the wall time and the whole process's CPU
+ * time only.
  * Each way runs in a JVM of its own (start one per way): 300 warm-up batches, then
  * {@code rounds} rounds of 200 batches, one line per round. CPU times come from
  * {@link ThreadMXBean#getCurrentThreadCpuTime()} and the process's CPU time; with two cores
@@ -42,6 +47,12 @@ public final class ForkCost {
     private static final int BATCHES = 200;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
+    /** Whether the batches run on a platform thread, whose CPU time the JDK can tell. */
+    private static boolean countCpu;
+
+    /** The batches' sums, kept so that no batch is dead code. */
+    private static long sum;
+
     private static long forkCpu;
     private static long joinCpu;
     /** The busy loops' round count, kept so that no loop is dead code. */
@@ -51,18 +62,22 @@ public final class ForkCost {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            throw new IllegalArgumentException("usage: ForkCost raw|raw+N|weft [rounds]");
+            throw new IllegalArgumentException("usage: ForkCost raw|raw+N|weft[@vt] [rounds]");
         }
         String way = args[0];
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        long busyNanos = way.startsWith("raw+") ? Long.parseLong(way.substring(4)) : 0;
-        if (!way.equals("raw") && !way.equals("weft") && busyNanos <= 0) {
-            throw new IllegalArgumentException("unknown way '" + way + "': raw, raw+N (N > 0 ns) or weft");
+        boolean onVirtual = way.endsWith("@vt");
+        String base = onVirtual ? way.substring(0, way.length() - 3) : way;
+        long busyNanos = base.startsWith("raw+") ? Long.parseLong(base.substring(4)) : 0;
+        if (!base.equals("raw") && !base.equals("weft") && busyNanos <= 0) {
+            throw new IllegalArgumentException(
+                    "unknown way '" + way + "': raw, raw+N (N > 0 ns) or weft, each optionally with @vt");
         }
+        countCpu = !onVirtual;
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         for (int i = 0; i < 300; i++) {
-            batch(way, busyNanos);
+            batch(base, busyNanos, onVirtual);
         }
         for (int r = 0; r < rounds; r++) {
             spins = 0;
@@ -72,12 +87,21 @@ public final class ForkCost {
             long own0 = THREADS.getCurrentThreadCpuTime();
             long process0 = os.getProcessCpuTime();
             for (int b = 0; b < BATCHES; b++) {
-                batch(way, busyNanos);
+                batch(base, busyNanos, onVirtual);
             }
             long wall = System.nanoTime() - wall0;
             long own = THREADS.getCurrentThreadCpuTime() - own0;
             long process = os.getProcessCpuTime() - process0;
             double tasks = (double) BATCHES * TASKS;
+            if (onVirtual) {
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-12s wall %4.0f ns/task | the whole process %4.0f%n",
+                        way,
+                        wall / tasks,
+                        process / tasks);
+                continue;
+            }
             System.out.printf(
                     Locale.ROOT,
                     "%-9s wall %4.0f ns/task | forking thread: fork %4.0f, join %3.0f, around %3.0f"
@@ -89,19 +113,39 @@ public final class ForkCost {
                     (own - forkCpu - joinCpu) / tasks,
                     (process - own) / tasks);
         }
-        if (spins < 0) {
-            System.out.println(spins); // never: keeps the busy loops' count live
+        if (spins < 0 || sum < 0) {
+            System.out.println(spins + sum); // never: keeps the loops' results live
         }
     }
 
-    private static long batch(String way, long busyNanos) throws Exception {
-        return way.equals("weft") ? weft() : raw(busyNanos);
+    /** The calling thread's CPU time, or 0 where it is not counted (a virtual thread). */
+    private static long cpuNow() {
+        return countCpu ? THREADS.getCurrentThreadCpuTime() : 0;
+    }
+
+    private static void batch(String way, long busyNanos, boolean onVirtual) throws Exception {
+        if (!onVirtual) {
+            sum += way.equals("weft") ? weft() : raw(busyNanos);
+            return;
+        }
+        Throwable[] failure = new Throwable[1];
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                sum += way.equals("weft") ? weft() : raw(busyNanos);
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        });
+        t.join();
+        if (failure[0] != null) {
+            throw new IllegalStateException("a batch failed", failure[0]);
+        }
     }
 
     private static long raw(long busyNanos) throws InterruptedException {
         int[] results = new int[TASKS];
         Thread[] threads = new Thread[TASKS];
-        long c0 = THREADS.getCurrentThreadCpuTime();
+        long c0 = cpuNow();
         for (int i = 0; i < TASKS; i++) {
             if (busyNanos > 0) {
                 long until = System.nanoTime() + busyNanos;
@@ -114,14 +158,14 @@ public final class ForkCost {
             int k = i;
             threads[i] = Thread.ofVirtual().start(() -> results[k] = k & 0x7f);
         }
-        long c1 = THREADS.getCurrentThreadCpuTime();
+        long c1 = cpuNow();
         long sum = 0;
         for (int i = 0; i < TASKS; i++) {
             threads[i].join();
             sum += results[i];
         }
         forkCpu += c1 - c0;
-        joinCpu += THREADS.getCurrentThreadCpuTime() - c1;
+        joinCpu += cpuNow() - c1;
         return sum;
     }
 
@@ -129,18 +173,18 @@ public final class ForkCost {
         return Weft.run(scope -> {
             @SuppressWarnings("unchecked")
             Task<Integer>[] tasks = new Task[TASKS];
-            long c0 = THREADS.getCurrentThreadCpuTime();
+            long c0 = cpuNow();
             for (int i = 0; i < TASKS; i++) {
                 int k = i;
                 tasks[i] = scope.fork(() -> k & 0x7f);
             }
-            long c1 = THREADS.getCurrentThreadCpuTime();
+            long c1 = cpuNow();
             long sum = 0;
             for (int i = 0; i < TASKS; i++) {
                 sum += tasks[i].join();
             }
             forkCpu += c1 - c0;
-            joinCpu += THREADS.getCurrentThreadCpuTime() - c1;
+            joinCpu += cpuNow() - c1;
             return sum;
         });
     }
