@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,15 +45,25 @@ class DeadlockTest {
 
     /** Calls findDeadlocks until it reports something; bounded only to catch hangs. */
     static List<Deadlock> awaitDeadlock(Scope scope) throws InterruptedException {
+        return awaitDeadlock(scope, found -> true);
+    }
+
+    /**
+     * Waits until a deadlock is found in {@code scope} and {@code settled} holds for what was
+     * found: a cycle is found as soon as it closes, while the nodes that will end up waiting
+     * on it may still be on their way there.
+     */
+    static List<Deadlock> awaitDeadlock(Scope scope, Predicate<List<Deadlock>> settled) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        List<Deadlock> found = List.of();
         while (true) {
-            List<Deadlock> found = Diagnostics.findDeadlocks(scope);
-            if (!found.isEmpty()) {
+            found = Diagnostics.findDeadlocks(scope);
+            if (!found.isEmpty() && settled.test(found)) {
                 return found;
             }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError(
-                        "no deadlock found in:\n" + Diagnostics.snapshot().toText());
+                throw new AssertionError("no deadlock as expected found (last found: " + found + ") in:\n"
+                        + Diagnostics.snapshot().toText());
             }
             Thread.sleep(5);
         }
@@ -112,18 +123,26 @@ class DeadlockTest {
                     return null;
                 },
                 ended);
-        List<Deadlock> found = awaitDeadlock(root);
-        Deadlock d = found.getFirst();
-        assertEquals(Deadlock.Kind.JOIN_CYCLE, d.kind());
-        String text = d.description();
-        for (String part : List.of(
-                "joins task 'outer'", "is inside scope 'mid'", "waits for its task 'deep'", "joins task 'waiter'")) {
-            assertTrue(text.contains(part), () -> "missing \"" + part + "\" in:\n" + text);
+        try {
+            // 'bystander' and the root scope wait on the cycle once they get there: the cycle is
+            // found as soon as 'deep' joins, and under load they may still be on their way.
+            List<Deadlock> found =
+                    awaitDeadlock(root, f -> f.getFirst().stuckBehind().size() == 2);
+            Deadlock d = found.getFirst();
+            assertEquals(Deadlock.Kind.JOIN_CYCLE, d.kind());
+            String text = d.description();
+            for (String part : List.of(
+                    "joins task 'outer'",
+                    "is inside scope 'mid'",
+                    "waits for its task 'deep'",
+                    "joins task 'waiter'")) {
+                assertTrue(text.contains(part), () -> "missing \"" + part + "\" in:\n" + text);
+            }
+            assertEquals(4, d.nodes().size(), text);
+        } finally {
+            root.cancel("test over"); // also when an assertion failed: later tests must not see this tree
+            ended.handle((v, e) -> null).get();
         }
-        assertEquals(4, d.nodes().size(), text);
-        assertEquals(2, d.stuckBehind().size(), "'bystander' and the root scope wait on the cycle: " + d);
-        root.cancel("test over");
-        ended.handle((v, e) -> null).get();
     }
 
     @Test
@@ -147,17 +166,21 @@ class DeadlockTest {
                     return null;
                 },
                 ended);
-        List<Deadlock> found = awaitDeadlock(root);
-        assertEquals(1, found.size(), found::toString);
-        Deadlock d = found.getFirst();
-        assertEquals(Deadlock.Kind.STUCK_TREE, d.kind());
-        String text = d.description();
-        assertTrue(text.contains("task 'a'") && text.contains("task 'b'") && text.contains("receives from c"), text);
-        assertTrue(text.contains("scope 'channel-knot'") && text.contains("waits for its tasks"), text);
-        assertEquals(2, d.nodes().size());
-        assertEquals(1, d.stuckBehind().size(), "the root scope waits for them");
-        root.cancel("test over");
-        ended.handle((v, e) -> null).get();
+        try {
+            List<Deadlock> found = awaitDeadlock(root);
+            assertEquals(1, found.size(), found::toString);
+            Deadlock d = found.getFirst();
+            assertEquals(Deadlock.Kind.STUCK_TREE, d.kind());
+            String text = d.description();
+            assertTrue(
+                    text.contains("task 'a'") && text.contains("task 'b'") && text.contains("receives from c"), text);
+            assertTrue(text.contains("scope 'channel-knot'") && text.contains("waits for its tasks"), text);
+            assertEquals(2, d.nodes().size());
+            assertEquals(1, d.stuckBehind().size(), "the root scope waits for them");
+        } finally {
+            root.cancel("test over");
+            ended.handle((v, e) -> null).get();
+        }
     }
 
     @Test
@@ -188,20 +211,23 @@ class DeadlockTest {
                     return null;
                 },
                 ended);
-        TreeSnapshot s;
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        do { // polling until every task has parked; the 60 s bound only catches a hang
-            Thread.sleep(20);
-            s = Diagnostics.snapshot(root);
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the tasks never all parked: " + TaskTree.liveTaskCount());
-            }
-        } while (s.nodes().stream().filter(NodeSnapshot::parked).count() < n + 2);
-        assertTrue(
-                s.deadlocks().isEmpty(),
-                () -> "false report: " + Diagnostics.snapshot().deadlocks());
-        assertTrue(Diagnostics.findDeadlocks().isEmpty());
-        root.cancel("test over");
-        ended.handle((v, e) -> null).get();
+        try {
+            TreeSnapshot s;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            do { // polling until every task has parked; the 60 s bound only catches a hang
+                Thread.sleep(20);
+                s = Diagnostics.snapshot(root);
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("the tasks never all parked: " + TaskTree.liveTaskCount());
+                }
+            } while (s.nodes().stream().filter(NodeSnapshot::parked).count() < n + 2);
+            assertTrue(
+                    s.deadlocks().isEmpty(),
+                    () -> "false report: " + Diagnostics.snapshot().deadlocks());
+            assertTrue(Diagnostics.findDeadlocks().isEmpty());
+        } finally {
+            root.cancel("test over");
+            ended.handle((v, e) -> null).get();
+        }
     }
 }
