@@ -219,8 +219,10 @@ class SnapshotTest {
                 occupyThePool(scope, release);
                 Thread.sleep(20); // a lower bound on the running task's age, not a timing assumption
                 CountDownLatch secondStarted = new CountDownLatch(1);
+                CountDownLatch secondRelease = new CountDownLatch(1);
                 scope.forkCpu("queued", () -> {
                     secondStarted.countDown();
+                    secondRelease.await();
                     return null;
                 });
                 TreeSnapshot s = Diagnostics.snapshot();
@@ -233,11 +235,11 @@ class SnapshotTest {
                 assertTrue(root.age().compareTo(running.age()) >= 0, s::toText);
                 release.countDown();
                 secondStarted.await();
-                Thread.sleep(20);
+                Thread.sleep(20); // a lower bound on its age now that it runs
                 TreeSnapshot later = Diagnostics.snapshot();
-                later.find("queued")
-                        .ifPresent(n -> assertTrue(
-                                n.age().compareTo(Duration.ofMillis(20)) >= 0, later::toText)); // pruned once done
+                secondRelease.countDown();
+                NodeSnapshot started = later.find("queued").orElseThrow(() -> new AssertionError(later.toText()));
+                assertTrue(started.age().compareTo(Duration.ofMillis(20)) >= 0, later::toText);
                 return null;
             });
         }
